@@ -1,0 +1,276 @@
+# eco2-agent — top-level Makefile (GNU make).
+#
+#   make [O=DIR] [ARCH=x86_64|arm64|armhf] [CROSS_COMPILE=prefix-] [CC=...]
+#        [V=1] [SANITIZE=address,undefined] [WERROR=1]
+#
+# Each folder owns a Build.mk that adds to:
+#   lib-y              objects archived into $(O)/libeco2.a
+#   progs-y            programs; <prog>-objs lists the objects of its main
+#   sbin-progs-y       the subset installed into $(PREFIX)/sbin
+#   bin-progs-y        the subset installed into $(PREFIX)/bin
+#   tests-y            cmocka unit test programs; <test>-objs as for programs
+#   fuzz-y             libFuzzer targets; <fuzz>-srcs lists every source file
+#   itests-y           integration test scripts (paths relative to the tree)
+# and may use $(CONFIG_...) from the Kconfig .config to pick objects.
+
+MAKEFLAGS += --no-builtin-rules --no-builtin-variables
+.SUFFIXES:
+.DEFAULT_GOAL := all
+
+srctree := $(CURDIR)
+
+# ---- target architecture --------------------------------------------------
+HOSTARCH := $(shell uname -m)
+ARCH ?= $(HOSTARCH)
+override ARCH := $(patsubst aarch64,arm64,$(patsubst armv7l,armhf,$(ARCH)))
+ifeq ($(ARCH),arm64)
+  DEB_ARCH := arm64
+  DEFCONFIG ?= aarch64_defconfig
+  ifneq ($(HOSTARCH),aarch64)
+    CROSS_COMPILE ?= aarch64-linux-gnu-
+  endif
+else ifeq ($(ARCH),armhf)
+  DEB_ARCH := armhf
+  DEFCONFIG ?= armhf_defconfig
+  CROSS_COMPILE ?= arm-linux-gnueabihf-
+else ifeq ($(ARCH),x86_64)
+  DEB_ARCH := amd64
+  DEFCONFIG ?= x86_64_defconfig
+else
+  $(error ARCH=$(ARCH): expected x86_64, arm64 or armhf)
+endif
+
+ifneq ($(SANITIZE),)
+  O ?= build-san
+else ifneq ($(CROSS_COMPILE),)
+  O ?= build-$(ARCH)
+else
+  O ?= build
+endif
+override O := $(patsubst %/,%,$(O))
+objtree := $(abspath $(O))
+
+# ---- tools ---------------------------------------------------------------
+CC      := $(CROSS_COMPILE)gcc
+AR      := $(CROSS_COMPILE)ar
+STRIP   := $(CROSS_COMPILE)strip
+ifneq ($(CROSS_COMPILE),)
+  PKG_CONFIG ?= $(shell command -v $(CROSS_COMPILE)pkg-config 2>/dev/null || echo pkg-config)
+else
+  PKG_CONFIG ?= pkg-config
+endif
+FUZZCC   ?= clang
+PYTHON   ?= /usr/bin/python3
+INSTALL  ?= install
+PREFIX   ?= /usr
+SYSCONFDIR ?= /etc
+LOCALSTATEDIR ?= /var
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+MANDIR   ?= $(PREFIX)/share/man
+
+ifeq ($(V),1)
+  Q :=
+  quiet = @true
+else
+  Q := @
+  quiet = @printf '  %-8s %s\n'
+endif
+
+# ---- Kconfig -------------------------------------------------------------
+KCONFIG_ENV := KCONFIG_CONFIG=$(objtree)/.config srctree=$(srctree) ARCH=$(ARCH)
+KCONFIG     := $(KCONFIG_ENV) $(PYTHON) -m
+autoconf    := $(O)/include/generated/autoconf.h
+kconfig-files := Kconfig $(wildcard */Kconfig */*/Kconfig)
+config-targets := defconfig %_defconfig menuconfig olddefconfig savedefconfig oldconfig
+
+ifeq ($(filter $(config-targets) deps deps-check clean distclean help lint-banned,$(MAKECMDGOALS)),)
+  # Any build goal: make sure a .config exists (the target's defconfig).
+  ifeq ($(wildcard $(O)/.config),)
+    $(shell mkdir -p $(O) && $(KCONFIG) defconfig --kconfig Kconfig cross/configs/$(DEFCONFIG) >&2)
+  endif
+  -include $(O)/.config
+endif
+
+# ---- flags ---------------------------------------------------------------
+WARNINGS := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+            -Wformat=2 -Wundef -Wvla -Wpointer-arith -Wno-missing-field-initializers
+ifeq ($(WERROR),1)
+  WARNINGS += -Werror
+endif
+OPT ?= -O2 -g
+CPPFLAGS_ALL := -I$(srctree)/include -I$(srctree) -I$(O)/include \
+                -include $(srctree)/include/eco2/kconfig.h \
+                -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64
+CFLAGS_ALL := -std=gnu11 $(OPT) $(WARNINGS) -ffunction-sections -fdata-sections \
+              -fno-common -MMD -MP
+LDFLAGS_ALL := -Wl,--gc-sections -Wl,--as-needed
+ifneq ($(SANITIZE),)
+  CFLAGS_ALL += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+  LDFLAGS_ALL += -fsanitize=$(SANITIZE)
+endif
+ifneq ($(SYSROOT),)
+  CFLAGS_ALL  += --sysroot=$(SYSROOT)
+  LDFLAGS_ALL += --sysroot=$(SYSROOT)
+  export PKG_CONFIG_SYSROOT_DIR := $(SYSROOT)
+endif
+
+# Libraries every program may link (--as-needed keeps only what it uses).
+PKGS := libcurl sqlite3 libsodium inih p11-kit-1
+ifeq ($(CONFIG_SECCOMP),y)
+  PKGS += libseccomp
+endif
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+LIBS := $(PKG_LIBS) -lmbedtls -lmbedx509 -lmbedcrypto -ldl -lm
+ifeq ($(CONFIG_VERIFY_LIBCRYPTO),y)
+  LIBS += -lcrypto
+endif
+TEST_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+LEDGER_LIBS := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
+
+CFLAGS   ?=
+CPPFLAGS ?=
+LDFLAGS  ?=
+c_flags  = $(CPPFLAGS_ALL) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS_ALL) $(CFLAGS) $(CFLAGS_$(notdir $(basename $<)))
+
+# ---- what to build -------------------------------------------------------
+lib-y :=
+progs-y :=
+sbin-progs-y :=
+bin-progs-y :=
+tests-y :=
+fuzz-y :=
+itests-y :=
+include $(sort $(wildcard */Build.mk */*/Build.mk))
+
+lib-objs  := $(addprefix $(O)/obj/,$(lib-y))
+prog-bins := $(addprefix $(O)/,$(progs-y))
+test-bins := $(addprefix $(O)/tests/,$(tests-y))
+fuzz-bins := $(addprefix $(O)/fuzz/,$(fuzz-y))
+all-objs  := $(lib-objs) $(foreach p,$(progs-y) $(tests-y),$(addprefix $(O)/obj/,$($(p)-objs)))
+
+.PHONY: all
+all: $(prog-bins)
+
+$(O)/obj/%.o: %.c $(autoconf)
+	$(quiet) CC $<
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(c_flags) -c $< -o $@
+
+$(O)/libeco2.a: $(lib-objs)
+	$(quiet) AR $@
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+define prog_rule
+$(O)/$(1): $(addprefix $(O)/obj/,$($(1)-objs)) $(O)/libeco2.a
+	$$(quiet) LD $$@
+	$$(Q)$$(CC) $$(LDFLAGS_ALL) $$(LDFLAGS) -o $$@ $$^ $$(LIBS) $($(1)-libs)
+endef
+$(foreach p,$(progs-y),$(eval $(call prog_rule,$(p))))
+
+define test_rule
+$(O)/tests/$(1): $(addprefix $(O)/obj/,$($(1)-objs)) $(O)/libeco2.a
+	$$(quiet) LD $$@
+	@mkdir -p $$(dir $$@)
+	$$(Q)$$(CC) $$(LDFLAGS_ALL) $$(LDFLAGS) -o $$@ $$^ $$(LIBS) $$(TEST_LIBS) $($(1)-libs)
+endef
+$(foreach t,$(tests-y),$(eval $(call test_rule,$(t))))
+
+# Fuzz targets are built with clang's libFuzzer from the sources themselves.
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+              $(CPPFLAGS_ALL) $(PKG_CFLAGS) -DECO2_FUZZING
+define fuzz_rule
+$(O)/fuzz/$(1): $($(1)-srcs) $(autoconf)
+	$$(quiet) FUZZ $$@
+	@mkdir -p $$(dir $$@)
+	$$(Q)$$(FUZZCC) $$(FUZZ_FLAGS) -o $$@ $($(1)-srcs) $$(LIBS) $($(1)-libs)
+endef
+$(foreach f,$(fuzz-y),$(eval $(call fuzz_rule,$(f))))
+
+-include $(all-objs:.o=.d)
+
+# ---- Kconfig targets -----------------------------------------------------
+$(autoconf): $(O)/.config $(kconfig-files)
+	$(quiet) GEN $@
+	@mkdir -p $(dir $@)
+	$(Q)$(KCONFIG) genconfig --header-path $@ Kconfig
+
+.PHONY: defconfig menuconfig olddefconfig oldconfig savedefconfig
+defconfig:
+	@mkdir -p $(O)
+	$(Q)$(KCONFIG) defconfig --kconfig Kconfig cross/configs/$(DEFCONFIG)
+%_defconfig: cross/configs/%_defconfig
+	@mkdir -p $(O)
+	$(Q)$(KCONFIG) defconfig --kconfig Kconfig $<
+menuconfig oldconfig olddefconfig:
+	@mkdir -p $(O)
+	$(Q)$(KCONFIG) $@ Kconfig
+savedefconfig:
+	$(Q)$(KCONFIG) savedefconfig --kconfig Kconfig --out $(O)/defconfig
+	@echo "wrote $(O)/defconfig"
+
+# ---- dependencies --------------------------------------------------------
+.PHONY: deps deps-check
+deps:
+	$(Q)scripts/deps.sh install $(DEB_ARCH)
+deps-check:
+	$(Q)scripts/deps.sh check $(DEB_ARCH) >/dev/null 2>&1 || scripts/deps.sh install $(DEB_ARCH)
+
+# ---- tests ---------------------------------------------------------------
+export ECO2_SRC   := $(srctree)
+export ECO2_BUILD := $(objtree)
+export PYTHON
+FUZZ_SECONDS ?= 8
+
+.PHONY: check check-build test-list fuzz bench
+check: deps-check
+	$(Q)$(MAKE) --no-print-directory check-build
+	$(Q)$(MAKE) --no-print-directory test-list
+	$(Q)tests/run-tests.sh $(O)/tests/list $(O)/test-logs
+
+check-build: $(prog-bins) $(test-bins)
+	$(Q)if command -v $(FUZZCC) >/dev/null 2>&1 && [ -z "$(SANITIZE)" ]; then \
+		$(MAKE) --no-print-directory $(fuzz-bins); fi
+
+# One line per test: tier <TAB> name <TAB> command
+test-list:
+	@mkdir -p $(O)/tests
+	@{ for t in $(tests-y); do printf 'unit\t%s\t%s\n' $$t $(objtree)/tests/$$t; done; \
+	   for s in $(itests-y); do printf 'integration\t%s\t%s\n' $$(basename $$s .sh) $(srctree)/$$s; done; \
+	   if [ -n "$(SANITIZE)" ]; then :; else \
+	   for f in $(fuzz-y); do printf 'fuzz\t%s\t%s %s %s %s\n' $$f $(srctree)/tests/fuzz/run-fuzz.sh $(objtree)/fuzz/$$f $(srctree)/tests/fuzz/corpus/$$f $(FUZZ_SECONDS); done; fi; \
+	 } > $(O)/tests/list
+
+fuzz: $(fuzz-bins)
+	$(Q)for f in $(fuzz-y); do tests/fuzz/run-fuzz.sh $(O)/fuzz/$$f tests/fuzz/corpus/$$f $${FUZZ_LONG_SECONDS:-300} || exit 1; done
+
+bench: all
+	$(Q)if [ -x tests/bench/run-bench.sh ]; then tests/bench/run-bench.sh; else echo "bench: no benchmarks yet"; fi
+
+# ---- lint ----------------------------------------------------------------
+c-sources := $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
+.PHONY: lint lint-banned
+lint: lint-banned $(autoconf)
+	$(Q)scripts/lint.sh $(O) $(c-sources)
+lint-banned:
+	$(Q)scripts/banned.sh $(c-sources)
+
+# ---- install -------------------------------------------------------------
+.PHONY: install
+install: all
+	$(Q)scripts/install.sh "$(DESTDIR)" "$(PREFIX)" "$(SYSCONFDIR)" "$(LOCALSTATEDIR)" \
+		"$(SYSTEMDUNITDIR)" "$(MANDIR)" "$(O)" "$(sbin-progs-y)" "$(bin-progs-y)"
+
+.PHONY: clean distclean help
+clean:
+	rm -rf $(O)/obj $(O)/tests $(O)/fuzz $(O)/libeco2.a $(prog-bins) $(O)/test-logs
+distclean:
+	rm -rf build build-*
+
+help:
+	@echo 'Build:    make [O=dir] [ARCH=x86_64|arm64|armhf] [V=1] [WERROR=1] [SANITIZE=address,undefined]'
+	@echo 'Config:   make defconfig | menuconfig | olddefconfig | savedefconfig | <name>_defconfig'
+	@echo 'Test:     make check | fuzz | bench | lint'
+	@echo 'Set-up:   make deps [ARCH=...]'
+	@echo 'Install:  make install DESTDIR=... PREFIX=/usr'

@@ -1,0 +1,446 @@
+/* config — the eco2d configuration file (INI, parsed with libinih). */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ini.h>
+
+#include "agent/config.h"
+#include "agent/log.h"
+
+enum conf_type {
+	CONF_STR,     /* free text */
+	CONF_PATH,    /* a file path; relative to the config file */
+	CONF_KEYREF,  /* file:PATH, a bare PATH, or a pkcs11: URI */
+	CONF_URL,     /* https:// only */
+	CONF_BOOL,
+	CONF_INT,     /* decimal integer within [min, max] */
+	CONF_SIZE,    /* integer bytes with an optional K, M or G suffix */
+	CONF_DOUBLE,  /* finite decimal within [min, max] */
+	CONF_LEVEL,   /* a log level name */
+};
+
+struct conf_opt {
+	const char *section;
+	const char *key;
+	enum conf_type type;
+	bool required;
+	double min, max;         /* CONF_INT, CONF_SIZE, CONF_DOUBLE */
+	const char *def;         /* default, parsed like a value; NULL: unset */
+	size_t offset;           /* of the field in struct eco2_config */
+};
+
+#define F(field) offsetof(struct eco2_config, field)
+#define DAY_S 86400.0
+
+/* The one table of options. Keep eco2d.conf(5) in step with it. */
+static const struct conf_opt options[] = {
+	{ "can", "profile", CONF_PATH, true, 0, 0, NULL, F(can_profile) },
+	{ "can", "interfaces", CONF_STR, false, 0, 0, NULL, F(can_interfaces) },
+
+	{ "key", "uri", CONF_KEYREF, true, 0, 0, NULL, F(key_uri) },
+
+	{ "store", "path", CONF_PATH, true, 0, 0, NULL, F(store_path) },
+
+	{ "ledger", "enabled", CONF_BOOL, false, 0, 0, "true", F(ledger_enabled) },
+	{ "ledger", "url", CONF_URL, false, 0, 0, NULL, F(ledger_url) },
+	{ "ledger", "ca", CONF_PATH, false, 0, 0, NULL, F(ledger_ca) },
+	{ "ledger", "cert", CONF_PATH, false, 0, 0, NULL, F(ledger_cert) },
+	{ "ledger", "key", CONF_KEYREF, false, 0, 0, NULL, F(ledger_key) },
+	{ "ledger", "pin", CONF_STR, false, 0, 0, NULL, F(ledger_pin) },
+	{ "ledger", "pinned_pubkey", CONF_STR, false, 0, 0, NULL, F(ledger_pinned_pubkey) },
+	{ "ledger", "proxy", CONF_STR, false, 0, 0, NULL, F(ledger_proxy) },
+	{ "ledger", "connect_timeout_s", CONF_INT, false, 1, 600, "10", F(ledger_connect_timeout_s) },
+	{ "ledger", "timeout_s", CONF_INT, false, 1, 3600, "60", F(ledger_timeout_s) },
+
+	{ "upload", "batch_records", CONF_INT, false, 1, 100000, "500", F(upload_batch_records) },
+	{ "upload", "batch_bytes", CONF_SIZE, false, 1024, 64.0 * 1024 * 1024, "1M", F(upload_batch_bytes) },
+	{ "upload", "interval_s", CONF_INT, false, 1, DAY_S, "60", F(upload_interval_s) },
+	{ "upload", "backoff_max_s", CONF_INT, false, 1, DAY_S, "3600", F(upload_backoff_max_s) },
+
+	{ "queue", "max_bytes", CONF_SIZE, false, 64.0 * 1024, 1024.0 * 1024 * 1024 * 1024, "256M", F(queue_max_bytes) },
+
+	{ "trip", "idle_end_s", CONF_INT, false, 1, DAY_S, "300", F(trip_idle_end_s) },
+	{ "trip", "gap_end_s", CONF_INT, false, 1, DAY_S, "120", F(trip_gap_end_s) },
+	{ "trip", "checkpoint_s", CONF_INT, false, 1, 3600, "10", F(trip_checkpoint_s) },
+	{ "trip", "max_speed_kmh", CONF_DOUBLE, false, 1, 1000, "250", F(trip_max_speed_kmh) },
+
+	{ "method", "id", CONF_STR, false, 0, 0, "eco2-ev-v1", F(method_id) },
+	{ "method", "baseline_g_per_km", CONF_DOUBLE, false, 0, 10000, "169.056", F(method_baseline_g_per_km) },
+	{ "method", "grid_g_per_kwh", CONF_DOUBLE, false, 0, 10000, "530.6", F(method_grid_g_per_kwh) },
+	{ "method", "charge_efficiency", CONF_DOUBLE, false, 0.01, 1, "0.90", F(method_charge_efficiency) },
+	{ "method", "td_loss", CONF_DOUBLE, false, 0, 1, "0", F(method_td_loss) },
+
+	{ "vehicle", "vin", CONF_STR, false, 0, 0, NULL, F(vehicle_vin) },
+
+	{ "log", "level", CONF_LEVEL, false, 0, 0, "info", F(log_level) },
+};
+
+struct parse_state {
+	struct eco2_config *cfg;
+	const char *name;        /* file name for messages */
+	char *dir;               /* folder relative paths start from; NULL: cwd */
+	unsigned line;           /* current line, counted by the reader */
+	unsigned set_line[ARRAY_SIZE(options)];
+	unsigned errors;
+	bool long_line;          /* the reader is inside an over-long line */
+	/* memory reader */
+	const char *buf;
+	size_t len, pos;
+	FILE *file;
+};
+
+static void conf_error(struct parse_state *st, unsigned line, const char *section,
+		       const char *key, const char *why)
+{
+	st->errors++;
+	if (line)
+		log_err("%s:%u: [%s] %s: %s", st->name, line, section, key, why);
+	else
+		log_err("%s: [%s] %s: %s", st->name, section, key, why);
+}
+
+static char *resolve_path(const struct parse_state *st, const char *value)
+{
+	char *out = NULL;
+
+	if (value[0] == '/' || !st->dir)
+		return strdup(value);
+	if (asprintf(&out, "%s/%s", st->dir, value) < 0)
+		return NULL;
+	return out;
+}
+
+static int parse_int(const char *value, bool size, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(value, &end, 10);
+	if (errno || end == value)
+		return -EINVAL;
+	if (size && *end) {
+		long long mult;
+		switch (*end) {
+		case 'k': case 'K': mult = 1024; break;
+		case 'm': case 'M': mult = 1024 * 1024; break;
+		case 'g': case 'G': mult = 1024LL * 1024 * 1024; break;
+		default: return -EINVAL;
+		}
+		if (v > LLONG_MAX / mult || v < LLONG_MIN / mult)
+			return -ERANGE;
+		v *= mult;
+		end++;
+	}
+	if (*end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* Parse `value` into the option's field; returns NULL or why it is bad. */
+static const char *set_value(struct parse_state *st, const struct conf_opt *o,
+			     const char *value)
+{
+	void *field = (char *)st->cfg + o->offset;
+	static char why[96];
+	char *s = NULL;
+
+	switch (o->type) {
+	case CONF_BOOL:
+		if (!strcasecmp(value, "true") || !strcasecmp(value, "yes") ||
+		    !strcasecmp(value, "on") || !strcmp(value, "1"))
+			*(bool *)field = true;
+		else if (!strcasecmp(value, "false") || !strcasecmp(value, "no") ||
+			 !strcasecmp(value, "off") || !strcmp(value, "0"))
+			*(bool *)field = false;
+		else
+			return "expected true or false";
+		return NULL;
+	case CONF_INT:
+	case CONF_SIZE: {
+		int64_t v;
+		if (parse_int(value, o->type == CONF_SIZE, &v))
+			return o->type == CONF_SIZE ? "expected a size in bytes (suffix K, M or G allowed)"
+						    : "expected a decimal integer";
+		if ((double)v < o->min || (double)v > o->max) {
+			snprintf(why, sizeof(why), "%s is out of range [%.0f, %.0f]",
+				 value, o->min, o->max);
+			return why;
+		}
+		*(int64_t *)field = v;
+		return NULL;
+	}
+	case CONF_DOUBLE: {
+		char *end;
+		double v;
+		errno = 0;
+		v = strtod(value, &end);
+		if (errno || end == value || *end || !isfinite(v))
+			return "expected a decimal number";
+		if (v < o->min || v > o->max) {
+			snprintf(why, sizeof(why), "%s is out of range [%g, %g]",
+				 value, o->min, o->max);
+			return why;
+		}
+		*(double *)field = v;
+		return NULL;
+	}
+	case CONF_LEVEL:
+		if (log_level_from_name(value) < 0)
+			return "expected error, warning, notice, info or debug";
+		s = strdup(value);
+		break;
+	case CONF_URL:
+		if (strncasecmp(value, "https://", 8) || !value[8])
+			return "expected an https:// URL (records are never sent in clear)";
+		s = strdup(value);
+		break;
+	case CONF_PATH:
+		if (!*value)
+			return "expected a path";
+		s = resolve_path(st, value);
+		break;
+	case CONF_KEYREF:
+		if (!strncmp(value, "pkcs11:", 7)) {
+			s = strdup(value);
+		} else {
+			const char *p = strncmp(value, "file:", 5) ? value : value + 5;
+			char *abs;
+			if (!*p)
+				return "expected file:PATH or a pkcs11: URI";
+			abs = resolve_path(st, p);
+			if (abs && asprintf(&s, "file:%s", abs) < 0)
+				s = NULL;
+			free(abs);
+		}
+		break;
+	case CONF_STR:
+		s = strdup(value);
+		break;
+	}
+	if (!s)
+		return "out of memory";
+	free(*(char **)field);
+	*(char **)field = s;
+	return NULL;
+}
+
+static const struct conf_opt *find_option(const char *section, const char *key,
+					  bool *section_known)
+{
+	*section_known = false;
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		if (strcmp(options[i].section, section))
+			continue;
+		*section_known = true;
+		if (!strcmp(options[i].key, key))
+			return &options[i];
+	}
+	return NULL;
+}
+
+static int on_value(void *user, const char *section, const char *key, const char *value)
+{
+	struct parse_state *st = user;
+	const struct conf_opt *o;
+	const char *why;
+	bool section_known;
+	char msg[64];
+
+	o = find_option(section, key, &section_known);
+	if (!o) {
+		conf_error(st, st->line, section, key,
+			   section_known ? "unknown key" : "unknown section");
+		return 1;
+	}
+	size_t idx = (size_t)(o - options);
+	if (st->set_line[idx]) {
+		snprintf(msg, sizeof(msg), "set twice (first on line %u)", st->set_line[idx]);
+		conf_error(st, st->line, section, key, msg);
+		return 1;
+	}
+	st->set_line[idx] = st->line;
+	why = set_value(st, o, value);
+	if (why)
+		conf_error(st, st->line, section, key, why);
+	return 1;
+}
+
+/* libinih reads through this, so the parser always knows the line number. */
+static char *read_line(char *out, int size, void *stream)
+{
+	struct parse_state *st = stream;
+	int n = 0;
+
+	if (st->file) {
+		if (!fgets(out, size, st->file))
+			return NULL;
+		n = (int)strlen(out);
+	} else {
+		if (st->pos >= st->len)
+			return NULL;
+		while (n < size - 1 && st->pos < st->len) {
+			char c = st->buf[st->pos++];
+			out[n++] = c ? c : ' ';
+			if (c == '\n')
+				break;
+		}
+		out[n] = '\0';
+	}
+	bool complete = n > 0 && out[n - 1] == '\n';
+	bool at_eof = st->file ? feof(st->file) : st->pos >= st->len;
+	if (!st->long_line)
+		st->line++;
+	if (!complete && !at_eof) {
+		/* The rest of this line would come back as a line of its own;
+		 * report it once and hand inih only comments until it ends. */
+		if (!st->long_line) {
+			st->errors++;
+			log_err("%s:%u: line longer than %d characters", st->name,
+				st->line, size - 2);
+		}
+		st->long_line = true;
+		snprintf(out, (size_t)size, "#\n");
+		return out;
+	}
+	if (st->long_line) {
+		st->long_line = false;
+		snprintf(out, (size_t)size, "#\n");
+	}
+	return out;
+}
+
+static int conf_parse(struct parse_state *st)
+{
+	struct eco2_config *cfg = st->cfg;
+	int r;
+
+	/* Defaults go through the same parser as the file's values. */
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		if (!options[i].def)
+			continue;
+		const char *why = set_value(st, &options[i], options[i].def);
+		if (why) {
+			log_err("built-in default [%s] %s: %s", options[i].section,
+				options[i].key, why);
+			return -EINVAL;
+		}
+	}
+
+	r = ini_parse_stream(read_line, st, on_value, st);
+	if (r > 0) {
+		st->errors++;
+		log_err("%s:%d: expected '[section]' or 'key = value'", st->name, r);
+	} else if (r < 0) {
+		log_err("%s: cannot parse (out of memory)", st->name);
+		return -ENOMEM;
+	}
+
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++)
+		if (options[i].required && !st->set_line[i])
+			conf_error(st, 0, options[i].section, options[i].key, "required");
+
+	if (cfg->ledger_enabled && !cfg->ledger_url && IS_ENABLED(CONFIG_UPLOAD))
+		conf_error(st, 0, "ledger", "url", "required when [ledger] enabled = true");
+
+	return st->errors ? -EINVAL : 0;
+}
+
+static void config_init(struct eco2_config *cfg, const char *name)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->path = strdup(name);
+}
+
+int config_load_buffer(struct eco2_config *cfg, const char *name,
+		       const char *text, size_t len)
+{
+	struct parse_state st = { .cfg = cfg, .name = name, .buf = text, .len = len };
+
+	config_init(cfg, name);
+	return conf_parse(&st);
+}
+
+int config_load(struct eco2_config *cfg, const char *path)
+{
+	struct parse_state st = { .cfg = cfg, .name = path };
+	int ret = -EINVAL;
+	const char *slash;
+
+	config_init(cfg, path);
+	st.file = fopen(path, "re");
+	if (!st.file) {
+		ret = -errno;
+		log_err("%s: cannot open: %s", path, strerror(errno));
+		goto out;
+	}
+	slash = strrchr(path, '/');
+	if (slash)
+		st.dir = strndup(path, (size_t)(slash > path ? slash - path : 1));
+	else
+		st.dir = strdup(".");
+	if (!st.dir) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = conf_parse(&st);
+out:
+	if (st.file)
+		fclose(st.file);
+	free(st.dir);
+	return ret;
+}
+
+void config_free(struct eco2_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		switch (options[i].type) {
+		case CONF_BOOL: case CONF_INT: case CONF_SIZE: case CONF_DOUBLE:
+			break;
+		default:
+			free(*(char **)((char *)cfg + options[i].offset));
+		}
+	}
+	free(cfg->path);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+void config_dump(const struct eco2_config *cfg, FILE *out)
+{
+	const char *section = "";
+
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		const struct conf_opt *o = &options[i];
+		const void *field = (const char *)cfg + o->offset;
+
+		if (strcmp(section, o->section)) {
+			fprintf(out, "%s[%s]\n", i ? "\n" : "", o->section);
+			section = o->section;
+		}
+		switch (o->type) {
+		case CONF_BOOL:
+			fprintf(out, "%s = %s\n", o->key, *(const bool *)field ? "true" : "false");
+			break;
+		case CONF_INT: case CONF_SIZE:
+			fprintf(out, "%s = %lld\n", o->key, (long long)*(const int64_t *)field);
+			break;
+		case CONF_DOUBLE:
+			fprintf(out, "%s = %.17g\n", o->key, *(const double *)field);
+			break;
+		default: {
+			const char *s = *(char *const *)field;
+			if (s && o->key[0] == 'p' && !strcmp(o->key, "pin"))
+				s = "(set)";
+			fprintf(out, "%s%s = %s\n", s ? "" : "; ", o->key, s ? s : "");
+		}
+		}
+	}
+}

@@ -1,0 +1,30 @@
+#!/bin/sh
+# install.sh DESTDIR PREFIX SYSCONFDIR LOCALSTATEDIR UNITDIR MANDIR OBJDIR "SBIN" "BIN"
+# Lays out the FHS paths: programs, /etc/eco2 (0750, config 0640),
+# /var/lib/eco2 (0700 for keys and the store), the systemd unit, man pages.
+# What does not exist yet in the tree is simply not installed.
+set -eu
+dest=$1 prefix=$2 sysconf=$3 state=$4 unitdir=$5 mandir=$6 obj=$7 sbin=$8 bin=$9
+top=$(cd "$(dirname "$0")/.." && pwd)
+I="install"
+
+for p in $sbin; do $I -D -m 0755 "$obj/$p" "$dest$prefix/sbin/$p"; done
+for p in $bin; do $I -D -m 0755 "$obj/$p" "$dest$prefix/bin/$p"; done
+
+$I -d -m 0750 "$dest$sysconf/eco2"
+$I -d -m 0700 "$dest$sysconf/eco2/keys"
+$I -d -m 0700 "$dest$state/lib/eco2"
+[ -f "$top/agent/eco2d.conf" ] && $I -m 0640 "$top/agent/eco2d.conf" "$dest$sysconf/eco2/eco2d.conf"
+if [ -d "$top/can/profiles" ]; then
+	$I -d -m 0755 "$dest$prefix/share/eco2/profiles"
+	for f in "$top"/can/profiles/*; do
+		[ -f "$f" ] && $I -m 0644 "$f" "$dest$prefix/share/eco2/profiles/"
+	done
+fi
+[ -f "$top/agent/eco2d.service" ] && $I -D -m 0644 "$top/agent/eco2d.service" "$dest$unitdir/eco2d.service"
+for m in "$top"/docs/man/*.[1-8]; do
+	[ -f "$m" ] || continue
+	sec=${m##*.}
+	$I -D -m 0644 "$m" "$dest$mandir/man$sec/$(basename "$m")"
+done
+echo "installed into ${dest:-/}"

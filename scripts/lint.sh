@@ -1,0 +1,17 @@
+#!/bin/sh
+# lint.sh OBJDIR FILE... — cppcheck and clang-tidy over the C sources.
+set -u
+obj=$1; shift
+srcs=$(printf '%s\n' "$@" | grep '\.c$')
+incs="-Iinclude -I. -I$obj/include -include include/eco2/kconfig.h -D_GNU_SOURCE $(pkg-config --cflags-only-I libcurl sqlite3 libsodium inih p11-kit-1 2>/dev/null)"
+status=0
+echo "  CPPCHECK"
+cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+	--inline-suppr --std=c11 --suppress=missingIncludeSystem \
+	--library=posix -D__GNUC__ $incs $srcs || status=1
+echo "  TIDY"
+for f in $srcs; do
+	clang-tidy --quiet "$f" -- -std=gnu11 $incs 2>/dev/null | grep -E 'warning:|error:' && status=1
+done
+[ $status -eq 0 ] && echo "lint: clean"
+exit $status

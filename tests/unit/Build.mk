@@ -1,0 +1,3 @@
+# Unit tests (cmocka). A test may #include the .c it tests to reach statics.
+tests-y += test_config
+test_config-objs := tests/unit/test_config.o
