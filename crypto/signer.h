@@ -1,0 +1,53 @@
+/* signer — one small interface over the key back ends.
+ *
+ *   file:PATH      a key file (Ed25519 via libsodium, P-256 via mbedTLS),
+ *                  mode 0600 enforced; for development and head units
+ *                  without a secure element (signer_file.c)
+ *   pkcs11:...     an RFC 7512 URI naming a key inside a PKCS#11 token
+ *                  (TPM 2.0, HSM, secure element); the private key never
+ *                  leaves it (signer_pkcs11.c)
+ *
+ * Each back end fills a struct signer_ops, the way curl's vtls back ends
+ * fill struct Curl_ssl. */
+#ifndef ECO2_SIGNER_H
+#define ECO2_SIGNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "eco2/compiler.h"
+
+/* COSE algorithm identifiers (RFC 9053). */
+#define COSE_ALG_ES256  (-7)
+#define COSE_ALG_EDDSA  (-8)
+
+#define SIGNER_SIG_LEN      64   /* Ed25519, and ES256 as raw r||s */
+#define SIGNER_PUBKEY_MAX   65   /* uncompressed SEC1 P-256 point */
+
+typedef struct signer signer_t;
+
+/* Open the key named by uri. pin: the token PIN, or NULL (for pkcs11: the
+ * URI's pin-source= or pin-value= is used). 0 or -errno; errors logged. */
+int signer_open(signer_t **out, const char *uri, const char *pin) __must_check;
+
+/* COSE_ALG_ES256 or COSE_ALG_EDDSA. */
+int signer_alg(const signer_t *s);
+
+/* The raw public key: 32 bytes for Ed25519, 65 (0x04||X||Y) for P-256. */
+size_t signer_pubkey(const signer_t *s, uint8_t out[SIGNER_PUBKEY_MAX]);
+
+/* kid = first 8 bytes of SHA-256 of the raw public key. */
+void signer_kid(const signer_t *s, uint8_t kid[8]);
+
+/* Sign msg (the COSE Sig_structure bytes): Ed25519 signs msg itself; ES256
+ * signs SHA-256(msg) and returns raw r||s. 0 or -errno. */
+int signer_sign(signer_t *s, const uint8_t *msg, size_t len,
+		uint8_t sig[SIGNER_SIG_LEN]) __must_check;
+
+void signer_close(signer_t *s);
+
+/* Create a new key at uri (file: writes it durably with mode 0600; pkcs11:
+ * generates it inside the token, CKA_SENSITIVE and not extractable).
+ * alg: COSE_ALG_ES256 or COSE_ALG_EDDSA. */
+int signer_keygen(const char *uri, const char *pin, int alg) __must_check;
+
+#endif
