@@ -141,7 +141,7 @@ bin-progs-y :=
 tests-y :=
 fuzz-y :=
 itests-y :=
-include $(sort $(wildcard */Build.mk */*/Build.mk))
+include $(sort $(wildcard */Build.mk */Build.*.mk */*/Build.mk))
 
 lib-objs  := $(addprefix $(O)/obj/,$(lib-y))
 prog-bins := $(addprefix $(O)/,$(progs-y))

@@ -1,3 +1,9 @@
 # agent/ — wires CAN input to trips, records and upload; eco2d and eco2ctl.
 lib-y += agent/log.o agent/config.o
 lib-y += agent/co2.o
+
+# eco2ctl: each module adds its command's object with `eco2ctl-objs += ...`
+# in its own Build fragment (commands are weak symbols in ctl.c).
+progs-y += eco2ctl
+bin-progs-y += eco2ctl
+eco2ctl-objs += agent/ctl.o
