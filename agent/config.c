@@ -128,7 +128,7 @@ static int parse_int(const char *value, bool size, int64_t *out)
 		long long mult;
 		switch (*end) {
 		case 'k': case 'K': mult = 1024; break;
-		case 'm': case 'M': mult = 1024 * 1024; break;
+		case 'm': case 'M': mult = 1024LL * 1024; break;
 		case 'g': case 'G': mult = 1024LL * 1024 * 1024; break;
 		default: return -EINVAL;
 		}
