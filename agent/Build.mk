@@ -7,3 +7,8 @@ lib-y += agent/co2.o
 progs-y += eco2ctl
 bin-progs-y += eco2ctl
 eco2ctl-objs += agent/ctl.o
+lib-y += agent/loop.o
+lib-y += agent/notify.o agent/seccomp.o
+
+tests-y += test_loop
+test_loop-objs := tests/unit/test_loop.o
