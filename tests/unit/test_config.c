@@ -240,6 +240,22 @@ static void test_dump_roundtrip(void **state)
 	free(text);
 }
 
+/* The example installed as /etc/eco2/eco2d.conf must itself be valid. */
+static void test_shipped_example(void **state)
+{
+	struct eco2_config cfg;
+	char path[512];
+	const char *src = getenv("ECO2_SRC");
+	(void)state;
+
+	snprintf(path, sizeof(path), "%s/agent/eco2d.conf", src ? src : ".");
+	assert_int_equal(config_load(&cfg, path), 0);
+	assert_string_equal(messages, "");
+	assert_false(cfg.ledger_enabled);
+	assert_string_equal(cfg.store_path, "/var/lib/eco2/eco2.db");
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +269,7 @@ int main(void)
 		cmocka_unit_test_setup(test_relative_paths, setup),
 		cmocka_unit_test_setup(test_missing_file, setup),
 		cmocka_unit_test_setup(test_dump_roundtrip, setup),
+		cmocka_unit_test_setup(test_shipped_example, setup),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
