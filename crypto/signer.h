@@ -50,4 +50,20 @@ void signer_close(signer_t *s);
  * alg: COSE_ALG_ES256 or COSE_ALG_EDDSA. */
 int signer_keygen(const char *uri, const char *pin, int alg) __must_check;
 
+/* The public key as a PEM SubjectPublicKeyInfo ("-----BEGIN PUBLIC KEY-----",
+ * RFC 5480 for P-256, RFC 8410 for Ed25519), NUL-terminated in out.
+ * alg: COSE_ALG_ES256 (pub: 65-byte 0x04||X||Y) or COSE_ALG_EDDSA (pub: 32
+ * bytes). 0, -EINVAL (wrong length or not a point on P-256) or -ENOSPC
+ * (out_size too small; 256 bytes always suffice). */
+int signer_spki_pem(int alg, const uint8_t *pub, size_t pub_len,
+		    char *out, size_t out_size) __must_check;
+#define SIGNER_SPKI_PEM_MAX 256
+
+/* kid from a raw public key: first 8 bytes of SHA-256(pub). */
+void signer_kid_of(const uint8_t *pub, size_t pub_len, uint8_t kid[8]);
+
+/* "es256" or "ed25519" to COSE_ALG_*, 0 when unknown; and back. */
+int signer_alg_from_name(const char *name);
+const char *signer_alg_name(int alg);
+
 #endif

@@ -1,0 +1,11 @@
+# crypto/ signers: the key back ends behind crypto/signer.h, and eco2ctl's
+# keygen/pubkey commands.
+lib-y += crypto/signer.o
+lib-$(CONFIG_SIGNER_FILE) += crypto/signer_file.o
+lib-$(CONFIG_SIGNER_PKCS11) += crypto/signer_pkcs11.o crypto/pkcs11_uri.o
+eco2ctl-objs += agent/ctl_key.o
+
+# Test-only driver (not installed): sign, bench and inspect a key by URI.
+progs-y += eco2-sign-test
+eco2-sign-test-objs := tests/integration/sign_tool.o
+

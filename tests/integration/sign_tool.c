@@ -1,0 +1,170 @@
+/* eco2-sign-test — drive crypto/signer.h from the integration tests and
+ * benchmarks (built, never installed).
+ *
+ *   eco2-sign-test --uri URI [--pin PIN] [--info] [--attrs]
+ *                  [--in MSG --out SIG] [--bench N]
+ *     --info    "alg=es256 kid=HEX pub=HEX" on stdout (raw public key)
+ *     --attrs   "sensitive=1 extractable=0 always_sensitive=1
+ *               never_extractable=1" as the token reports the private key
+ *     --in/--out  sign the bytes of MSG, write the 64 raw signature bytes
+ *     --bench N   sign N 300-byte messages (a Sig_structure's size), print
+ *               "records_per_s=R n=N seconds=S"
+ * Exit 0 done, 1 failed, 2 usage. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "agent/log.h"
+#include "crypto/signer.h"
+#include "crypto/signer_int.h"
+
+static int read_file(const char *path, uint8_t **buf, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	size_t cap = 4096, n = 0;
+	uint8_t *b;
+
+	if (!f)
+		return -errno;
+	b = malloc(cap);
+	while (b) {
+		n += fread(b + n, 1, cap - n, f);
+		if (n < cap)
+			break;
+		uint8_t *nb = realloc(b, cap * 2);
+		if (!nb) {
+			free(b);
+			b = NULL;
+			break;
+		}
+		b = nb;
+		cap *= 2;
+	}
+	int err = ferror(f);
+	fclose(f);
+	if (!b || err) {
+		free(b);
+		return -EIO;
+	}
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+static void hex(const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		printf("%02x", b[i]);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "uri", required_argument, NULL, 'u' },
+		{ "pin", required_argument, NULL, 'p' },
+		{ "in", required_argument, NULL, 'i' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "info", no_argument, NULL, 'I' },
+		{ "attrs", no_argument, NULL, 'A' },
+		{ "bench", required_argument, NULL, 'b' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *uri = NULL, *pin = NULL, *in = NULL, *out = NULL;
+	bool info = false, attrs = false;
+	long bench = 0;
+	signer_t *s = NULL;
+	uint8_t sig[SIGNER_SIG_LEN];
+	int c, ret = 1;
+
+	log_open("eco2-sign-test", LOG_TO_STDERR, LOG_WARNING);
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'u': uri = optarg; break;
+		case 'p': pin = optarg; break;
+		case 'i': in = optarg; break;
+		case 'o': out = optarg; break;
+		case 'I': info = true; break;
+		case 'A': attrs = true; break;
+		case 'b': {
+			char *end;
+			bench = strtol(optarg, &end, 10);
+			if (*end || bench <= 0)
+				goto usage;
+			break;
+		}
+		default:
+			goto usage;
+		}
+	}
+	if (!uri || optind != argc || (!in != !out))
+		goto usage;
+	if (signer_open(&s, uri, pin) < 0)
+		return 1;
+	if (info) {
+		uint8_t pub[SIGNER_PUBKEY_MAX], kid[8];
+		size_t n = signer_pubkey(s, pub);
+		signer_kid(s, kid);
+		printf("alg=%s kid=", signer_alg_name(signer_alg(s)));
+		hex(kid, sizeof(kid));
+		printf(" pub=");
+		hex(pub, n);
+		printf("\n");
+	}
+	if (attrs) {
+		struct signer_key_attrs a;
+		if (signer_key_attrs(s, &a) < 0)
+			goto out;
+		printf("sensitive=%d extractable=%d always_sensitive=%d never_extractable=%d\n",
+		       a.sensitive, a.extractable, a.always_sensitive, a.never_extractable);
+	}
+	if (in) {
+		uint8_t *msg = NULL;
+		size_t len = 0;
+		if (read_file(in, &msg, &len) < 0) {
+			fprintf(stderr, "eco2-sign-test: %s: cannot read\n", in);
+			goto out;
+		}
+		int r = signer_sign(s, msg, len, sig);
+		free(msg);
+		if (r < 0)
+			goto out;
+		FILE *f = fopen(out, "wb");
+		if (!f || fwrite(sig, 1, sizeof(sig), f) != sizeof(sig) || fclose(f)) {
+			fprintf(stderr, "eco2-sign-test: %s: cannot write\n", out);
+			goto out;
+		}
+	}
+	if (bench) {
+		uint8_t msg[300];
+		randombytes_buf(msg, sizeof(msg));
+		double t0 = now_s();
+		for (long i = 0; i < bench; i++) {
+			msg[0] = (uint8_t)i;   /* a different record each time */
+			if (signer_sign(s, msg, sizeof(msg), sig) < 0)
+				goto out;
+		}
+		double dt = now_s() - t0;
+		printf("records_per_s=%.0f n=%ld seconds=%.3f\n", bench / dt, bench, dt);
+	}
+	ret = 0;
+out:
+	signer_close(s);
+	return ret;
+usage:
+	fprintf(stderr, "usage: eco2-sign-test --uri URI [--pin PIN] [--info] [--attrs] "
+		"[--in MSG --out SIG] [--bench N]\n");
+	return 2;
+}
