@@ -1,0 +1,610 @@
+/* ledger — uploads queued records over HTTPS with libcurl's multi API. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "agent/config.h"
+#include "agent/log.h"
+#include "upload/backoff.h"
+#include "upload/ledger.h"
+#include "upload/ledger_resp.h"
+
+#define RESP_MAX (256 * 1024)   /* a larger answer is not an acknowledgement */
+#define PATH_RECORDS "/v1/records"
+
+struct ledger {
+	queue_t *q;
+	CURLM *multi;
+	CURL *easy;
+	struct curl_slist *headers;
+	char *url;                  /* base + /v1/records */
+	char *base;                 /* for messages */
+	size_t batch_records, batch_bytes;
+	struct backoff bo;
+
+	ledger_want_fd_fn *want_fd;
+	ledger_want_timeout_fn *want_timeout;
+	void *loop;
+
+	enum ledger_state state;
+	bool drained;
+	int64_t curl_deadline_ms;   /* -1: none */
+	int64_t backoff_deadline_ms;/* -1: none */
+	long armed_ms;              /* last value given to want_timeout */
+
+	struct queue_batch batch;   /* in flight */
+	char *resp;
+	size_t resp_len;
+	bool resp_too_big;
+	char errbuf[CURL_ERROR_SIZE];
+	struct ledger_status st;
+	struct log_ratelimit rl;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec;
+}
+
+void ledger_opts_from_config(struct ledger_opts *o, const struct eco2_config *cfg)
+{
+	memset(o, 0, sizeof(*o));
+	o->url = cfg->ledger_url;
+	o->ca = cfg->ledger_ca;
+	o->cert = cfg->ledger_cert;
+	o->key = cfg->ledger_key;
+	o->key_pin = cfg->ledger_pin;
+	o->pinned_pubkey = cfg->ledger_pinned_pubkey;
+	o->proxy = cfg->ledger_proxy;
+	o->connect_timeout_s = (long)cfg->ledger_connect_timeout_s;
+	o->timeout_s = (long)cfg->ledger_timeout_s;
+	o->batch_records = (size_t)cfg->upload_batch_records;
+	o->batch_bytes = (size_t)cfg->upload_batch_bytes;
+	o->backoff_max_s = (uint32_t)cfg->upload_backoff_max_s;
+}
+
+/* Tell the loop when to call ledger_on_timeout(): the earlier of libcurl's
+ * deadline and the end of the back-off delay. */
+static void rearm(ledger_t *l)
+{
+	int64_t now = mono_ms(), next = -1;
+	long ms;
+
+	if (l->curl_deadline_ms >= 0)
+		next = l->curl_deadline_ms;
+	if (l->backoff_deadline_ms >= 0 && (next < 0 || l->backoff_deadline_ms < next))
+		next = l->backoff_deadline_ms;
+	ms = next < 0 ? -1 : next <= now ? 0 : (long)(next - now);
+	if (l->want_timeout && (ms != l->armed_ms || ms == 0))
+		l->want_timeout(ms, l->loop);
+	l->armed_ms = ms;
+}
+
+static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	ledger_t *l = userp;
+	unsigned ev = 0;
+
+	(void)e;
+	(void)socketp;
+	switch (what) {
+	case CURL_POLL_IN: ev = LEDGER_IN; break;
+	case CURL_POLL_OUT: ev = LEDGER_OUT; break;
+	case CURL_POLL_INOUT: ev = LEDGER_IN | LEDGER_OUT; break;
+	default: ev = 0; break;     /* CURL_POLL_REMOVE */
+	}
+	if (l->want_fd)
+		l->want_fd((int)s, ev, l->loop);
+	return 0;
+}
+
+static int timer_cb(CURLM *m, long timeout_ms, void *userp)
+{
+	ledger_t *l = userp;
+
+	(void)m;
+	l->curl_deadline_ms = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	rearm(l);
+	return 0;
+}
+
+static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userp)
+{
+	ledger_t *l = userp;
+	size_t n = size * nmemb;
+	char *nb;
+
+	if (l->resp_len + n > RESP_MAX) {
+		l->resp_too_big = true;
+		return 0;     /* aborts the transfer: CURLE_WRITE_ERROR */
+	}
+	nb = realloc(l->resp, l->resp_len + n + 1);
+	if (!nb)
+		return 0;
+	l->resp = nb;
+	memcpy(l->resp + l->resp_len, ptr, n);
+	l->resp_len += n;
+	l->resp[l->resp_len] = '\0';
+	return n;
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return !strncasecmp(s, prefix, strlen(prefix));
+}
+
+#define SETOPT(opt, val) do { \
+		CURLcode c_ = curl_easy_setopt(l->easy, opt, val); \
+		if (c_ != CURLE_OK) { \
+			log_err("ledger: libcurl refused %s: %s", #opt, curl_easy_strerror(c_)); \
+			ret = c_ == CURLE_NOT_BUILT_IN || c_ == CURLE_UNKNOWN_OPTION ? -ENOTSUP : -EINVAL; \
+			goto out; \
+		} \
+	} while (0)
+
+static int setup_easy(ledger_t *l, const struct ledger_opts *o)
+{
+	int ret = -ENOMEM;
+
+	l->easy = curl_easy_init();
+	if (!l->easy)
+		goto out;
+	SETOPT(CURLOPT_URL, l->url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	SETOPT(CURLOPT_PROTOCOLS_STR, "https");
+	SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "https");
+#else
+	SETOPT(CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS);
+	SETOPT(CURLOPT_REDIR_PROTOCOLS, (long)CURLPROTO_HTTPS);
+#endif
+	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+	if (o->ca)
+		SETOPT(CURLOPT_CAINFO, o->ca);
+	if (o->pinned_pubkey)
+		SETOPT(CURLOPT_PINNEDPUBLICKEY, o->pinned_pubkey);
+	if (o->cert) {
+		SETOPT(CURLOPT_SSLCERT, o->cert);
+		SETOPT(CURLOPT_SSLCERTTYPE, "PEM");
+	}
+	if (o->key) {
+		SETOPT(CURLOPT_SSLKEY, o->key);
+		/* A pkcs11: URI names a key inside a token (OpenSSL builds of
+		 * libcurl load the pkcs11 engine for it). */
+		SETOPT(CURLOPT_SSLKEYTYPE, starts_with(o->key, "pkcs11:") ? "ENG" : "PEM");
+	}
+	if (o->key_pin)
+		SETOPT(CURLOPT_KEYPASSWD, o->key_pin);
+	if (o->proxy)
+		SETOPT(CURLOPT_PROXY, o->proxy);
+	SETOPT(CURLOPT_CONNECTTIMEOUT, o->connect_timeout_s > 0 ? o->connect_timeout_s : 10L);
+	SETOPT(CURLOPT_TIMEOUT, o->timeout_s > 0 ? o->timeout_s : 60L);
+	SETOPT(CURLOPT_LOW_SPEED_LIMIT, o->low_speed_bytes > 0 ? o->low_speed_bytes : 64L);
+	SETOPT(CURLOPT_LOW_SPEED_TIME, o->low_speed_s > 0 ? o->low_speed_s : 30L);
+	SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+	SETOPT(CURLOPT_NOSIGNAL, 1L);
+	SETOPT(CURLOPT_USERAGENT, "eco2-agent/1");
+	SETOPT(CURLOPT_ERRORBUFFER, l->errbuf);
+	SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
+	SETOPT(CURLOPT_WRITEDATA, l);
+	SETOPT(CURLOPT_PRIVATE, l);
+	if (o->verbose)
+		SETOPT(CURLOPT_VERBOSE, 1L);
+	l->headers = curl_slist_append(NULL, "Content-Type: application/cbor-seq");
+	if (l->headers)
+		l->headers = curl_slist_append(l->headers, "Accept: application/json");
+	if (l->headers)
+		l->headers = curl_slist_append(l->headers, "Expect:");
+	if (!l->headers) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	SETOPT(CURLOPT_HTTPHEADER, l->headers);
+	SETOPT(CURLOPT_POST, 1L);
+	ret = 0;
+out:
+	return ret;
+}
+
+static bool file_readable(const char *what, const char *path)
+{
+	if (!path || starts_with(path, "pkcs11:") || access(path, R_OK) == 0)
+		return true;
+	log_err("ledger: %s %s: %s", what, path, strerror(errno));
+	return false;
+}
+
+int ledger_open(ledger_t **out, const struct ledger_opts *o, queue_t *q)
+{
+	ledger_t *l = NULL;
+	int ret = -EINVAL;
+	size_t n;
+
+	if (!o->url || !starts_with(o->url, "https://") || !o->url[8]) {
+		log_err("[ledger] url = %s: must be an https:// URL (records are never sent in clear)",
+			o->url ? o->url : "(unset)");
+		goto out;
+	}
+	if (!file_readable("[ledger] ca", o->ca) || !file_readable("[ledger] cert", o->cert) ||
+	    !file_readable("[ledger] key", o->key))
+		goto out;
+	if (!o->cert != !o->key) {
+		log_err("[ledger] cert and key: give both for client authentication, or neither");
+		goto out;
+	}
+	if (sodium_init() < 0) {
+		ret = -EIO;
+		goto out;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		ret = -EIO;
+		goto out;
+	}
+	ret = -ENOMEM;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		goto out;
+	l->q = q;
+	l->curl_deadline_ms = -1;
+	l->backoff_deadline_ms = -1;
+	l->armed_ms = -2;
+	l->rl.interval_s = 60;
+	l->rl.burst = 5;
+	l->batch_records = o->batch_records ? o->batch_records : 500;
+	l->batch_bytes = o->batch_bytes ? o->batch_bytes : 1024 * 1024;
+	backoff_init(&l->bo, o->backoff_base_ms ? o->backoff_base_ms : 1000,
+		     (o->backoff_max_s ? o->backoff_max_s : 3600) * 1000u);
+	l->base = strdup(o->url);
+	if (!l->base)
+		goto out;
+	n = strlen(l->base);
+	while (n > 8 && l->base[n - 1] == '/')
+		l->base[--n] = '\0';
+	l->url = malloc(n + sizeof(PATH_RECORDS));
+	if (!l->url)
+		goto out;
+	memcpy(l->url, l->base, n);
+	memcpy(l->url + n, PATH_RECORDS, sizeof(PATH_RECORDS));
+	ret = setup_easy(l, o);
+	if (ret)
+		goto out;
+	ret = -ENOMEM;
+	l->multi = curl_multi_init();
+	if (!l->multi)
+		goto out;
+	curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
+	curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
+	curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS, 1L);
+	*out = l;
+	l = NULL;
+	ret = 0;
+out:
+	ledger_close(l);
+	return ret;
+}
+
+void ledger_close(ledger_t *l)
+{
+	if (!l)
+		return;
+	if (l->multi && l->easy && l->state == LEDGER_SENDING)
+		curl_multi_remove_handle(l->multi, l->easy);
+	curl_easy_cleanup(l->easy);
+	curl_multi_cleanup(l->multi);
+	curl_slist_free_all(l->headers);
+	queue_batch_free(&l->batch);
+	free(l->resp);
+	free(l->url);
+	free(l->base);
+	free(l);
+}
+
+void ledger_set_loop_callbacks(ledger_t *l, ledger_want_fd_fn *want_fd,
+			       ledger_want_timeout_fn *want_timeout, void *loop)
+{
+	l->want_fd = want_fd;
+	l->want_timeout = want_timeout;
+	l->loop = loop;
+}
+
+static void set_error(ledger_t *l, const char *fmt, ...) __printf(2, 3);
+static void set_error(ledger_t *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(l->st.last_error, sizeof(l->st.last_error), fmt, ap);
+	va_end(ap);
+	log_rl(&l->rl, LOG_ERR, "ledger %s: %s", l->base, l->st.last_error);
+}
+
+static void start_backoff(ledger_t *l, long retry_after_s)
+{
+	uint32_t ms;
+
+	if (retry_after_s >= 0)
+		ms = backoff_retry_after(&l->bo, (uint64_t)retry_after_s);
+	else
+		ms = backoff_fail(&l->bo);
+	l->st.batches_failed++;
+	l->st.backoff_ms = ms;
+	l->state = LEDGER_BACKOFF;
+	l->backoff_deadline_ms = mono_ms() + ms;
+	if (l->batch.n) {
+		uint64_t *seqs = malloc(l->batch.n * sizeof(*seqs));
+
+		if (seqs) {
+			for (size_t i = 0; i < l->batch.n; i++)
+				seqs[i] = l->batch.items[i].seq;
+			if (queue_note_failure(l->q, seqs, l->batch.n, wall_s() + (ms + 999) / 1000,
+					       l->st.last_error))
+				log_debug("ledger: could not note the failed attempt");
+			free(seqs);
+		}
+	}
+	log_info("ledger %s: next attempt in %u ms", l->base, ms);
+	rearm(l);
+}
+
+static void send_next(ledger_t *l);
+
+static bool in_batch(const struct queue_batch *b, uint64_t seq)
+{
+	size_t lo = 0, hi = b->n;
+
+	/* items are in ascending seq order */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (b->items[mid].seq == seq)
+			return true;
+		if (b->items[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* A 200 answer: acknowledge exactly the seqs the ledger lists. */
+static void handle_ack(ledger_t *l)
+{
+	struct ledger_resp r;
+	char err[96];
+	uint64_t *acked = NULL;
+	size_t n = 0;
+	int ret;
+
+	ret = ledger_resp_parse(l->resp ? l->resp : "", l->resp_len, l->batch.n, &r,
+				err, sizeof(err));
+	if (ret) {
+		set_error(l, "unreadable acknowledgement (%s); nothing marked uploaded", err);
+		start_backoff(l, -1);
+		return;
+	}
+	acked = malloc((r.n_accepted + r.n_duplicate + 1) * sizeof(*acked));
+	if (!acked) {
+		ledger_resp_free(&r);
+		set_error(l, "out of memory");
+		start_backoff(l, -1);
+		return;
+	}
+	for (size_t i = 0; i < r.n_accepted + r.n_duplicate; i++) {
+		uint64_t s = i < r.n_accepted ? r.accepted[i] : r.duplicate[i - r.n_accepted];
+
+		if (!in_batch(&l->batch, s)) {
+			set_error(l, "acknowledgement names seq %llu, which was not sent; "
+				  "nothing marked uploaded", (unsigned long long)s);
+			free(acked);
+			ledger_resp_free(&r);
+			start_backoff(l, -1);
+			return;
+		}
+		acked[n++] = s;
+	}
+	for (size_t i = 0; i < r.n_rejected; i++)
+		log_rl(&l->rl, LOG_ERR, "ledger %s: record %llu rejected: %s", l->base,
+		       (unsigned long long)r.rejected[i].seq, r.rejected[i].reason);
+	ret = queue_mark_uploaded(l->q, acked, n);
+	l->st.records_duplicate += r.n_duplicate;
+	l->st.records_rejected += r.n_rejected;
+	if (ret) {
+		set_error(l, "marking %zu records uploaded failed: %s", n, strerror(-ret));
+		free(acked);
+		ledger_resp_free(&r);
+		start_backoff(l, -1);
+		return;
+	}
+	l->st.records_acked += n;
+	free(acked);
+	if (n < l->batch.n) {
+		if (r.n_rejected)
+			set_error(l, "%zu of %zu records not acknowledged (first rejection: seq %llu: %s)",
+				  l->batch.n - n, l->batch.n,
+				  (unsigned long long)r.rejected[0].seq, r.rejected[0].reason);
+		else
+			set_error(l, "%zu of %zu records not acknowledged", l->batch.n - n, l->batch.n);
+		ledger_resp_free(&r);
+		start_backoff(l, -1);
+		return;
+	}
+	ledger_resp_free(&r);
+	l->st.batches_ok++;
+	l->st.last_error[0] = '\0';
+	backoff_reset(&l->bo);
+	log_debug("ledger %s: %zu records acknowledged", l->base, n);
+	queue_batch_free(&l->batch);
+	send_next(l);
+}
+
+static void printable(char *dst, size_t dst_len, const char *src, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 1 < dst_len; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		dst[o++] = c >= 0x20 && c < 0x7f ? (char)c : ' ';
+	}
+	dst[o] = '\0';
+}
+
+static void transfer_done(ledger_t *l, CURLcode res)
+{
+	long code = 0, retry_after = -1;
+	curl_off_t ra = -1;
+
+	curl_multi_remove_handle(l->multi, l->easy);
+	curl_easy_getinfo(l->easy, CURLINFO_RESPONSE_CODE, &code);
+	l->st.last_http_status = code;
+	if (res != CURLE_OK) {
+		set_error(l, "%s: %s%s%s; nothing marked uploaded", curl_easy_strerror(res),
+			  l->errbuf[0] ? "(" : "", l->errbuf, l->errbuf[0] ? ")" : "");
+		start_backoff(l, -1);
+		return;
+	}
+	if (code == 200) {
+		handle_ack(l);
+		return;
+	}
+	if ((code == 429 || code == 503) &&
+	    curl_easy_getinfo(l->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra >= 0)
+		retry_after = ra > 86400 ? 86400 : (long)ra;
+	{
+		char body[161];
+
+		printable(body, sizeof(body), l->resp ? l->resp : "", l->resp_len);
+		if (retry_after >= 0)
+			set_error(l, "HTTP %ld, Retry-After %ld s: %s", code, retry_after, body);
+		else
+			set_error(l, "HTTP %ld: %s; nothing marked uploaded", code, body);
+	}
+	start_backoff(l, retry_after);
+}
+
+static void check_done(ledger_t *l)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(l->multi, &left))) {
+		if (m->msg == CURLMSG_DONE && m->easy_handle == l->easy &&
+		    l->state == LEDGER_SENDING)
+			transfer_done(l, m->data.result);
+	}
+}
+
+static void send_next(ledger_t *l)
+{
+	CURLMcode mc;
+	int ret, running;
+
+	queue_batch_free(&l->batch);
+	ret = queue_next_batch(l->q, l->batch_records, l->batch_bytes, &l->batch);
+	if (ret) {
+		set_error(l, "reading the queue: %s", strerror(-ret));
+		start_backoff(l, -1);
+		return;
+	}
+	if (!l->batch.n) {
+		l->state = LEDGER_IDLE;
+		l->drained = true;
+		rearm(l);
+		return;
+	}
+	l->drained = false;
+	free(l->resp);
+	l->resp = NULL;
+	l->resp_len = 0;
+	l->resp_too_big = false;
+	l->errbuf[0] = '\0';
+	curl_easy_setopt(l->easy, CURLOPT_POSTFIELDS, (const char *)l->batch.buf);
+	curl_easy_setopt(l->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)l->batch.buf_len);
+	l->state = LEDGER_SENDING;
+	mc = curl_multi_add_handle(l->multi, l->easy);
+	if (mc != CURLM_OK) {
+		set_error(l, "libcurl: %s", curl_multi_strerror(mc));
+		start_backoff(l, -1);
+		return;
+	}
+	log_debug("ledger %s: sending records %llu..%llu (%zu bytes)", l->base,
+		  (unsigned long long)l->batch.items[0].seq,
+		  (unsigned long long)l->batch.items[l->batch.n - 1].seq, l->batch.buf_len);
+	/* Let libcurl start at once rather than waiting for the timer. */
+	curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(l);
+}
+
+void ledger_kick(ledger_t *l)
+{
+	if (l->state != LEDGER_IDLE)
+		return;
+	send_next(l);
+}
+
+void ledger_on_fd(ledger_t *l, int fd, unsigned events)
+{
+	int mask = 0, running;
+
+	if (events & LEDGER_IN)
+		mask |= CURL_CSELECT_IN;
+	if (events & LEDGER_OUT)
+		mask |= CURL_CSELECT_OUT;
+	if (events & LEDGER_ERR)
+		mask |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(l->multi, fd, mask, &running);
+	check_done(l);
+}
+
+void ledger_on_timeout(ledger_t *l)
+{
+	int64_t now = mono_ms();
+	int running;
+
+	l->armed_ms = -2;
+	if (l->curl_deadline_ms >= 0 && l->curl_deadline_ms <= now) {
+		l->curl_deadline_ms = -1;
+		curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+		check_done(l);
+	}
+	if (l->state == LEDGER_BACKOFF && l->backoff_deadline_ms >= 0 &&
+	    l->backoff_deadline_ms <= now) {
+		l->backoff_deadline_ms = -1;
+		l->state = LEDGER_IDLE;
+		send_next(l);
+	}
+	rearm(l);
+}
+
+void ledger_status(const ledger_t *l, struct ledger_status *st)
+{
+	*st = l->st;
+	st->state = l->state;
+}
+
+bool ledger_drained(const ledger_t *l)
+{
+	return l->state == LEDGER_IDLE && l->drained;
+}

@@ -1,0 +1,278 @@
+/* ledger_resp — strict parser for the ledger's JSON acknowledgement. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "upload/ledger_resp.h"
+
+struct p {
+	const char *s;
+	size_t len, pos;
+	size_t max;
+	char *err;
+	size_t err_len;
+	bool failed;
+};
+
+static int fail(struct p *p, const char *what)
+{
+	if (!p->failed && p->err && p->err_len)
+		snprintf(p->err, p->err_len, "offset %zu: %s", p->pos, what);
+	p->failed = true;
+	return -EBADMSG;
+}
+
+static void ws(struct p *p)
+{
+	while (p->pos < p->len) {
+		char c = p->s[p->pos];
+
+		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+			break;
+		p->pos++;
+	}
+}
+
+static int expect(struct p *p, char c, const char *what)
+{
+	ws(p);
+	if (p->pos >= p->len || p->s[p->pos] != c)
+		return fail(p, what);
+	p->pos++;
+	return 0;
+}
+
+/* Is the next token c (after whitespace)? Consumes it if so. */
+static bool accept(struct p *p, char c)
+{
+	ws(p);
+	if (p->pos < p->len && p->s[p->pos] == c) {
+		p->pos++;
+		return true;
+	}
+	return false;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* A JSON string; its value (UTF-8 passed through, escapes decoded, control
+ * characters and non-ASCII escapes replaced by '?') is copied into out,
+ * truncated to out_len - 1. */
+static int string(struct p *p, char *out, size_t out_len)
+{
+	size_t o = 0;
+
+	if (expect(p, '"', "'\"' (a string)"))
+		return -EBADMSG;
+	for (;;) {
+		unsigned char c;
+		char v;
+
+		if (p->pos >= p->len)
+			return fail(p, "end of string ('\"')");
+		c = (unsigned char)p->s[p->pos++];
+		if (c == '"')
+			break;
+		if (c < 0x20)
+			return fail(p, "no control character inside a string");
+		v = (char)c;
+		if (c == '\\') {
+			if (p->pos >= p->len)
+				return fail(p, "an escape after '\\'");
+			c = (unsigned char)p->s[p->pos++];
+			switch (c) {
+			case '"': v = '"'; break;
+			case '\\': v = '\\'; break;
+			case '/': v = '/'; break;
+			case 'b': case 'f': case 'n': case 'r': case 't': v = ' '; break;
+			case 'u': {
+				unsigned u = 0;
+
+				for (int i = 0; i < 4; i++) {
+					int h = p->pos < p->len ? hexval(p->s[p->pos]) : -1;
+
+					if (h < 0)
+						return fail(p, "four hex digits after '\\u'");
+					u = u * 16 + (unsigned)h;
+					p->pos++;
+				}
+				v = u >= 0x20 && u < 0x7f ? (char)u : '?';
+				break;
+			}
+			default:
+				p->pos--;
+				return fail(p, "a valid escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)");
+			}
+		}
+		if (out && o + 1 < out_len)
+			out[o++] = v;
+	}
+	if (out && out_len)
+		out[o] = '\0';
+	return 0;
+}
+
+static int seqnum(struct p *p, uint64_t *v)
+{
+	uint64_t n = 0;
+	size_t start;
+
+	ws(p);
+	start = p->pos;
+	while (p->pos < p->len && p->s[p->pos] >= '0' && p->s[p->pos] <= '9') {
+		unsigned d = (unsigned)(p->s[p->pos] - '0');
+
+		if (n > (UINT64_C(0x7fffffffffffffff) - d) / 10)
+			return fail(p, "a seq below 2^63");
+		n = n * 10 + d;
+		p->pos++;
+	}
+	if (p->pos == start)
+		return fail(p, "a seq (an unsigned integer)");
+	if (p->s[start] == '0')
+		return fail(p, "a seq >= 1 without leading zeros");
+	if (p->pos < p->len && (p->s[p->pos] == '.' || p->s[p->pos] == 'e' ||
+				p->s[p->pos] == 'E'))
+		return fail(p, "an integer seq (no fraction or exponent)");
+	*v = n;
+	return 0;
+}
+
+static int seq_list(struct p *p, uint64_t **arr, size_t *n)
+{
+	if (expect(p, '[', "'[' (a list of seqs)"))
+		return -EBADMSG;
+	if (accept(p, ']'))
+		return 0;
+	*arr = calloc(p->max ? p->max : 1, sizeof(**arr));
+	if (!*arr)
+		return -ENOMEM;
+	do {
+		uint64_t v;
+
+		if (*n >= p->max)
+			return fail(p, "no more seqs than records sent");
+		if (seqnum(p, &v))
+			return -EBADMSG;
+		(*arr)[(*n)++] = v;
+	} while (accept(p, ','));
+	return expect(p, ']', "',' or ']'");
+}
+
+static int reject_list(struct p *p, struct ledger_reject **arr, size_t *n)
+{
+	if (expect(p, '[', "'[' (a list of rejections)"))
+		return -EBADMSG;
+	if (accept(p, ']'))
+		return 0;
+	*arr = calloc(p->max ? p->max : 1, sizeof(**arr));
+	if (!*arr)
+		return -ENOMEM;
+	do {
+		struct ledger_reject *r;
+		bool have_seq = false, have_reason = false;
+
+		if (*n >= p->max)
+			return fail(p, "no more rejections than records sent");
+		r = &(*arr)[(*n)++];
+		if (expect(p, '{', "'{' (a rejection)"))
+			return -EBADMSG;
+		do {
+			char key[16];
+
+			if (string(p, key, sizeof(key)))
+				return -EBADMSG;
+			if (expect(p, ':', "':'"))
+				return -EBADMSG;
+			if (!strcmp(key, "seq") && !have_seq) {
+				have_seq = true;
+				if (seqnum(p, &r->seq))
+					return -EBADMSG;
+			} else if (!strcmp(key, "reason") && !have_reason) {
+				have_reason = true;
+				if (string(p, r->reason, sizeof(r->reason)))
+					return -EBADMSG;
+			} else {
+				return fail(p, "only \"seq\" and \"reason\", once each, in a rejection");
+			}
+		} while (accept(p, ','));
+		if (expect(p, '}', "',' or '}'"))
+			return -EBADMSG;
+		if (!have_seq || !have_reason)
+			return fail(p, "a rejection with both \"seq\" and \"reason\"");
+	} while (accept(p, ','));
+	return expect(p, ']', "',' or ']'");
+}
+
+void ledger_resp_free(struct ledger_resp *r)
+{
+	if (!r)
+		return;
+	free(r->accepted);
+	free(r->duplicate);
+	free(r->rejected);
+	memset(r, 0, sizeof(*r));
+}
+
+int ledger_resp_parse(const char *buf, size_t len, size_t max_entries,
+		      struct ledger_resp *out, char *err, size_t err_len)
+{
+	struct p p = { .s = buf, .len = len, .max = max_entries, .err = err, .err_len = err_len };
+	struct ledger_resp r = { 0 };
+	bool seen[3] = { false, false, false };
+	int ret = -EBADMSG;
+
+	if (err && err_len)
+		err[0] = '\0';
+	if (expect(&p, '{', "'{' (a JSON object)"))
+		goto out;
+	if (!accept(&p, '}')) {
+		do {
+			char key[16];
+
+			if (string(&p, key, sizeof(key)))
+				goto out;
+			if (expect(&p, ':', "':'"))
+				goto out;
+			if (!strcmp(key, "accepted") && !seen[0]) {
+				seen[0] = true;
+				ret = seq_list(&p, &r.accepted, &r.n_accepted);
+			} else if (!strcmp(key, "duplicate") && !seen[1]) {
+				seen[1] = true;
+				ret = seq_list(&p, &r.duplicate, &r.n_duplicate);
+			} else if (!strcmp(key, "rejected") && !seen[2]) {
+				seen[2] = true;
+				ret = reject_list(&p, &r.rejected, &r.n_rejected);
+			} else {
+				ret = fail(&p, "\"accepted\", \"duplicate\" or \"rejected\", once each");
+			}
+			if (ret)
+				goto out;
+			ret = -EBADMSG;
+		} while (accept(&p, ','));
+		if (expect(&p, '}', "',' or '}'"))
+			goto out;
+	}
+	ws(&p);
+	if (p.pos != p.len) {
+		fail(&p, "the end of the body after the object");
+		goto out;
+	}
+	*out = r;
+	memset(&r, 0, sizeof(r));
+	ret = 0;
+out:
+	ledger_resp_free(&r);
+	return ret;
+}
