@@ -1,0 +1,12 @@
+# can/ — CAN input: candump logs, DBC parsing and the signal decoder.
+# (SocketCAN, J1939 and vehicle profiles register in Build.source.mk.)
+lib-y += can/canlog.o can/dbc.o can/decode.o
+
+# Physical values are raw * factor + offset without fused multiply-add, so
+# they match other decoders (and the oracle) bit for bit on every target.
+CFLAGS_dbc := -ffp-contract=off
+CFLAGS_decode := -ffp-contract=off
+CFLAGS_ctl_decode := -ffp-contract=off
+
+eco2ctl-objs += agent/ctl_decode.o
+itests-y += tests/integration/can_corpus.sh

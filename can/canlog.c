@@ -1,0 +1,443 @@
+/* canlog — candump log lines: a hand-written scanner (no sscanf, no strtod),
+ * since replaying long logs is a hot path (millions of lines a second). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/log.h"
+#include "can/canlog.h"
+
+/* Hex digit value + 1, 0 for a non-digit: a table keeps the scanner
+ * branch-light; hexval() gives the value or -1. */
+static const uint8_t hexv1[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+	['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+#define hexval(c) ((int)hexv1[(unsigned char)(c)] - 1)
+
+/* CAN FD DLC code -> length, and the smallest code holding a length. */
+static const uint8_t fd_dlc2len[16] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 20, 24, 32, 48, 64 };
+
+static uint8_t fd_len2dlc(unsigned len)
+{
+	for (uint8_t dlc = 0; dlc < 16; dlc++)
+		if (fd_dlc2len[dlc] >= len)
+			return dlc;
+	return 15;
+}
+
+static inline bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static int fail(const char **why, const char *what)
+{
+	if (why)
+		*why = what;
+	return -EINVAL;
+}
+
+int canlog_parse_line(const char *line, size_t len, struct can_frame_rec *out,
+		      const char **why)
+{
+	const unsigned char *p = (const unsigned char *)line;
+	const unsigned char *end = p + len;
+	uint64_t sec = 0, frac = 0;
+	unsigned nd;
+
+	/* Trailing newline, CR and blanks are not part of the frame. */
+	while (end > p && (end[-1] == '\n' || end[-1] == '\r' || is_blank((char)end[-1])))
+		end--;
+	while (p < end && is_blank((char)*p))
+		p++;
+	if (p == end || *p == '#')
+		return -ENODATA;
+
+	memset(out, 0, sizeof(*out));
+
+	/* (SECONDS.FRACTION) */
+	if (*p != '(')
+		return fail(why, "expected '(' and a timestamp");
+	p++;
+	for (nd = 0; p < end && *p >= '0' && *p <= '9'; p++, nd++) {
+		if (sec > (UINT64_MAX / 1000000000u - 9) / 10)
+			return fail(why, "timestamp seconds out of range");
+		sec = sec * 10 + (*p - '0');
+	}
+	if (nd == 0)
+		return fail(why, "expected decimal seconds after '('");
+	if (p == end || *p != '.')
+		return fail(why, "expected '.' and 6 or 9 fraction digits in the timestamp");
+	p++;
+	for (nd = 0; p < end && *p >= '0' && *p <= '9' && nd < 10; p++, nd++)
+		frac = frac * 10 + (*p - '0');
+	if (nd == 6)
+		frac *= 1000;
+	else if (nd != 9)
+		return fail(why, "expected 6 or 9 fraction digits in the timestamp");
+	if (p == end || *p != ')')
+		return fail(why, "expected ')' after the timestamp");
+	p++;
+	out->t_ns = sec * 1000000000u + frac;
+
+	/* IFACE */
+	if (p == end || !is_blank((char)*p))
+		return fail(why, "expected a blank after the timestamp");
+	while (p < end && is_blank((char)*p))
+		p++;
+	nd = 0;
+	while (p < end && !is_blank((char)*p)) {
+		if (nd >= sizeof(out->iface) - 1)
+			return fail(why, "interface name longer than 15 characters");
+		if (*p < 0x21 || *p == 0x7f)
+			return fail(why, "control character in the interface name");
+		out->iface[nd++] = (char)*p++;
+	}
+	if (nd == 0)
+		return fail(why, "expected an interface name");
+	while (p < end && is_blank((char)*p))
+		p++;
+
+	/* ID: 3 or 8 hex digits, then '#' */
+	uint32_t id = 0;
+	const unsigned char *id_start = p;
+	while (p < end && hexval(*p) >= 0 && p - id_start < 9) {
+		id = (id << 4) | (uint32_t)hexval(*p);
+		p++;
+	}
+	if (p == end || *p != '#')
+		return fail(why, "expected a CAN id of 3 or 8 hex digits and '#'");
+	if (p - id_start == 3) {
+		if (id > CAN_SFF_MAX)
+			return fail(why, "standard CAN id above 0x7FF");
+		out->id = id;
+	} else if (p - id_start == 8) {
+		if (id & 0xc0000000u)
+			return fail(why, "CAN id above 0x3FFFFFFF (only the error flag 0x20000000 may be set)");
+		if (id & CANREC_ERR_FLAG) {
+			out->flags |= CANREC_ERR;
+			out->id = id & CAN_EFF_MAX;
+		} else {
+			out->flags |= CANREC_EXT;
+			out->id = id;
+		}
+	} else {
+		return fail(why, "expected a CAN id of 3 or 8 hex digits");
+	}
+	p++;   /* '#' */
+
+	unsigned max = 8;
+	if (p < end && *p == '#') {
+		if (out->flags & CANREC_ERR)
+			return fail(why, "error frames cannot be CAN FD");
+		p++;
+		if (p == end || hexval(*p) < 0)
+			return fail(why, "expected a hex flags nibble after '##'");
+		unsigned fl = (unsigned)hexval(*p++);
+		out->flags |= CANREC_FD;
+		if (fl & 1)
+			out->flags |= CANREC_BRS;
+		if (fl & 2)
+			out->flags |= CANREC_ESI;
+		max = 64;
+	} else if (p < end && (*p == 'R' || *p == 'r')) {
+		if (out->flags & CANREC_ERR)
+			return fail(why, "error frames cannot be remote frames");
+		p++;
+		out->flags |= CANREC_RTR;
+		if (p < end && *p >= '0' && *p <= '8')
+			out->len = (uint8_t)(*p++ - '0');
+		out->raw_dlc = out->len;
+		if (p < end && *p == '_') {
+			p++;
+			if (out->len != 8 || p == end || hexval(*p) < 9)
+				return fail(why, "raw DLC '_X' needs DLC 8 and X in 9..F");
+			out->raw_dlc = (uint8_t)hexval(*p++);
+		}
+		goto tail;
+	}
+
+	/* DATA */
+	unsigned n = 0;
+	while (p < end) {
+		if (*p == '.') {
+			p++;
+			continue;
+		}
+		if (hexval(*p) < 0)
+			break;
+		if (p + 1 >= end || hexval(p[1]) < 0)
+			return fail(why, "expected an even number of hex data digits");
+		if (n >= max)
+			return fail(why, max == 8 ? "more than 8 data bytes in a classic frame"
+						  : "more than 64 data bytes in a CAN FD frame");
+		out->data[n++] = (uint8_t)(hexval(p[0]) << 4 | hexval(p[1]));
+		p += 2;
+	}
+	out->len = (uint8_t)n;
+	if (out->flags & CANREC_FD) {
+		out->raw_dlc = fd_len2dlc(n);
+		if (fd_dlc2len[out->raw_dlc] != n)
+			return fail(why, "CAN FD length must be 0..8, 12, 16, 20, 24, 32, 48 or 64 bytes");
+	} else {
+		out->raw_dlc = (uint8_t)n;
+		if (p < end && *p == '_') {
+			p++;
+			if (n != 8 || p == end || hexval(*p) < 9)
+				return fail(why, "raw DLC '_X' needs 8 data bytes and X in 9..F");
+			out->raw_dlc = (uint8_t)hexval(*p++);
+		}
+	}
+
+tail:
+	/* candump -x appends a direction marker; accept " R" / " T". */
+	while (p < end && is_blank((char)*p))
+		p++;
+	if (p < end && (*p == 'R' || *p == 'T') && p[-1] != '#' && is_blank((char)p[-1])) {
+		p++;
+		while (p < end && is_blank((char)*p))
+			p++;
+	}
+	if (p != end)
+		return fail(why, "unexpected text after the frame");
+	return 0;
+}
+
+static const char hexdig[16] = "0123456789ABCDEF";
+
+static char *put_hex(char *q, uint32_t v, int digits)
+{
+	for (int i = digits - 1; i >= 0; i--)
+		*q++ = hexdig[(v >> (4 * i)) & 0xf];
+	return q;
+}
+
+int canlog_format(const struct can_frame_rec *f, char *buf, size_t size)
+{
+	char tmp[CANLOG_LINE_MAX];
+	char *q = tmp;
+	uint64_t sec = f->t_ns / 1000000000u, ns = f->t_ns % 1000000000u;
+	int n;
+
+	if (f->len > 64 || (!(f->flags & CANREC_FD) && f->len > 8))
+		return -EINVAL;
+	if ((f->flags & (CANREC_EXT | CANREC_ERR)) ? f->id > CAN_EFF_MAX : f->id > CAN_SFF_MAX)
+		return -EINVAL;
+	if (!memchr(f->iface, '\0', sizeof(f->iface)))
+		return -EINVAL;
+
+	if (ns % 1000 == 0)
+		n = snprintf(q, sizeof(tmp), "(%010llu.%06llu) %s ", (unsigned long long)sec,
+			     (unsigned long long)(ns / 1000), f->iface[0] ? f->iface : "can0");
+	else
+		n = snprintf(q, sizeof(tmp), "(%010llu.%09llu) %s ", (unsigned long long)sec,
+			     (unsigned long long)ns, f->iface[0] ? f->iface : "can0");
+	if (n < 0 || (size_t)n >= sizeof(tmp) - 150)
+		return -EINVAL;
+	q += n;
+
+	if (f->flags & CANREC_ERR)
+		q = put_hex(q, f->id | CANREC_ERR_FLAG, 8);
+	else if (f->flags & CANREC_EXT)
+		q = put_hex(q, f->id, 8);
+	else
+		q = put_hex(q, f->id, 3);
+	*q++ = '#';
+
+	if ((f->flags & CANREC_RTR) && !(f->flags & (CANREC_FD | CANREC_ERR))) {
+		*q++ = 'R';
+		if (f->len) {
+			*q++ = hexdig[f->len];
+			if (f->len == 8 && f->raw_dlc > 8 && f->raw_dlc <= 15) {
+				*q++ = '_';
+				*q++ = hexdig[f->raw_dlc];
+			}
+		}
+	} else {
+		if (f->flags & CANREC_FD) {
+			*q++ = '#';
+			*q++ = hexdig[4 | ((f->flags & CANREC_BRS) ? 1 : 0) | ((f->flags & CANREC_ESI) ? 2 : 0)];
+		}
+		for (unsigned i = 0; i < f->len; i++) {
+			*q++ = hexdig[f->data[i] >> 4];
+			*q++ = hexdig[f->data[i] & 0xf];
+		}
+		if (!(f->flags & CANREC_FD) && f->len == 8 && f->raw_dlc > 8 && f->raw_dlc <= 15) {
+			*q++ = '_';
+			*q++ = hexdig[f->raw_dlc];
+		}
+	}
+	*q++ = '\n';
+	*q = '\0';
+	if ((size_t)(q - tmp) + 1 > size)
+		return -ENOSPC;
+	memcpy(buf, tmp, (size_t)(q - tmp) + 1);
+	return (int)(q - tmp);
+}
+
+/* ---- streaming reader ---------------------------------------------------- */
+
+#define READER_BUF  (256 * 1024)
+#define LINE_MAX_B  4096
+
+struct canlog_reader {
+	FILE *f;
+	bool own;            /* close f in canlog_close */
+	char *name;
+	char *buf;           /* READER_BUF bytes */
+	size_t pos, fill;    /* unread bytes are buf[pos..fill) */
+	bool eof;
+	bool skipping;       /* inside an over-long line */
+	unsigned long lines, bad;
+	struct log_ratelimit rl;
+};
+
+int canlog_open_file(canlog_reader_t **out, FILE *f, const char *name)
+{
+	canlog_reader_t *r = calloc(1, sizeof(*r));
+	int ret = -ENOMEM;
+
+	if (!r)
+		goto out;
+	r->f = f;
+	r->name = strdup(name ? name : "(stream)");
+	r->buf = malloc(READER_BUF);
+	if (!r->name || !r->buf)
+		goto out;
+	r->rl.interval_s = 5;
+	r->rl.burst = 20;
+	*out = r;
+	r = NULL;
+	ret = 0;
+out:
+	canlog_close(r);
+	return ret;
+}
+
+int canlog_open(canlog_reader_t **out, const char *path)
+{
+	FILE *f;
+	int ret;
+
+	if (!strcmp(path, "-"))
+		return canlog_open_file(out, stdin, "(stdin)");
+	f = fopen(path, "re");
+	if (!f) {
+		ret = -errno;
+		log_err("%s: %s", path, strerror(errno));
+		return ret;
+	}
+	ret = canlog_open_file(out, f, path);
+	if (ret) {
+		fclose(f);
+		return ret;
+	}
+	(*out)->own = true;
+	return 0;
+}
+
+/* Refill so that buf[pos..fill) holds as much as fits; false at EOF/error. */
+static int refill(canlog_reader_t *r)
+{
+	if (r->pos > 0) {
+		memmove(r->buf, r->buf + r->pos, r->fill - r->pos);
+		r->fill -= r->pos;
+		r->pos = 0;
+	}
+	if (r->eof || r->fill == READER_BUF)
+		return 0;
+	size_t n = fread(r->buf + r->fill, 1, READER_BUF - r->fill, r->f);
+	r->fill += n;
+	if (n == 0) {
+		if (ferror(r->f)) {
+			int e = errno ? errno : EIO;
+			log_err("%s: read error: %s", r->name, strerror(e));
+			return -e;
+		}
+		r->eof = true;
+	}
+	return (int)(n > 0);
+}
+
+static void bad_line(canlog_reader_t *r, const char *why)
+{
+	r->bad++;
+	log_rl(&r->rl, LOG_WARNING, "%s:%lu: %s", r->name, r->lines, why);
+}
+
+int canlog_next(canlog_reader_t *r, struct can_frame_rec *out)
+{
+	for (;;) {
+		char *start = r->buf + r->pos;
+		char *nl = memchr(start, '\n', r->fill - r->pos);
+		size_t llen;
+
+		if (!nl) {
+			if (r->fill - r->pos >= LINE_MAX_B && !r->skipping) {
+				/* Too long to be a frame: report once, drop to its newline. */
+				r->lines++;
+				bad_line(r, "line longer than 4096 bytes");
+				r->skipping = true;
+			}
+			if (r->skipping) {
+				r->pos = r->fill;
+			}
+			int got = refill(r);
+			if (got < 0)
+				return got;
+			if (got > 0)
+				continue;
+			/* EOF: a last line without newline is still a line. */
+			if (r->fill == r->pos) {
+				r->skipping = false;
+				return 0;
+			}
+			start = r->buf + r->pos;
+			llen = r->fill - r->pos;
+			r->pos = r->fill;
+		} else {
+			llen = (size_t)(nl - start);
+			r->pos += llen + 1;
+		}
+		if (r->skipping) {
+			r->skipping = false;
+			continue;
+		}
+		r->lines++;
+		if (llen > LINE_MAX_B) {
+			bad_line(r, "line longer than 4096 bytes");
+			continue;
+		}
+		const char *why = NULL;
+		int ret = canlog_parse_line(start, llen, out, &why);
+		if (ret == 0)
+			return 1;
+		if (ret == -ENODATA)
+			continue;
+		bad_line(r, why ? why : "malformed line");
+	}
+}
+
+unsigned long canlog_lines(const canlog_reader_t *r)
+{
+	return r->lines;
+}
+
+unsigned long canlog_bad_lines(const canlog_reader_t *r)
+{
+	return r->bad;
+}
+
+void canlog_close(canlog_reader_t *r)
+{
+	if (!r)
+		return;
+	if (r->own && r->f)
+		fclose(r->f);
+	free(r->name);
+	free(r->buf);
+	free(r);
+}

@@ -1,0 +1,1534 @@
+/* dbc — a recursive-descent DBC parser over a small tokenizer.
+ *
+ * The grammar followed is the de-facto one of Vector's "DBC File Format
+ * Documentation" 1.0.5 as real files use it. The parser builds growable
+ * arrays while reading; dbc_finish() then fixes every cross pointer
+ * (signal -> message, muxed signal -> switch) once nothing moves any more. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/log.h"
+#include "can/dbc.h"
+
+#define DBC_MAX_FILE   (64u << 20)   /* a DBC larger than this is not a DBC */
+#define DBC_MAX_BITS   512u          /* 64-byte CAN FD payload */
+
+/* ---- builder state ------------------------------------------------------- */
+
+struct sig_x {                       /* what only the parser needs per signal */
+	uint64_t mux_n;                  /* N of "mN" */
+	char *mul_switch;                /* SG_MUL_VAL_ switch name, or NULL */
+	unsigned mul_line, mul_col;
+	struct dbc_mux_range *ranges;
+	unsigned n_ranges, cap_ranges;
+	struct dbc_value_desc *vals;
+	unsigned n_vals, cap_vals;
+};
+
+struct msg_x {
+	struct dbc_signal *sigs;
+	struct sig_x *x;
+	unsigned n, cap;
+	bool has_cycle, has_vff;
+	int64_t cycle, vff;
+	char *vff_label;                 /* VFrameFormat given as a string */
+	unsigned line;
+};
+
+enum attr_kind { ATTR_NUM, ATTR_STRING, ATTR_ENUM };
+
+struct attr_def {
+	char *name;
+	enum attr_kind kind;
+	char **labels;                   /* ENUM */
+	unsigned n_labels;
+	bool has_def;
+	double def_num;
+	char *def_str;
+};
+
+struct dbc {
+	char *name;
+	struct dbc_message *msgs;
+	struct msg_x *mx;
+	unsigned n_msgs, cap_msgs;
+	struct attr_def *defs;
+	unsigned n_defs, cap_defs;
+	char **strs;                     /* every string the dbc_t owns */
+	size_t n_strs, cap_strs;
+	uint32_t *hash;                  /* (message index + 1), 0 = empty */
+	unsigned hash_mask;
+};
+
+/* ---- tokenizer ----------------------------------------------------------- */
+
+enum tok_kind { T_EOF, T_IDENT, T_NUM, T_STR, T_PUNCT };
+
+struct tok {
+	enum tok_kind kind;
+	const char *s;                   /* T_STR: between the quotes */
+	size_t n;
+	unsigned line, col;
+	bool bol;                        /* first token of its line, in column 1 */
+};
+
+struct parser {
+	dbc_t *dbc;
+	const char *name;
+	const char *p, *end;
+	unsigned line;
+	const char *line_start;
+	struct tok t;                    /* current token */
+	int err;
+};
+
+static void perr(struct parser *ps, const struct tok *t, const char *fmt, ...) __printf(3, 4);
+
+static void perr(struct parser *ps, const struct tok *t, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (ps->err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_err("%s:%u:%u: %s", ps->name, t->line, t->col, msg);
+	ps->err = -EINVAL;
+}
+
+static bool is_ident_start(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+
+static bool is_ident_char(unsigned char c)
+{
+	return is_ident_start(c) || (c >= '0' && c <= '9');
+}
+
+static bool is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static void next(struct parser *ps)
+{
+	struct tok *t = &ps->t;
+	const char *p = ps->p;
+
+	if (ps->err) {
+		t->kind = T_EOF;
+		return;
+	}
+	for (;;) {
+		while (p < ps->end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\f' || *p == '\v'))
+			p++;
+		if (p < ps->end && *p == '\n') {
+			p++;
+			ps->line++;
+			ps->line_start = p;
+			continue;
+		}
+		/* "//" comments are not DBC but some tools write them. */
+		if (p + 1 < ps->end && p[0] == '/' && p[1] == '/') {
+			while (p < ps->end && *p != '\n')
+				p++;
+			continue;
+		}
+		break;
+	}
+	t->line = ps->line;
+	t->col = (unsigned)(p - ps->line_start) + 1;
+	t->bol = t->col == 1;
+	t->s = p;
+	if (p >= ps->end) {
+		t->kind = T_EOF;
+		t->n = 0;
+		ps->p = p;
+		return;
+	}
+	unsigned char c = (unsigned char)*p;
+	if (is_ident_start(c)) {
+		while (p < ps->end && is_ident_char((unsigned char)*p))
+			p++;
+		t->kind = T_IDENT;
+	} else if (is_digit(c) || (c == '.' && p + 1 < ps->end && is_digit((unsigned char)p[1]))) {
+		while (p < ps->end && is_digit((unsigned char)*p))
+			p++;
+		if (p < ps->end && *p == '.') {
+			p++;
+			while (p < ps->end && is_digit((unsigned char)*p))
+				p++;
+		}
+		if (p < ps->end && (*p == 'e' || *p == 'E')) {
+			const char *q = p + 1;
+			if (q < ps->end && (*q == '+' || *q == '-'))
+				q++;
+			if (q < ps->end && is_digit((unsigned char)*q)) {
+				p = q;
+				while (p < ps->end && is_digit((unsigned char)*p))
+					p++;
+			}
+		}
+		t->kind = T_NUM;
+	} else if (c == '"') {
+		p++;
+		t->s = p;
+		while (p < ps->end && *p != '"') {
+			if (*p == '\\' && p + 1 < ps->end)
+				p++;
+			if (*p == '\n') {
+				ps->line++;
+				ps->line_start = p + 1;
+			}
+			p++;
+		}
+		if (p >= ps->end) {
+			perr(ps, t, "unterminated string: expected '\"'");
+			t->kind = T_EOF;
+			ps->p = p;
+			return;
+		}
+		t->n = (size_t)(p - t->s);
+		t->kind = T_STR;
+		ps->p = p + 1;
+		return;
+	} else {
+		p++;
+		t->kind = T_PUNCT;
+	}
+	t->n = (size_t)(p - t->s);
+	ps->p = p;
+}
+
+static bool tok_is(const struct tok *t, const char *word)
+{
+	size_t n = strlen(word);
+	return (t->kind == T_IDENT || t->kind == T_PUNCT) && t->n == n && !memcmp(t->s, word, n);
+}
+
+static bool punct(const struct tok *t, char c)
+{
+	return t->kind == T_PUNCT && t->s[0] == c;
+}
+
+static const char *tok_desc(const struct tok *t, char *buf, size_t size)
+{
+	switch (t->kind) {
+	case T_EOF:
+		return "end of file";
+	case T_STR:
+		return "a string";
+	default:
+		snprintf(buf, size, "'%.*s'", (int)(t->n > 40 ? 40 : t->n), t->s);
+		return buf;
+	}
+}
+
+static void expected(struct parser *ps, const char *what)
+{
+	char b[64];
+	perr(ps, &ps->t, "expected %s, found %s", what, tok_desc(&ps->t, b, sizeof(b)));
+}
+
+static bool expect_punct(struct parser *ps, char c)
+{
+	char what[8] = { '\'', c, '\'', 0 };
+	if (!punct(&ps->t, c)) {
+		expected(ps, what);
+		return false;
+	}
+	next(ps);
+	return true;
+}
+
+/* ---- string pool ---------------------------------------------------------- */
+
+static char *own(dbc_t *dbc, char *s)
+{
+	if (!s)
+		return NULL;
+	if (dbc->n_strs == dbc->cap_strs) {
+		size_t cap = dbc->cap_strs ? dbc->cap_strs * 2 : 64;
+		char **n = realloc(dbc->strs, cap * sizeof(*n));
+		if (!n) {
+			free(s);
+			return NULL;
+		}
+		dbc->strs = n;
+		dbc->cap_strs = cap;
+	}
+	dbc->strs[dbc->n_strs++] = s;
+	return s;
+}
+
+/* Copy of a token's text (strings unescaped), owned by the dbc. */
+static char *tok_str(struct parser *ps, const struct tok *t)
+{
+	char *s = malloc(t->n + 1);
+	size_t j = 0;
+
+	if (!s) {
+		ps->err = -ENOMEM;
+		return NULL;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->kind == T_STR && t->s[i] == '\\' && i + 1 < t->n)
+			i++;
+		s[j++] = t->s[i];
+	}
+	s[j] = '\0';
+	s = own(ps->dbc, s);
+	if (!s)
+		ps->err = -ENOMEM;
+	return s;
+}
+
+static bool grow(void *pptr, unsigned *cap, unsigned n, size_t elem)
+{
+	void **pp = pptr;
+	if (n < *cap)
+		return true;
+	unsigned ncap = *cap ? *cap * 2 : 8;
+	void *np = realloc(*pp, (size_t)ncap * elem);
+	if (!np)
+		return false;
+	memset((char *)np + (size_t)*cap * elem, 0, (size_t)(ncap - *cap) * elem);
+	*pp = np;
+	*cap = ncap;
+	return true;
+}
+
+/* ---- numbers ------------------------------------------------------------- */
+
+/* Optional sign, then a number token, as a double. */
+static bool parse_double(struct parser *ps, double *v, const char *what)
+{
+	bool neg = false;
+	char buf[64];
+
+	if (punct(&ps->t, '-') || punct(&ps->t, '+')) {
+		neg = punct(&ps->t, '-');
+		next(ps);
+	}
+	if (ps->t.kind != T_NUM || ps->t.n >= sizeof(buf)) {
+		expected(ps, what);
+		return false;
+	}
+	memcpy(buf, ps->t.s, ps->t.n);
+	buf[ps->t.n] = '\0';
+	char *end;
+	double d = strtod(buf, &end);
+	if (*end || !isfinite(d)) {
+		expected(ps, what);
+		return false;
+	}
+	*v = neg ? -d : d;
+	next(ps);
+	return true;
+}
+
+/* An unsigned integer token, exactly (no double rounding). */
+static bool parse_u64(struct parser *ps, uint64_t *v, const char *what)
+{
+	uint64_t x = 0;
+
+	if (punct(&ps->t, '+'))
+		next(ps);
+	if (ps->t.kind != T_NUM) {
+		expected(ps, what);
+		return false;
+	}
+	for (size_t i = 0; i < ps->t.n; i++) {
+		unsigned char c = (unsigned char)ps->t.s[i];
+		if (!is_digit(c) || x > (UINT64_MAX - 9) / 10) {
+			expected(ps, what);
+			return false;
+		}
+		x = x * 10 + (c - '0');
+	}
+	*v = x;
+	next(ps);
+	return true;
+}
+
+/* A signed integer; values above INT64_MAX keep their bits (VAL_ on uint64). */
+static bool parse_i64(struct parser *ps, int64_t *v, const char *what)
+{
+	bool neg = false;
+	uint64_t u;
+
+	if (punct(&ps->t, '-')) {
+		neg = true;
+		next(ps);
+	}
+	if (!parse_u64(ps, &u, what))
+		return false;
+	*v = neg ? (int64_t)(0 - u) : (int64_t)u;
+	return true;
+}
+
+/* Number attribute values may be written as floats ("58.7") or ints. */
+static bool parse_num_or_str(struct parser *ps, double *num, const struct tok **str, struct tok *keep)
+{
+	*str = NULL;
+	if (ps->t.kind == T_STR) {
+		*keep = ps->t;
+		*str = keep;
+		next(ps);
+		return true;
+	}
+	return parse_double(ps, num, "a number or a string");
+}
+
+/* ---- lookups during parsing ----------------------------------------------- */
+
+static int find_msg_index(const dbc_t *dbc, uint32_t id, bool ext)
+{
+	for (unsigned i = 0; i < dbc->n_msgs; i++)
+		if (dbc->msgs[i].id == id && dbc->msgs[i].is_ext == ext)
+			return (int)i;
+	return -1;
+}
+
+/* A DBC id: bit 31 marks an extended id. */
+static bool parse_msg_id(struct parser *ps, uint32_t *id, bool *ext)
+{
+	uint64_t v;
+	if (!parse_u64(ps, &v, "a message id"))
+		return false;
+	if (v > UINT32_MAX) {
+		perr(ps, &ps->t, "message id %llu out of range: expected at most 4294967295",
+		     (unsigned long long)v);
+		return false;
+	}
+	*ext = v & 0x80000000u;
+	*id = (uint32_t)v & 0x7fffffffu;
+	return true;
+}
+
+static struct msg_x *msg_for_id(struct parser *ps, const struct tok *at, uint32_t id, bool ext, bool quiet)
+{
+	int i = find_msg_index(ps->dbc, id, ext);
+	if (i < 0) {
+		if (!quiet)
+			log_warn("%s:%u:%u: no message with id %u%s (BO_ must come first); ignored",
+				 ps->name, at->line, at->col, id, ext ? " (extended)" : "");
+		return NULL;
+	}
+	return &ps->dbc->mx[i];
+}
+
+static int sig_index(const struct msg_x *mx, const struct tok *t)
+{
+	for (unsigned i = 0; i < mx->n; i++)
+		if (strlen(mx->sigs[i].name) == t->n && !memcmp(mx->sigs[i].name, t->s, t->n))
+			return (int)i;
+	return -1;
+}
+
+/* ---- sections -------------------------------------------------------------- */
+
+/* Known sections whose content is not needed: skip to their ';'. */
+static void skip_to_semicolon(struct parser *ps)
+{
+	while (ps->t.kind != T_EOF && !punct(&ps->t, ';'))
+		next(ps);
+	if (ps->t.kind == T_EOF)
+		expected(ps, "';'");
+	else
+		next(ps);
+}
+
+/* Anything else: skip to the next keyword at the start of a line. */
+static void skip_to_bol(struct parser *ps)
+{
+	do
+		next(ps);
+	while (ps->t.kind != T_EOF && !(ps->t.bol && ps->t.kind == T_IDENT));
+}
+
+static void parse_ns(struct parser *ps)
+{
+	next(ps);
+	if (!expect_punct(ps, ':'))
+		return;
+	while (ps->t.kind == T_IDENT && !ps->t.bol)
+		next(ps);
+}
+
+static void parse_bo(struct parser *ps)
+{
+	dbc_t *dbc = ps->dbc;
+	struct tok at = ps->t;
+	uint32_t id;
+	bool ext;
+	uint64_t size;
+
+	next(ps);
+	if (!parse_msg_id(ps, &id, &ext))
+		return;
+	if (ps->t.kind != T_IDENT) {
+		expected(ps, "a message name");
+		return;
+	}
+	struct tok name = ps->t;
+	next(ps);
+	if (!expect_punct(ps, ':'))
+		return;
+	if (!parse_u64(ps, &size, "the message size in bytes"))
+		return;
+	if (size > 64) {
+		perr(ps, &at, "message size %llu: expected 0..64 bytes", (unsigned long long)size);
+		return;
+	}
+	struct tok tx = ps->t;
+	if (tx.kind != T_IDENT) {
+		expected(ps, "the transmitter node name");
+		return;
+	}
+	next(ps);
+
+	if (!grow(&dbc->msgs, &dbc->cap_msgs, dbc->n_msgs, sizeof(*dbc->msgs))) {
+		ps->err = -ENOMEM;
+		return;
+	}
+	unsigned cap = dbc->cap_msgs;
+	dbc->cap_msgs = dbc->n_msgs;   /* same capacity for the side array */
+	if (!grow(&dbc->mx, &dbc->cap_msgs, dbc->n_msgs, sizeof(*dbc->mx))) {
+		dbc->cap_msgs = cap;
+		ps->err = -ENOMEM;
+		return;
+	}
+	dbc->cap_msgs = cap;
+	struct dbc_message *m = &dbc->msgs[dbc->n_msgs];
+	struct msg_x *mx = &dbc->mx[dbc->n_msgs];
+	memset(m, 0, sizeof(*m));
+	memset(mx, 0, sizeof(*mx));
+	m->id = id;
+	m->is_ext = ext;
+	m->size = (uint8_t)size;
+	m->name = tok_str(ps, &name);
+	m->transmitter = (tx.n == 11 && !memcmp(tx.s, "Vector__XXX", 11)) ? "" : tok_str(ps, &tx);
+	mx->line = at.line;
+	if (!m->name || !m->transmitter)
+		return;
+	if (!ext && id > 0x7ff) {
+		/* Vector's pseudo-message for unplaced signals (0xC0000000 in the
+		 * file) and other ids that are neither 11 nor 29 bits. */
+		log_warn("%s:%u:%u: message %s: id 0x%x is not an 11-bit id; kept, never received",
+			 ps->name, at.line, at.col, m->name, id);
+	} else if (ext && id > 0x1fffffff) {
+		if (strcmp(m->name, "VECTOR__INDEPENDENT_SIG_MSG"))
+			log_warn("%s:%u:%u: message %s: id 0x%x is not a 29-bit id; kept, never received",
+				 ps->name, at.line, at.col, m->name, id);
+	} else if (find_msg_index(dbc, id, ext) >= 0) {
+		log_warn("%s:%u:%u: message %s: id %u defined twice; the first definition is used",
+			 ps->name, at.line, at.col, m->name, id);
+	}
+	dbc->n_msgs++;
+}
+
+static void parse_sg(struct parser *ps)
+{
+	dbc_t *dbc = ps->dbc;
+	struct tok at = ps->t;
+	struct dbc_signal s;
+	struct sig_x x;
+	uint64_t start, length, order;
+	double factor, offset, mn, mx_;
+
+	memset(&s, 0, sizeof(s));
+	memset(&x, 0, sizeof(x));
+	next(ps);
+	if (dbc->n_msgs == 0) {
+		perr(ps, &at, "expected BO_ before SG_");
+		return;
+	}
+	struct msg_x *mx = &dbc->mx[dbc->n_msgs - 1];
+	if (ps->t.kind != T_IDENT) {
+		expected(ps, "a signal name");
+		return;
+	}
+	struct tok name = ps->t;
+	next(ps);
+	if (ps->t.kind == T_IDENT) {
+		/* M, mN or mNM */
+		const char *p = ps->t.s, *e = ps->t.s + ps->t.n;
+		if (ps->t.n == 1 && *p == 'M') {
+			s.mux_kind = DBC_MUX_SWITCH;
+		} else if (*p == 'm' && ps->t.n >= 2 && is_digit((unsigned char)p[1])) {
+			uint64_t n = 0;
+			p++;
+			while (p < e && is_digit((unsigned char)*p) && n < UINT64_MAX / 10 - 9)
+				n = n * 10 + (uint64_t)(*p++ - '0');
+			s.mux_kind = DBC_MUX_MUXED;
+			if (p < e && *p == 'M') {
+				s.mux_kind = DBC_MUX_MUXED_SWITCH;
+				p++;
+			}
+			if (p != e) {
+				expected(ps, "a multiplexer indicator M, mN or mNM");
+				return;
+			}
+			x.mux_n = n;
+		} else {
+			expected(ps, "a multiplexer indicator M, mN or mNM, or ':'");
+			return;
+		}
+		next(ps);
+	}
+	if (!expect_punct(ps, ':'))
+		return;
+	struct tok at_start = ps->t;
+	if (!parse_u64(ps, &start, "the start bit") || !expect_punct(ps, '|') ||
+	    !parse_u64(ps, &length, "the length in bits") || !expect_punct(ps, '@'))
+		return;
+	/* "@1+" lexes as NUM '1' then '+' */
+	if (ps->t.kind != T_NUM || ps->t.n != 1 || (ps->t.s[0] != '0' && ps->t.s[0] != '1')) {
+		expected(ps, "byte order 0 (Motorola) or 1 (Intel) after '@'");
+		return;
+	}
+	order = (uint64_t)(ps->t.s[0] - '0');
+	next(ps);
+	if (!punct(&ps->t, '+') && !punct(&ps->t, '-')) {
+		expected(ps, "'+' (unsigned) or '-' (signed)");
+		return;
+	}
+	s.is_signed = punct(&ps->t, '-');
+	next(ps);
+	if (!expect_punct(ps, '(') || !parse_double(ps, &factor, "the factor") ||
+	    !expect_punct(ps, ',') || !parse_double(ps, &offset, "the offset") ||
+	    !expect_punct(ps, ')') || !expect_punct(ps, '[') ||
+	    !parse_double(ps, &mn, "the minimum") || !expect_punct(ps, '|') ||
+	    !parse_double(ps, &mx_, "the maximum") || !expect_punct(ps, ']'))
+		return;
+	if (ps->t.kind != T_STR) {
+		expected(ps, "the unit string");
+		return;
+	}
+	struct tok unit = ps->t;
+	next(ps);
+	/* receivers: node {, node}, on the unit's line (the next SG_ is indented) */
+	unsigned last_line = unit.line;
+	while (ps->t.kind == T_IDENT && ps->t.line == last_line) {
+		next(ps);
+		if (punct(&ps->t, ',')) {
+			next(ps);
+			last_line = ps->t.line;
+		}
+	}
+	if (ps->err)
+		return;
+
+	if (length < 1 || length > 64) {
+		perr(ps, &at_start, "signal length %llu: expected 1..64 bits", (unsigned long long)length);
+		return;
+	}
+	if (start >= DBC_MAX_BITS) {
+		perr(ps, &at_start, "start bit %llu: expected 0..511", (unsigned long long)start);
+		return;
+	}
+	if (order == 1) {
+		if (start + length > DBC_MAX_BITS) {
+			perr(ps, &at_start, "Intel signal %llu|%llu runs past byte 63",
+			     (unsigned long long)start, (unsigned long long)length);
+			return;
+		}
+	} else {
+		uint64_t msb = start / 8 * 8 + 7 - start % 8;
+		if (msb + length > DBC_MAX_BITS) {
+			perr(ps, &at_start, "Motorola signal %llu|%llu runs past byte 63",
+			     (unsigned long long)start, (unsigned long long)length);
+			return;
+		}
+	}
+	if (sig_index(mx, &name) >= 0) {
+		perr(ps, &name, "signal %.*s defined twice in message %s", (int)name.n, name.s,
+		     dbc->msgs[dbc->n_msgs - 1].name);
+		return;
+	}
+	s.name = tok_str(ps, &name);
+	s.unit = tok_str(ps, &unit);
+	if (!s.name || !s.unit)
+		return;
+	s.start_bit = (uint16_t)start;
+	s.length = (uint8_t)length;
+	s.byte_order = order == 1 ? DBC_INTEL : DBC_MOTOROLA;
+	s.value_type = DBC_VT_INT;
+	s.factor = factor;
+	s.offset = offset;
+	s.min = mn;
+	s.max = mx_;
+	if (!grow(&mx->sigs, &mx->cap, mx->n, sizeof(*mx->sigs))) {
+		ps->err = -ENOMEM;
+		return;
+	}
+	unsigned cap = mx->cap;
+	mx->cap = mx->n;
+	if (!grow(&mx->x, &mx->cap, mx->n, sizeof(*mx->x))) {
+		mx->cap = cap;
+		ps->err = -ENOMEM;
+		return;
+	}
+	mx->cap = cap;
+	mx->sigs[mx->n] = s;
+	mx->x[mx->n] = x;
+	mx->n++;
+}
+
+/* CM_ [BU_ node | BO_ id | SG_ id sig | EV_ var] "text" ; */
+static void parse_cm(struct parser *ps)
+{
+	struct tok at = ps->t;
+	const char **target = NULL;
+	uint32_t id;
+	bool ext;
+
+	next(ps);
+	if (tok_is(&ps->t, "BO_") || tok_is(&ps->t, "SG_")) {
+		bool sg = tok_is(&ps->t, "SG_");
+		next(ps);
+		if (!parse_msg_id(ps, &id, &ext))
+			return;
+		struct msg_x *mx = msg_for_id(ps, &at, id, ext, false);
+		if (sg) {
+			if (ps->t.kind != T_IDENT) {
+				expected(ps, "a signal name");
+				return;
+			}
+			int i = mx ? sig_index(mx, &ps->t) : -1;
+			if (mx && i < 0)
+				log_warn("%s:%u:%u: CM_ for unknown signal %.*s; ignored",
+					 ps->name, ps->t.line, ps->t.col, (int)ps->t.n, ps->t.s);
+			if (i >= 0)
+				target = &mx->sigs[i].comment;
+			next(ps);
+		} else if (mx) {
+			target = &ps->dbc->msgs[mx - ps->dbc->mx].comment;
+		}
+	} else if (tok_is(&ps->t, "BU_") || tok_is(&ps->t, "EV_")) {
+		next(ps);
+		if (ps->t.kind != T_IDENT) {
+			expected(ps, "a name");
+			return;
+		}
+		next(ps);
+	}
+	if (ps->t.kind != T_STR) {
+		expected(ps, "the comment string");
+		return;
+	}
+	if (target)
+		*target = tok_str(ps, &ps->t);
+	next(ps);
+	expect_punct(ps, ';');
+}
+
+static struct attr_def *find_def(dbc_t *dbc, const struct tok *name)
+{
+	for (unsigned i = 0; i < dbc->n_defs; i++)
+		if (strlen(dbc->defs[i].name) == name->n && !memcmp(dbc->defs[i].name, name->s, name->n))
+			return &dbc->defs[i];
+	return NULL;
+}
+
+/* BA_DEF_ [BU_|BO_|SG_|EV_] "name" INT a b | HEX a b | FLOAT a b | STRING | ENUM "x",... ; */
+static void parse_ba_def(struct parser *ps)
+{
+	dbc_t *dbc = ps->dbc;
+
+	next(ps);
+	if (tok_is(&ps->t, "BU_") || tok_is(&ps->t, "BO_") || tok_is(&ps->t, "SG_") ||
+	    tok_is(&ps->t, "EV_"))
+		next(ps);
+	if (ps->t.kind != T_STR) {
+		expected(ps, "the attribute name string");
+		return;
+	}
+	if (!grow(&dbc->defs, &dbc->cap_defs, dbc->n_defs, sizeof(*dbc->defs))) {
+		ps->err = -ENOMEM;
+		return;
+	}
+	struct attr_def *d = &dbc->defs[dbc->n_defs];
+	memset(d, 0, sizeof(*d));
+	d->name = tok_str(ps, &ps->t);
+	if (!d->name)
+		return;
+	dbc->n_defs++;
+	next(ps);
+	if (tok_is(&ps->t, "INT") || tok_is(&ps->t, "HEX") || tok_is(&ps->t, "FLOAT")) {
+		double a, b;
+		d->kind = ATTR_NUM;
+		next(ps);
+		if (!parse_double(ps, &a, "the minimum") || !parse_double(ps, &b, "the maximum"))
+			return;
+	} else if (tok_is(&ps->t, "STRING")) {
+		d->kind = ATTR_STRING;
+		next(ps);
+	} else if (tok_is(&ps->t, "ENUM")) {
+		d->kind = ATTR_ENUM;
+		next(ps);
+		unsigned cap = 0;
+		while (ps->t.kind == T_STR) {
+			if (!grow(&d->labels, &cap, d->n_labels, sizeof(*d->labels))) {
+				ps->err = -ENOMEM;
+				return;
+			}
+			d->labels[d->n_labels++] = tok_str(ps, &ps->t);
+			next(ps);
+			if (!punct(&ps->t, ','))
+				break;
+			next(ps);
+		}
+	} else {
+		expected(ps, "INT, HEX, FLOAT, STRING or ENUM");
+		return;
+	}
+	expect_punct(ps, ';');
+}
+
+/* BA_DEF_DEF_ "name" value ; */
+static void parse_ba_def_def(struct parser *ps)
+{
+	double num = 0;
+	const struct tok *str;
+	struct tok keep;
+
+	next(ps);
+	if (ps->t.kind != T_STR) {
+		expected(ps, "the attribute name string");
+		return;
+	}
+	struct tok name = ps->t;
+	next(ps);
+	if (!parse_num_or_str(ps, &num, &str, &keep))
+		return;
+	struct attr_def *d = find_def(ps->dbc, &name);
+	if (d) {
+		d->has_def = true;
+		d->def_num = num;
+		d->def_str = str ? tok_str(ps, str) : NULL;
+	}
+	expect_punct(ps, ';');
+}
+
+/* BA_ "name" [BU_ node | BO_ id | SG_ id sig | EV_ var] value ; */
+static void parse_ba(struct parser *ps)
+{
+	struct tok at = ps->t;
+	struct msg_x *mx = NULL;
+	double num = 0;
+	const struct tok *str;
+	struct tok keep;
+	uint32_t id;
+	bool ext;
+
+	next(ps);
+	if (ps->t.kind != T_STR) {
+		expected(ps, "the attribute name string");
+		return;
+	}
+	struct tok name = ps->t;
+	next(ps);
+	if (tok_is(&ps->t, "BO_") || tok_is(&ps->t, "SG_")) {
+		bool sg = tok_is(&ps->t, "SG_");
+		next(ps);
+		if (!parse_msg_id(ps, &id, &ext))
+			return;
+		mx = msg_for_id(ps, &at, id, ext, true);
+		if (sg) {
+			if (ps->t.kind != T_IDENT) {
+				expected(ps, "a signal name");
+				return;
+			}
+			next(ps);
+			mx = NULL;   /* no signal attribute is kept */
+		}
+	} else if (tok_is(&ps->t, "BU_") || tok_is(&ps->t, "EV_")) {
+		next(ps);
+		if (ps->t.kind != T_IDENT) {
+			expected(ps, "a name");
+			return;
+		}
+		next(ps);
+	}
+	if (!parse_num_or_str(ps, &num, &str, &keep))
+		return;
+	if (mx && name.n == 15 && !memcmp(name.s, "GenMsgCycleTime", 15)) {
+		if (!str && num >= 0 && num <= UINT32_MAX) {
+			mx->has_cycle = true;
+			mx->cycle = (int64_t)num;
+		}
+	} else if (mx && name.n == 12 && !memcmp(name.s, "VFrameFormat", 12)) {
+		mx->has_vff = true;
+		if (str)
+			mx->vff_label = tok_str(ps, str);
+		else
+			mx->vff = (int64_t)num;
+	}
+	expect_punct(ps, ';');
+}
+
+/* VAL_ id sig {num "label"} ;   or   VAL_ envvar {...} ; */
+static void parse_val(struct parser *ps)
+{
+	struct tok at = ps->t;
+	struct sig_x *x = NULL;
+	uint32_t id;
+	bool ext;
+
+	next(ps);
+	if (ps->t.kind == T_IDENT) {   /* environment variable */
+		skip_to_semicolon(ps);
+		return;
+	}
+	if (!parse_msg_id(ps, &id, &ext))
+		return;
+	struct msg_x *mx = msg_for_id(ps, &at, id, ext, false);
+	if (ps->t.kind != T_IDENT) {
+		expected(ps, "a signal name");
+		return;
+	}
+	int i = mx ? sig_index(mx, &ps->t) : -1;
+	if (mx && i < 0)
+		log_warn("%s:%u:%u: VAL_ for unknown signal %.*s; ignored",
+			 ps->name, ps->t.line, ps->t.col, (int)ps->t.n, ps->t.s);
+	if (i >= 0)
+		x = &mx->x[i];
+	next(ps);
+	while (!punct(&ps->t, ';') && !ps->err) {
+		int64_t v;
+		if (!parse_i64(ps, &v, "a value or ';'"))
+			return;
+		if (ps->t.kind != T_STR) {
+			expected(ps, "the value's label string");
+			return;
+		}
+		if (x) {
+			if (!grow(&x->vals, &x->cap_vals, x->n_vals, sizeof(*x->vals))) {
+				ps->err = -ENOMEM;
+				return;
+			}
+			x->vals[x->n_vals].value = v;
+			x->vals[x->n_vals].label = tok_str(ps, &ps->t);
+			x->n_vals++;
+		}
+		next(ps);
+	}
+	expect_punct(ps, ';');
+}
+
+/* SIG_VALTYPE_ id sig : 1|2 ; */
+static void parse_sig_valtype(struct parser *ps)
+{
+	struct tok at = ps->t;
+	uint32_t id;
+	bool ext;
+	uint64_t vt;
+
+	next(ps);
+	if (!parse_msg_id(ps, &id, &ext))
+		return;
+	struct msg_x *mx = msg_for_id(ps, &at, id, ext, false);
+	if (ps->t.kind != T_IDENT) {
+		expected(ps, "a signal name");
+		return;
+	}
+	struct tok sname = ps->t;
+	next(ps);
+	if (punct(&ps->t, ':'))
+		next(ps);
+	struct tok vt_at = ps->t;
+	if (!parse_u64(ps, &vt, "value type 0 (integer), 1 (float) or 2 (double)"))
+		return;
+	if (vt > 2) {
+		perr(ps, &vt_at, "value type %llu: expected 0 (integer), 1 (float) or 2 (double)",
+		     (unsigned long long)vt);
+		return;
+	}
+	int i = mx ? sig_index(mx, &sname) : -1;
+	if (mx && i < 0)
+		log_warn("%s:%u:%u: SIG_VALTYPE_ for unknown signal %.*s; ignored",
+			 ps->name, sname.line, sname.col, (int)sname.n, sname.s);
+	if (i >= 0) {
+		struct dbc_signal *s = &mx->sigs[i];
+		if ((vt == 1 && s->length != 32) || (vt == 2 && s->length != 64)) {
+			perr(ps, &vt_at, "signal %s is %u bits: expected %u bits for value type %llu",
+			     s->name, s->length, vt == 1 ? 32 : 64, (unsigned long long)vt);
+			return;
+		}
+		s->value_type = vt == 0 ? DBC_VT_INT : vt == 1 ? DBC_VT_FLOAT : DBC_VT_DOUBLE;
+	}
+	expect_punct(ps, ';');
+}
+
+/* SG_MUL_VAL_ id sig switch lo-hi {, lo-hi} ; */
+static void parse_sg_mul_val(struct parser *ps)
+{
+	struct tok at = ps->t;
+	uint32_t id;
+	bool ext;
+
+	next(ps);
+	if (!parse_msg_id(ps, &id, &ext))
+		return;
+	struct msg_x *mx = msg_for_id(ps, &at, id, ext, false);
+	if (ps->t.kind != T_IDENT) {
+		expected(ps, "a signal name");
+		return;
+	}
+	struct tok sname = ps->t;
+	next(ps);
+	if (ps->t.kind != T_IDENT) {
+		expected(ps, "the multiplexer switch name");
+		return;
+	}
+	struct tok swname = ps->t;
+	next(ps);
+	int i = mx ? sig_index(mx, &sname) : -1;
+	if (mx && i < 0)
+		log_warn("%s:%u:%u: SG_MUL_VAL_ for unknown signal %.*s; ignored",
+			 ps->name, sname.line, sname.col, (int)sname.n, sname.s);
+	struct sig_x *x = i >= 0 ? &mx->x[i] : NULL;
+	if (x) {
+		if (x->mul_switch && (strlen(x->mul_switch) != swname.n ||
+				      memcmp(x->mul_switch, swname.s, swname.n))) {
+			perr(ps, &swname, "signal %.*s already multiplexed by %s: expected one switch per signal",
+			     (int)sname.n, sname.s, x->mul_switch);
+			return;
+		}
+		x->mul_switch = tok_str(ps, &swname);
+		x->mul_line = swname.line;
+		x->mul_col = swname.col;
+	}
+	for (;;) {
+		uint64_t lo, hi;
+		struct tok rat = ps->t;
+		if (!parse_u64(ps, &lo, "a range lo-hi") || !expect_punct(ps, '-') ||
+		    !parse_u64(ps, &hi, "the range's upper bound"))
+			return;
+		if (hi < lo) {
+			perr(ps, &rat, "range %llu-%llu: expected lo <= hi",
+			     (unsigned long long)lo, (unsigned long long)hi);
+			return;
+		}
+		if (x) {
+			if (!grow(&x->ranges, &x->cap_ranges, x->n_ranges, sizeof(*x->ranges))) {
+				ps->err = -ENOMEM;
+				return;
+			}
+			x->ranges[x->n_ranges].lo = lo;
+			x->ranges[x->n_ranges].hi = hi;
+			x->n_ranges++;
+		}
+		if (!punct(&ps->t, ','))
+			break;
+		next(ps);
+	}
+	expect_punct(ps, ';');
+}
+
+static const char *const skipped_sections[] = {
+	"BO_TX_BU_", "EV_", "ENVVAR_DATA_", "SGTYPE_", "SGTYPE_VAL_", "SIG_GROUP_",
+	"SIG_TYPE_REF_", "SIGTYPE_VALTYPE_", "BA_DEF_SGTYPE_", "BA_SGTYPE_",
+	"BA_DEF_REL_", "BA_REL_", "BA_DEF_DEF_REL_", "BU_SG_REL_", "BU_EV_REL_",
+	"BU_BO_REL_", "CAT_DEF_", "CAT_", "FILTER", "VAL_TABLE_", "EV_DATA_",
+	"NS_DESC_",
+};
+
+static void parse_top(struct parser *ps)
+{
+	struct tok *t = &ps->t;
+
+	while (t->kind != T_EOF && !ps->err) {
+		if (t->kind != T_IDENT) {
+			expected(ps, "a section keyword (BO_, SG_, CM_, ...)");
+			return;
+		}
+		if (tok_is(t, "VERSION")) {
+			next(ps);
+			if (t->kind != T_STR) {
+				expected(ps, "the version string");
+				return;
+			}
+			next(ps);
+		} else if (tok_is(t, "NS_")) {
+			parse_ns(ps);
+		} else if (tok_is(t, "BS_")) {
+			next(ps);
+			if (!expect_punct(ps, ':'))
+				return;
+			while (t->kind != T_EOF && !(t->bol && t->kind == T_IDENT))
+				next(ps);
+		} else if (tok_is(t, "BU_")) {
+			next(ps);
+			if (!expect_punct(ps, ':'))
+				return;
+			unsigned line = t->line;
+			while (t->kind == T_IDENT && t->line == line && !t->bol)
+				next(ps);
+		} else if (tok_is(t, "BO_")) {
+			parse_bo(ps);
+		} else if (tok_is(t, "SG_")) {
+			parse_sg(ps);
+		} else if (tok_is(t, "CM_")) {
+			parse_cm(ps);
+		} else if (tok_is(t, "BA_DEF_")) {
+			parse_ba_def(ps);
+		} else if (tok_is(t, "BA_DEF_DEF_")) {
+			parse_ba_def_def(ps);
+		} else if (tok_is(t, "BA_")) {
+			parse_ba(ps);
+		} else if (tok_is(t, "VAL_")) {
+			parse_val(ps);
+		} else if (tok_is(t, "SIG_VALTYPE_")) {
+			parse_sig_valtype(ps);
+		} else if (tok_is(t, "SG_MUL_VAL_")) {
+			parse_sg_mul_val(ps);
+		} else {
+			bool known = false;
+			for (size_t i = 0; i < ARRAY_SIZE(skipped_sections); i++)
+				if (tok_is(t, skipped_sections[i]))
+					known = true;
+			if (known) {
+				skip_to_semicolon(ps);
+			} else {
+				log_warn("%s:%u:%u: unknown section '%.*s' skipped", ps->name,
+					 t->line, t->col, (int)(t->n > 40 ? 40 : t->n), t->s);
+				skip_to_bol(ps);
+			}
+		}
+	}
+}
+
+/* ---- finishing -------------------------------------------------------------- */
+
+static int vff_is_fd(const dbc_t *dbc, const struct msg_x *mx, bool *is_fd)
+{
+	const struct attr_def *d = NULL;
+	for (unsigned i = 0; i < dbc->n_defs; i++)
+		if (!strcmp(dbc->defs[i].name, "VFrameFormat"))
+			d = &dbc->defs[i];
+	const char *label = NULL;
+	if (mx->has_vff) {
+		if (mx->vff_label)
+			label = mx->vff_label;
+		else if (d && d->kind == ATTR_ENUM && mx->vff >= 0 && (uint64_t)mx->vff < d->n_labels)
+			label = d->labels[mx->vff];
+	} else if (d && d->has_def) {
+		if (d->def_str)
+			label = d->def_str;
+		else if (d->kind == ATTR_ENUM && d->def_num >= 0 && d->def_num < d->n_labels)
+			label = d->labels[(unsigned)d->def_num];
+	}
+	*is_fd = label && strstr(label, "_FD");
+	return 0;
+}
+
+static int finish(struct parser *ps)
+{
+	dbc_t *dbc = ps->dbc;
+	const struct attr_def *cyc = NULL;
+
+	for (unsigned i = 0; i < dbc->n_defs; i++)
+		if (!strcmp(dbc->defs[i].name, "GenMsgCycleTime"))
+			cyc = &dbc->defs[i];
+
+	for (unsigned mi = 0; mi < dbc->n_msgs; mi++) {
+		struct dbc_message *m = &dbc->msgs[mi];
+		struct msg_x *mx = &dbc->mx[mi];
+		bool fd;
+
+		m->signals = mx->sigs;
+		m->n_signals = mx->n;
+		if (mx->has_cycle)
+			m->cycle_time_ms = (uint32_t)mx->cycle;
+		else if (cyc && cyc->has_def && !cyc->def_str && cyc->def_num >= 0 && cyc->def_num <= UINT32_MAX)
+			m->cycle_time_ms = (uint32_t)cyc->def_num;
+		vff_is_fd(dbc, mx, &fd);
+		m->is_fd = fd || m->size > 8;
+
+		int main_switch = -1;
+		for (unsigned i = 0; i < mx->n; i++) {
+			if (mx->sigs[i].mux_kind == DBC_MUX_SWITCH) {
+				if (main_switch >= 0)
+					log_warn("%s:%u: message %s has more than one 'M' switch; "
+						 "'mN' signals without SG_MUL_VAL_ follow %s",
+						 ps->name, mx->line, m->name, mx->sigs[main_switch].name);
+				else
+					main_switch = (int)i;
+			}
+		}
+		for (unsigned i = 0; i < mx->n; i++) {
+			struct dbc_signal *s = &mx->sigs[i];
+			struct sig_x *x = &mx->x[i];
+
+			s->message = m;
+			s->index = i;
+			s->values = x->vals;
+			s->n_values = x->n_vals;
+			if (x->mul_switch) {
+				int sw = -1;
+				for (unsigned j = 0; j < mx->n; j++)
+					if (!strcmp(mx->sigs[j].name, x->mul_switch))
+						sw = (int)j;
+				if (sw < 0 || sw == (int)i) {
+					log_err("%s:%u:%u: SG_MUL_VAL_: expected a switch signal of message %s, found '%s'",
+						ps->name, x->mul_line, x->mul_col, m->name, x->mul_switch);
+					return -EINVAL;
+				}
+				s->mux_switch = &mx->sigs[sw];
+				s->mux_ranges = x->ranges;
+				s->n_mux_ranges = x->n_ranges;
+			} else if (s->mux_kind == DBC_MUX_MUXED || s->mux_kind == DBC_MUX_MUXED_SWITCH) {
+				if (main_switch < 0) {
+					log_err("%s:%u: message %s: signal %s is multiplexed (m%llu): expected an 'M' switch signal",
+						ps->name, mx->line, m->name, s->name, (unsigned long long)x->mux_n);
+					return -EINVAL;
+				}
+				if (!grow(&x->ranges, &x->cap_ranges, 0, sizeof(*x->ranges)))
+					return -ENOMEM;
+				x->ranges[0].lo = x->ranges[0].hi = x->mux_n;
+				x->n_ranges = 1;
+				s->mux_switch = &mx->sigs[main_switch];
+				s->mux_ranges = x->ranges;
+				s->n_mux_ranges = 1;
+			}
+		}
+		/* A switch chain must end: SG_MUL_VAL_ could name a cycle. */
+		for (unsigned i = 0; i < mx->n; i++) {
+			const struct dbc_signal *s = &mx->sigs[i];
+			unsigned depth = 0;
+			while (s->mux_switch && depth <= mx->n) {
+				s = s->mux_switch;
+				depth++;
+			}
+			if (depth > mx->n) {
+				log_err("%s:%u: message %s: multiplexer switches of %s form a cycle",
+					ps->name, mx->line, m->name, mx->sigs[i].name);
+				return -EINVAL;
+			}
+		}
+	}
+
+	/* id hash for dbc_find_message: first definition wins */
+	unsigned size = 16;
+	while (size < dbc->n_msgs * 2)
+		size *= 2;
+	dbc->hash = calloc(size, sizeof(*dbc->hash));
+	if (!dbc->hash)
+		return -ENOMEM;
+	dbc->hash_mask = size - 1;
+	for (unsigned i = 0; i < dbc->n_msgs; i++) {
+		uint32_t key = dbc->msgs[i].id | (dbc->msgs[i].is_ext ? 0x80000000u : 0);
+		unsigned h = (key * 2654435761u) & dbc->hash_mask;
+		bool dup = false;
+		while (dbc->hash[h]) {
+			const struct dbc_message *o = &dbc->msgs[dbc->hash[h] - 1];
+			if (o->id == dbc->msgs[i].id && o->is_ext == dbc->msgs[i].is_ext) {
+				dup = true;
+				break;
+			}
+			h = (h + 1) & dbc->hash_mask;
+		}
+		if (!dup)
+			dbc->hash[h] = i + 1;
+	}
+	return 0;
+}
+
+/* ---- public -------------------------------------------------------------- */
+
+void dbc_free(dbc_t *dbc)
+{
+	if (!dbc)
+		return;
+	for (unsigned i = 0; i < dbc->n_msgs; i++) {
+		struct msg_x *mx = &dbc->mx[i];
+		for (unsigned j = 0; j < mx->n; j++) {
+			free(mx->x[j].ranges);
+			free(mx->x[j].vals);
+		}
+		free(mx->sigs);
+		free(mx->x);
+	}
+	/* a message whose BO_ failed half-way has its side entry zeroed */
+	free(dbc->msgs);
+	free(dbc->mx);
+	for (unsigned i = 0; i < dbc->n_defs; i++)
+		free(dbc->defs[i].labels);
+	free(dbc->defs);
+	for (size_t i = 0; i < dbc->n_strs; i++)
+		free(dbc->strs[i]);
+	free(dbc->strs);
+	free(dbc->hash);
+	free(dbc->name);
+	free(dbc);
+}
+
+int dbc_load_buffer(dbc_t **out, const char *name, const char *text, size_t len)
+{
+	struct parser ps;
+	dbc_t *dbc = calloc(1, sizeof(*dbc));
+	int ret = -ENOMEM;
+
+	if (!dbc)
+		goto out;
+	dbc->name = strdup(name ? name : "(dbc)");
+	if (!dbc->name)
+		goto out;
+	memset(&ps, 0, sizeof(ps));
+	ps.dbc = dbc;
+	ps.name = dbc->name;
+	ps.p = text;
+	ps.end = text + len;
+	ps.line = 1;
+	ps.line_start = text;
+	/* A UTF-8 byte order mark is not part of the first keyword. */
+	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) {
+		ps.p += 3;
+		ps.line_start += 3;
+	}
+	next(&ps);
+	parse_top(&ps);
+	ret = ps.err;
+	if (ret)
+		goto out;
+	ret = finish(&ps);
+	if (ret)
+		goto out;
+	*out = dbc;
+	dbc = NULL;
+out:
+	dbc_free(dbc);
+	return ret;
+}
+
+int dbc_load(dbc_t **out, const char *path)
+{
+	char *buf = NULL;
+	struct stat st;
+	size_t len = 0;
+	int ret;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		ret = -errno;
+		log_err("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		log_err("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > DBC_MAX_FILE) {
+		ret = -EFBIG;
+		log_err("%s: expected a regular file of at most %u MiB", path, DBC_MAX_FILE >> 20);
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	ret = -ENOMEM;
+	if (!buf)
+		goto out;
+	while (len < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			log_err("%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	ret = dbc_load_buffer(out, path, buf, len);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return ret;
+}
+
+unsigned dbc_message_count(const dbc_t *dbc)
+{
+	return dbc->n_msgs;
+}
+
+const struct dbc_message *dbc_message_at(const dbc_t *dbc, unsigned i)
+{
+	return i < dbc->n_msgs ? &dbc->msgs[i] : NULL;
+}
+
+const struct dbc_message *dbc_find_message(const dbc_t *dbc, uint32_t id, bool is_ext)
+{
+	uint32_t key = id | (is_ext ? 0x80000000u : 0);
+	unsigned h = (key * 2654435761u) & dbc->hash_mask;
+
+	while (dbc->hash[h]) {
+		const struct dbc_message *m = &dbc->msgs[dbc->hash[h] - 1];
+		if (m->id == id && m->is_ext == is_ext)
+			return m;
+		h = (h + 1) & dbc->hash_mask;
+	}
+	return NULL;
+}
+
+const struct dbc_message *dbc_find_message_by_name(const dbc_t *dbc, const char *name)
+{
+	for (unsigned i = 0; i < dbc->n_msgs; i++)
+		if (!strcmp(dbc->msgs[i].name, name))
+			return &dbc->msgs[i];
+	return NULL;
+}
+
+const struct dbc_signal *dbc_find_signal(const struct dbc_message *msg, const char *name)
+{
+	if (!msg)
+		return NULL;
+	for (unsigned i = 0; i < msg->n_signals; i++)
+		if (!strcmp(msg->signals[i].name, name))
+			return &msg->signals[i];
+	return NULL;
+}
+
+const struct dbc_signal *dbc_lookup(const dbc_t *dbc, const char *msg_dot_sig)
+{
+	const char *dot = strchr(msg_dot_sig, '.');
+	if (!dot)
+		return NULL;
+	size_t n = (size_t)(dot - msg_dot_sig);
+	for (unsigned i = 0; i < dbc->n_msgs; i++)
+		if (strlen(dbc->msgs[i].name) == n && !memcmp(dbc->msgs[i].name, msg_dot_sig, n))
+			return dbc_find_signal(&dbc->msgs[i], dot + 1);
+	return NULL;
+}
+
+/* Payload bit of the signal's k-th bit counted from its least significant
+ * bit: byte index * 8 + bit within the byte (bit 0 = LSB of the byte). */
+static unsigned phys_bit(const struct dbc_signal *s, unsigned k)
+{
+	if (s->byte_order == DBC_INTEL)
+		return s->start_bit + k;
+	/* Motorola: walk from the MSB in big-endian linear order. */
+	unsigned msb_lin = s->start_bit / 8u * 8u + 7u - s->start_bit % 8u;
+	unsigned lin = msb_lin + (s->length - 1u - k);
+	return lin / 8u * 8u + 7u - lin % 8u;
+}
+
+/* Bytes the signal needs: one past its highest byte. */
+static size_t need_bytes(const struct dbc_signal *s)
+{
+	unsigned a = phys_bit(s, 0) / 8u, b = phys_bit(s, s->length - 1u) / 8u;
+	return (size_t)(a > b ? a : b) + 1;
+}
+
+int dbc_extract_raw(const struct dbc_signal *s, const uint8_t *data, size_t len, uint64_t *raw)
+{
+	uint64_t v = 0;
+
+	if (need_bytes(s) > len)
+		return -ERANGE;
+	for (unsigned k = 0; k < s->length; k++) {
+		unsigned b = phys_bit(s, k);
+		v |= (uint64_t)((data[b / 8] >> (b % 8)) & 1u) << k;
+	}
+	*raw = v;
+	return 0;
+}
+
+double dbc_raw_to_phys(const struct dbc_signal *s, uint64_t raw)
+{
+	double v;
+
+	if (s->value_type == DBC_VT_FLOAT) {
+		uint32_t u = (uint32_t)raw;
+		float f;
+		memcpy(&f, &u, sizeof(f));
+		v = f;
+	} else if (s->value_type == DBC_VT_DOUBLE) {
+		memcpy(&v, &raw, sizeof(v));
+	} else if (s->is_signed) {
+		unsigned sh = 64u - s->length;
+		v = (double)((int64_t)(raw << sh) >> sh);
+	} else {
+		v = (double)raw;
+	}
+	return v * s->factor + s->offset;
+}
+
+int dbc_encode_raw(const struct dbc_signal *s, uint64_t raw, uint8_t *data, size_t len)
+{
+	if (need_bytes(s) > len)
+		return -ERANGE;
+	for (unsigned k = 0; k < s->length; k++) {
+		unsigned b = phys_bit(s, k);
+		uint8_t bit = (uint8_t)(1u << (b % 8));
+		if ((raw >> k) & 1u)
+			data[b / 8] |= bit;
+		else
+			data[b / 8] &= (uint8_t)~bit;
+	}
+	return 0;
+}
+
+int dbc_encode_signal(const struct dbc_signal *s, double phys, uint8_t *data, size_t len)
+{
+	uint64_t raw;
+
+	if (isnan(phys) || s->factor == 0)
+		return -EINVAL;
+	if (s->min < s->max) {
+		if (phys < s->min)
+			phys = s->min;
+		if (phys > s->max)
+			phys = s->max;
+	}
+	double r = (phys - s->offset) / s->factor;
+	if (s->value_type == DBC_VT_FLOAT) {
+		float f = (float)r;
+		uint32_t u;
+		memcpy(&u, &f, sizeof(u));
+		raw = u;
+	} else if (s->value_type == DBC_VT_DOUBLE) {
+		memcpy(&raw, &r, sizeof(raw));
+	} else {
+		r = round(r);
+		if (s->is_signed) {
+			/* limits +-2^(len-1), as doubles exact powers of two */
+			double lim = ldexp(1.0, s->length - 1);
+			int64_t v;
+			if (r >= lim)
+				v = (int64_t)(s->length == 64 ? INT64_MAX : (int64_t)((UINT64_C(1) << (s->length - 1)) - 1));
+			else if (r < -lim)
+				v = s->length == 64 ? INT64_MIN : -(int64_t)(UINT64_C(1) << (s->length - 1));
+			else
+				v = (int64_t)r;
+			raw = (uint64_t)v;
+		} else {
+			double lim = ldexp(1.0, s->length);
+			if (r <= 0)
+				raw = 0;
+			else if (r >= lim)
+				raw = s->length == 64 ? UINT64_MAX : (UINT64_C(1) << s->length) - 1;
+			else
+				raw = (uint64_t)r;
+		}
+	}
+	if (s->length < 64)
+		raw &= (UINT64_C(1) << s->length) - 1;
+	return dbc_encode_raw(s, raw, data, len);
+}
