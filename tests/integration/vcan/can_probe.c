@@ -1,0 +1,251 @@
+/* can-probe — drives can/socketcan.c (and a vehicle profile) on a live
+ * interface for the vcan integration test; not installed.
+ *
+ *   can-probe [--fd] [--rcvbuf BYTES] [--id ID[/MASK]]... [--all]
+ *             [--profile FILE] [--delay-ms N] [--max-ms N]
+ *             [--backoff-ms N] IFACE...
+ *
+ * IDs are hex; more than 3 hex digits (or a leading 'x') makes a 29-bit id.
+ * With --profile the filters come from the profile and every decoded sample
+ * is printed. Prints, one a line:
+ *   ready
+ *   frame IFACE ID(hex) FLAGS LEN DATA(hex)      FLAGS: '-' or E/F/B
+ *   sample ROLE VALUE
+ *   event IFACE NAME VALUE
+ *   stats IFACE frames=N dropped=N reopens=N bus_off=N error_passive=N
+ * and exits 0 on SIGTERM/SIGINT or after --max-ms, 1 on a setup failure.
+ * --delay-ms sleeps after opening and before the first read, so a burst
+ * overflows a small receive buffer. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/log.h"
+#include "can/profile.h"
+#include "can/socketcan.h"
+
+struct probe {
+	profile_t *profile;
+	unsigned long frames;
+};
+
+static const char *const event_names[] = {
+	[CAN_EV_FRAMES_DROPPED] = "dropped",
+	[CAN_EV_BUS_OFF] = "bus_off",
+	[CAN_EV_ERROR_PASSIVE] = "error_passive",
+	[CAN_EV_IFACE_DOWN] = "iface_down",
+	[CAN_EV_IFACE_UP] = "iface_up",
+};
+
+static void on_frame(void *ctx, const struct can_frame_rec *f)
+{
+	struct probe *p = ctx;
+	char flags[4] = "-";
+	int n = 0;
+
+	if (f->flags & CANREC_EXT)
+		flags[n++] = 'E';
+	if (f->flags & CANREC_FD)
+		flags[n++] = 'F';
+	if (f->flags & CANREC_BRS)
+		flags[n++] = 'B';
+	if (n)
+		flags[n] = '\0';
+	printf("frame %s %x %s %u ", f->iface, (unsigned)f->id, flags, f->len);
+	for (unsigned i = 0; i < f->len; i++)
+		printf("%02x", f->data[i]);
+	printf("\n");
+	p->frames++;
+	if (p->profile) {
+		struct eco2_sample s[ROLE_COUNT];
+		int k = profile_decode(p->profile, f, s, ROLE_COUNT);
+		for (int i = 0; i < k; i++)
+			printf("sample %s %.6f\n", profile_role_name(s[i].role), s[i].value);
+	}
+}
+
+static void on_event(void *ctx, const char *iface, enum eco2_can_event ev,
+		     uint64_t value, uint64_t t_ns)
+{
+	(void)ctx; (void)t_ns;
+	printf("event %s %s %llu\n", iface, event_names[ev], (unsigned long long)value);
+}
+
+static int parse_id(const char *s, struct socketcan_id *out)
+{
+	char *end;
+	const char *p = s;
+	unsigned long v, m = 0;
+	bool eff;
+
+	if (*p == 'x')
+		p++;
+	v = strtoul(p, &end, 16);
+	if (end == p)
+		return -EINVAL;
+	eff = p != s || (size_t)(end - p) > 3;
+	if (*end == '/') {
+		const char *q = end + 1;
+		m = strtoul(q, &end, 16);
+		if (end == q)
+			return -EINVAL;
+	}
+	if (*end)
+		return -EINVAL;
+	out->id = (uint32_t)v | (eff ? SOCKETCAN_EFF : 0);
+	out->mask = (uint32_t)m;
+	return 0;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "fd", no_argument, NULL, 'f' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "rcvbuf", required_argument, NULL, 'r' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "delay-ms", required_argument, NULL, 'd' },
+		{ "max-ms", required_argument, NULL, 'm' },
+		{ "backoff-ms", required_argument, NULL, 'b' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct socketcan_opts opts = { 0 };
+	struct socketcan_id ids[SOCKETCAN_MAX_IDS];
+	size_t n_ids = 0;
+	const char *profile_path = NULL;
+	unsigned long delay_ms = 0, max_ms = 60000;
+	struct probe probe = { 0 };
+	struct socketcan_cb cb = { on_frame, on_event, &probe };
+	socketcan_t *sc = NULL;
+	int c, ret = 1, epfd = -1, sfd = -1;
+	sigset_t mask;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	log_open("can-probe", LOG_TO_STDERR, LOG_INFO);
+	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': opts.fd_frames = true; break;
+		case 'a': opts.all_ids = true; break;
+		case 'r': opts.rcvbuf_bytes = (int)strtol(optarg, NULL, 0); break;
+		case 'i':
+			if (n_ids >= ARRAY_SIZE(ids) || parse_id(optarg, &ids[n_ids])) {
+				fprintf(stderr, "can-probe: bad --id %s\n", optarg);
+				return 2;
+			}
+			n_ids++;
+			break;
+		case 'p': profile_path = optarg; break;
+		case 'd': delay_ms = strtoul(optarg, NULL, 0); break;
+		case 'm': max_ms = strtoul(optarg, NULL, 0); break;
+		case 'b':
+			opts.backoff_min_ms = (unsigned)strtoul(optarg, NULL, 0);
+			opts.backoff_max_ms = opts.backoff_min_ms * 4;
+			break;
+		default: return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "usage: can-probe [options] IFACE...\n");
+		return 2;
+	}
+
+	if (profile_path) {
+		profile_t *pr;
+		ssize_t k;
+		if (profile_load(&pr, profile_path) < 0)
+			return 1;
+		probe.profile = pr;
+		k = profile_filters(pr, ids, ARRAY_SIZE(ids));
+		if (k < 0)
+			goto out;
+		n_ids = (size_t)k;
+	}
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+
+	c = socketcan_open(&sc, (const char *const *)&argv[optind], (size_t)(argc - optind),
+			   ids, n_ids, &opts);
+	if (c < 0) {
+		fprintf(stderr, "can-probe: %s\n", strerror(-c));
+		goto out;
+	}
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	{
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 1 };
+		epoll_ctl(epfd, EPOLL_CTL_ADD, socketcan_fd(sc), &ev);
+		ev.data.u32 = 2;
+		epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
+	}
+	printf("ready\n");
+	if (delay_ms)
+		usleep((useconds_t)(delay_ms * 1000));
+
+	uint64_t end_ms = mono_ms() + max_ms;
+	for (;;) {
+		struct epoll_event ev[4];
+		uint64_t now = mono_ms();
+		uint64_t dl = socketcan_deadline_ns(sc);
+		long timeout = (long)(end_ms > now ? end_ms - now : 0);
+		int n;
+
+		if (!timeout)
+			break;
+		if (dl != UINT64_MAX) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			uint64_t now_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+			long t = dl > now_ns ? (long)((dl - now_ns) / 1000000 + 1) : 0;
+			if (t < timeout)
+				timeout = t;
+		}
+		n = epoll_wait(epfd, ev, 4, (int)timeout);
+		if (n < 0 && errno != EINTR)
+			break;
+		bool stop = false;
+		for (int i = 0; i < n; i++)
+			if (ev[i].data.u32 == 2)
+				stop = true;
+		if (socketcan_dispatch(sc, &cb) < 0)
+			break;
+		if (stop)
+			break;
+	}
+	for (int i = optind; i < argc; i++) {
+		struct socketcan_stats st;
+		if (socketcan_stats(sc, (size_t)(i - optind), &st))
+			continue;
+		printf("stats %s frames=%llu dropped=%llu reopens=%llu bus_off=%llu error_passive=%llu\n",
+		       argv[i], (unsigned long long)st.frames, (unsigned long long)st.dropped,
+		       (unsigned long long)st.reopens, (unsigned long long)st.bus_off,
+		       (unsigned long long)st.error_passive);
+	}
+	ret = 0;
+out:
+	socketcan_close(sc);
+	profile_free(probe.profile);
+	if (epfd >= 0)
+		close(epfd);
+	if (sfd >= 0)
+		close(sfd);
+	return ret;
+}
