@@ -22,7 +22,7 @@ struct parser {
 	size_t err_size;
 };
 
-static __printf(3, 4) int fail(struct parser *p, size_t col, const char *fmt, ...)
+static __printf(3, 4) int uri_error(struct parser *p, size_t col, const char *fmt, ...)
 {
 	va_list ap;
 	int n = 0;
@@ -74,12 +74,12 @@ static int decode(struct parser *p, const char *v, size_t len, size_t col,
 			int lo = i + 2 < len ? hexval(v[i + 2]) : -1;
 			if (hi < 0 || lo < 0) {
 				free(buf);
-				return fail(p, col + i, "'%%' must start a %%XX escape (two hex digits)");
+				return uri_error(p, col + i, "'%%' must start a %%XX escape (two hex digits)");
 			}
 			uint8_t b = (uint8_t)(hi << 4 | lo);
 			if (text && b == 0) {
 				free(buf);
-				return fail(p, col + i, "%%00 is not allowed in a text attribute");
+				return uri_error(p, col + i, "%%00 is not allowed in a text attribute");
 			}
 			buf[n++] = b;
 			i += 2;
@@ -88,9 +88,9 @@ static int decode(struct parser *p, const char *v, size_t len, size_t col,
 		if (!is_unreserved(c) && (c == '\0' || !strchr(allowed, c))) {
 			free(buf);
 			if ((unsigned char)c < 0x20 || (unsigned char)c >= 0x7f)
-				return fail(p, col + i, "byte 0x%02x must be %%-escaped",
+				return uri_error(p, col + i, "byte 0x%02x must be %%-escaped",
 					    (unsigned char)c);
-			return fail(p, col + i, "'%c' must be %%-escaped here (%%%02X)",
+			return uri_error(p, col + i, "'%c' must be %%-escaped here (%%%02X)",
 				    c, (unsigned char)c);
 		}
 		buf[n++] = (uint8_t)c;
@@ -152,7 +152,7 @@ static int parse_ulong(const char *s, unsigned long *out)
 }
 
 static int set_attr(struct parser *p, struct pkcs11_uri *u, const struct attr *a,
-		    uint8_t *val, size_t len, size_t col)
+		    uint8_t *val, size_t len, size_t name_col, size_t col)
 {
 	static const char *const types[] = {
 		[PKCS11_URI_TYPE_PUBLIC] = "public",
@@ -186,7 +186,7 @@ static int set_attr(struct parser *p, struct pkcs11_uri *u, const struct attr *a
 			if (!strcmp(s, types[i]))
 				u->type = (enum pkcs11_uri_type)i;
 		if (u->type == PKCS11_URI_TYPE_ANY)
-			ret = fail(p, col, "type=%.40s: expected public, private, cert, "
+			ret = uri_error(p, col, "type=%.40s: expected public, private, cert, "
 				   "secret-key or data", s);
 		else
 			ret = 0;
@@ -195,7 +195,7 @@ static int set_attr(struct parser *p, struct pkcs11_uri *u, const struct attr *a
 		if (u->has_slot_id)
 			goto twice;
 		if (parse_ulong(s, &u->slot_id) < 0) {
-			ret = fail(p, col, "slot-id=%.40s: expected a decimal number", s);
+			ret = uri_error(p, col, "slot-id=%.40s: expected a decimal number", s);
 			break;
 		}
 		u->has_slot_id = true;
@@ -208,14 +208,14 @@ static int set_attr(struct parser *p, struct pkcs11_uri *u, const struct attr *a
 		char major[24];
 		size_t ml = dot ? (size_t)(dot - s) : strlen(s);
 		if (ml >= sizeof(major)) {
-			ret = fail(p, col, "library-version: expected M or M.N");
+			ret = uri_error(p, col, "library-version: expected M or M.N");
 			break;
 		}
 		memcpy(major, s, ml);
 		major[ml] = '\0';
 		if (parse_ulong(major, &maj) < 0 || maj > 255 ||
 		    (dot && (parse_ulong(dot + 1, &min) < 0 || min > 255))) {
-			ret = fail(p, col, "library-version=%.40s: expected M or M.N "
+			ret = uri_error(p, col, "library-version=%.40s: expected M or M.N "
 				   "(0-255 each)", s);
 			break;
 		}
@@ -230,7 +230,7 @@ static int set_attr(struct parser *p, struct pkcs11_uri *u, const struct attr *a
 	return ret;
 twice:
 	free(val);
-	return fail(p, col, "attribute '%s' given twice", a->name);
+	return uri_error(p, name_col, "attribute '%s' given twice", a->name);
 }
 
 /* One part of the URI: the path (sep ';') or the query (sep '&'). */
@@ -251,17 +251,17 @@ static int parse_part(struct parser *p, struct pkcs11_uri *u, size_t start,
 		for (eq = i; eq < j && s[eq] != '='; eq++)
 			;
 		if (i == j)
-			return fail(p, i + 1, "empty %s attribute (stray '%c')", what, sep);
+			return uri_error(p, i + 1, "empty %s attribute (stray '%c')", what, sep);
 		if (eq == j)
-			return fail(p, i + 1, "%s attribute '%.*s': expected name=value",
+			return uri_error(p, i + 1, "%s attribute '%.*s': expected name=value",
 				    what, (int)(j - i > 40 ? 40 : j - i), s + i);
 		if (eq == i)
-			return fail(p, i + 1, "attribute name missing before '='");
+			return uri_error(p, i + 1, "attribute name missing before '='");
 		for (size_t k = i; k < eq; k++) {
 			char c = s[k];
 			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 			      (c >= '0' && c <= '9') || c == '-' || c == '_'))
-				return fail(p, k + 1, "attribute names are letters, digits, "
+				return uri_error(p, k + 1, "attribute names are letters, digits, "
 					    "'-' and '_'");
 		}
 		size_t nl = eq - i;
@@ -279,10 +279,10 @@ static int parse_part(struct parser *p, struct pkcs11_uri *u, size_t start,
 			free(val);
 			/* RFC 7512 §2.3: vendor attributes start with "x-". */
 			if (nl < 2 || strncasecmp(s + i, "x-", 2))
-				return fail(p, i + 1, "unknown %s attribute '%.*s'", what,
+				return uri_error(p, i + 1, "unknown %s attribute '%.*s'", what,
 					    (int)(nl > 40 ? 40 : nl), s + i);
 		} else {
-			ret = set_attr(p, u, a, val, len, eq + 2);
+			ret = set_attr(p, u, a, val, len, i + 1, eq + 2);
 			if (ret < 0)
 				return ret;
 		}
@@ -304,9 +304,9 @@ int pkcs11_uri_parse(struct pkcs11_uri **out, const char *uri,
 		err[0] = '\0';
 	len = strnlen(uri, PKCS11_URI_MAX + 1);
 	if (len > PKCS11_URI_MAX)
-		return fail(&p, 0, "longer than %d bytes", PKCS11_URI_MAX);
+		return uri_error(&p, 0, "longer than %d bytes", PKCS11_URI_MAX);
 	if (len < 7 || strncasecmp(uri, "pkcs11:", 7))
-		return fail(&p, 1, "expected a URI starting with 'pkcs11:'");
+		return uri_error(&p, 1, "expected a URI starting with 'pkcs11:'");
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
@@ -318,7 +318,7 @@ int pkcs11_uri_parse(struct pkcs11_uri **out, const char *uri,
 		goto out;
 	if (q < len) {
 		if (q + 1 == len) {
-			ret = fail(&p, q + 1, "'?' must be followed by query attributes");
+			ret = uri_error(&p, q + 1, "'?' must be followed by query attributes");
 			goto out;
 		}
 		ret = parse_part(&p, u, q + 1, len, '&', query_attrs,
@@ -327,7 +327,7 @@ int pkcs11_uri_parse(struct pkcs11_uri **out, const char *uri,
 			goto out;
 	}
 	if (u->pin_value && u->pin_source) {
-		ret = fail(&p, 0, "pin-value and pin-source are mutually exclusive");
+		ret = uri_error(&p, 0, "pin-value and pin-source are mutually exclusive");
 		goto out;
 	}
 	*out = u;
@@ -398,7 +398,7 @@ int pkcs11_uri_pin(const struct pkcs11_uri *u, char **pin,
 	if (!strncmp(path, "//", 2) && path[2] == '/')
 		path += 2;   /* file:///abs */
 	if (path[0] != '/')
-		return fail(&p, 0, "pin-source=%.60s: expected file:/ABSOLUTE/PATH",
+		return uri_error(&p, 0, "pin-source=%.60s: expected file:/ABSOLUTE/PATH",
 			    u->pin_source);
 	buf = calloc(1, PIN_MAX + 2);
 	if (!buf)
@@ -406,20 +406,20 @@ int pkcs11_uri_pin(const struct pkcs11_uri *u, char **pin,
 	f = fopen(path, "re");
 	if (!f) {
 		ret = -errno;
-		fail(&p, 0, "pin-source %s: %s", path, strerror(errno));
+		uri_error(&p, 0, "pin-source %s: %s", path, strerror(errno));
 		goto out;
 	}
 	size_t n = fread(buf, 1, PIN_MAX + 1, f);
 	if (ferror(f)) {
 		ret = -EIO;
-		fail(&p, 0, "pin-source %s: read error", path);
+		uri_error(&p, 0, "pin-source %s: read error", path);
 		goto out;
 	}
 	buf[n] = '\0';
 	n = strcspn(buf, "\r\n");
 	if (n > PIN_MAX) {
 		ret = -EINVAL;
-		fail(&p, 0, "pin-source %s: first line longer than %d bytes", path, PIN_MAX);
+		uri_error(&p, 0, "pin-source %s: first line longer than %d bytes", path, PIN_MAX);
 		goto out;
 	}
 	/* Wipe what follows the first line, then cut there. */
