@@ -1,0 +1,442 @@
+/* lstore — eco2-ledger's verified storage (SQLite). */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sqlite3.h>
+
+#include "agent/log.h"
+#include "crypto/cose.h"
+#include "crypto/verify.h"
+#include "tests/ledger/lstore.h"
+
+struct dev {
+	uint8_t kid[8];
+	verify_key_t *key;
+	bool have_head;
+	uint64_t seq;
+	uint8_t hash[32];
+};
+
+struct lstore {
+	sqlite3 *db;
+	char *path;
+	struct dev *devs;
+	size_t n_devs;
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS devices ("
+	"  kid BLOB PRIMARY KEY, alg INTEGER NOT NULL, spki BLOB NOT NULL,"
+	"  cert BLOB NOT NULL, registered INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS records ("
+	"  kid BLOB NOT NULL, seq INTEGER NOT NULL, cose BLOB NOT NULL,"
+	"  hash BLOB NOT NULL, received INTEGER NOT NULL,"
+	"  PRIMARY KEY (kid, seq)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS heads ("
+	"  kid BLOB PRIMARY KEY, seq INTEGER NOT NULL, hash BLOB NOT NULL);";
+
+static int exec(lstore_t *s, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_err("%s: %s", s->path, msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return -EIO;
+	}
+	return 0;
+}
+
+int lstore_open(lstore_t **out, const char *path)
+{
+	lstore_t *s = calloc(1, sizeof(*s));
+	int ret = -ENOMEM;
+
+	if (!s)
+		goto out;
+	s->path = strdup(path);
+	if (!s->path)
+		goto out;
+	ret = -EIO;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		log_err("%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
+		goto out;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	ret = exec(s, "PRAGMA journal_mode = WAL");
+	if (!ret)
+		ret = exec(s, "PRAGMA synchronous = FULL");
+	if (!ret)
+		ret = exec(s, schema);
+	if (ret)
+		goto out;
+	*out = s;
+	s = NULL;
+	ret = 0;
+out:
+	lstore_close(s);
+	return ret;
+}
+
+void lstore_close(lstore_t *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_devs; i++)
+		verify_key_free(s->devs[i].key);
+	free(s->devs);
+	sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+}
+
+/* The device's key and head, loaded once from the database. NULL: not
+ * registered. */
+static struct dev *dev_get(lstore_t *s, const uint8_t kid[8])
+{
+	sqlite3_stmt *st = NULL;
+	struct dev d = { 0 }, *nd = NULL;
+	const char *err = NULL;
+
+	for (size_t i = 0; i < s->n_devs; i++)
+		if (!memcmp(s->devs[i].kid, kid, 8))
+			return &s->devs[i];
+	if (sqlite3_prepare_v2(s->db, "SELECT spki FROM devices WHERE kid = ?1", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_blob(st, 1, kid, 8, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto out;
+	if (verify_key_from_spki(&d.key, sqlite3_column_blob(st, 0),
+				 (size_t)sqlite3_column_bytes(st, 0), NULL, &err)) {
+		log_err("device key in %s unusable: %s", s->path, err ? err : "?");
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	memcpy(d.kid, kid, 8);
+	if (sqlite3_prepare_v2(s->db, "SELECT seq, hash FROM heads WHERE kid = ?1", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_blob(st, 1, kid, 8, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 1) == 32) {
+		d.seq = (uint64_t)sqlite3_column_int64(st, 0);
+		memcpy(d.hash, sqlite3_column_blob(st, 1), 32);
+	}
+	d.have_head = true;
+	nd = realloc(s->devs, (s->n_devs + 1) * sizeof(*nd));
+	if (!nd)
+		goto out;
+	s->devs = nd;
+	s->devs[s->n_devs] = d;
+	d.key = NULL;
+	nd = &s->devs[s->n_devs++];
+out:
+	verify_key_free(d.key);
+	sqlite3_finalize(st);
+	return nd;
+}
+
+int lstore_register(lstore_t *s, const uint8_t *spki, size_t spki_len,
+		    const uint8_t *cert_der, size_t cert_len, uint8_t kid_out[8],
+		    const char **why)
+{
+	verify_key_t *k = NULL;
+	sqlite3_stmt *st = NULL;
+	int ret, rc;
+
+	ret = verify_key_from_spki(&k, spki, spki_len, NULL, why);
+	if (ret) {
+		if (why && !*why)
+			*why = "the certificate's key is neither P-256 nor Ed25519";
+		goto out;
+	}
+	verify_key_kid(k, kid_out);
+	if (dev_get(s, kid_out)) {
+		ret = 1;
+		goto out;
+	}
+	ret = -EIO;
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO devices (kid, alg, spki, cert, registered) "
+				      "VALUES (?1, ?2, ?3, ?4, ?5)", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_blob(st, 1, kid_out, 8, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, verify_key_alg(k));
+	sqlite3_bind_blob(st, 3, spki, (int)spki_len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, cert_der, (int)cert_len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		log_err("%s: registering a device: %s", s->path, sqlite3_errmsg(s->db));
+		if (why)
+			*why = "storage failure";
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	verify_key_free(k);
+	return ret;
+}
+
+static void hex(const uint8_t *p, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", p[i]);
+}
+
+/* Is (kid, seq) stored with exactly these bytes? 1 yes, 0 stored with
+ * other bytes, -ENOENT not stored. */
+static int stored_same(lstore_t *s, sqlite3_stmt *st, const uint8_t kid[8], uint64_t seq,
+		       const uint8_t *buf, size_t len)
+{
+	int ret = -ENOENT;
+
+	sqlite3_reset(st);
+	sqlite3_bind_blob(st, 1, kid, 8, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)seq);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		ret = (size_t)sqlite3_column_bytes(st, 0) == len &&
+		      !memcmp(sqlite3_column_blob(st, 0), buf, len);
+	sqlite3_reset(st);
+	(void)s;
+	return ret;
+}
+
+int lstore_ingest(lstore_t *s, const uint8_t *body, size_t len,
+		  const uint8_t client_kid[8], struct lstore_result **results,
+		  size_t *n_results)
+{
+	sqlite3_stmt *ins = NULL, *sel = NULL, *head = NULL;
+	struct verify_splitter sp;
+	struct lstore_result *res = NULL;
+	size_t n = 0, cap = 0, off, ilen;
+	bool tail;
+	int ret = -EIO;
+	int64_t now = (int64_t)time(NULL);
+	struct dev *touched[16];
+	size_t n_touched = 0;
+	/* heads as they were, to undo in memory if the commit fails */
+	struct { struct dev *d; uint64_t seq; uint8_t hash[32]; } undo[16];
+
+	*results = NULL;
+	*n_results = 0;
+	if (exec(s, "BEGIN IMMEDIATE"))
+		goto out;
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO records (kid, seq, cose, hash, received) "
+				      "VALUES (?1, ?2, ?3, ?4, ?5)", -1, &ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "SELECT cose FROM records WHERE kid = ?1 AND seq = ?2",
+			       -1, &sel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO heads (kid, seq, hash) VALUES (?1, ?2, ?3)",
+			       -1, &head, NULL) != SQLITE_OK) {
+		log_err("%s: %s", s->path, sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	verify_split_init(&sp, body, len);
+	while (verify_split_next(&sp, &off, &ilen, &tail)) {
+		const uint8_t *rec = body + off;
+		struct lstore_result *r;
+		struct eco2_record er;
+		struct cose_sign1 parts;
+		const char *why = NULL;
+		uint8_t sha[32];
+		struct dev *d;
+		char kh[17], ch[17];
+		int vr;
+
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct lstore_result *nr = realloc(res, ncap * sizeof(*nr));
+
+			if (!nr) {
+				ret = -ENOMEM;
+				goto fail;
+			}
+			res = nr;
+			cap = ncap;
+		}
+		r = &res[n++];
+		memset(r, 0, sizeof(*r));
+		r->verdict = LS_REJECTED;
+		if (cose_record_decode(rec, ilen, &er, &parts, &why)) {
+			snprintf(r->reason, sizeof(r->reason), "item at byte %zu: %s", off,
+				 why ? why : "not a record");
+			continue;
+		}
+		r->seq = er.seq;
+		hex(parts.kid, 8, kh);
+		if (!client_kid || memcmp(parts.kid, client_kid, 8)) {
+			if (client_kid)
+				hex(client_kid, 8, ch);
+			snprintf(r->reason, sizeof(r->reason),
+				 "kid %s: the client certificate (%s) does not belong to this device",
+				 kh, client_kid ? ch : "none");
+			continue;
+		}
+		d = dev_get(s, parts.kid);
+		if (!d) {
+			snprintf(r->reason, sizeof(r->reason),
+				 "kid %s: unknown device (POST /v1/devices first)", kh);
+			continue;
+		}
+		if (er.seq <= d->seq) {
+			int same = stored_same(s, sel, parts.kid, er.seq, rec, ilen);
+
+			if (same == 1) {
+				r->verdict = LS_DUPLICATE;
+			} else {
+				snprintf(r->reason, sizeof(r->reason),
+					 "seq %llu is already stored with other bytes (a fork)",
+					 (unsigned long long)er.seq);
+			}
+			continue;
+		}
+		if (er.seq > d->seq + 1) {
+			snprintf(r->reason, sizeof(r->reason), "gap: seq %llu, expected seq %llu",
+				 (unsigned long long)er.seq, (unsigned long long)d->seq + 1);
+			continue;
+		}
+		vr = verify_record(d->key, rec, ilen, d->seq + 1, d->seq ? d->hash : NULL,
+				   NULL, sha, &why);
+		if (!vr && d->seq == 0) {
+			static const uint8_t zero[32];
+
+			if (memcmp(er.prev, zero, 32)) {
+				vr = -EILSEQ;
+				why = "seq 1 must have prev = 32 zero bytes";
+			}
+		}
+		if (vr) {
+			snprintf(r->reason, sizeof(r->reason), "%s", why ? why : "does not verify");
+			continue;
+		}
+		sqlite3_reset(ins);
+		sqlite3_bind_blob(ins, 1, parts.kid, 8, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 2, (int64_t)er.seq);
+		sqlite3_bind_blob(ins, 3, rec, (int)ilen, SQLITE_STATIC);
+		sqlite3_bind_blob(ins, 4, sha, 32, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 5, now);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			log_err("%s: storing a record: %s", s->path, sqlite3_errmsg(s->db));
+			goto fail;
+		}
+		sqlite3_reset(ins);
+		{
+			size_t t;
+
+			for (t = 0; t < n_touched && touched[t] != d; t++)
+				;
+			if (t == n_touched) {
+				if (n_touched == ARRAY_SIZE(touched)) {
+					r->verdict = LS_REJECTED;
+					snprintf(r->reason, sizeof(r->reason), "too many devices in one request");
+					continue;
+				}
+				touched[n_touched] = d;
+				undo[n_touched].d = d;
+				undo[n_touched].seq = d->seq;
+				memcpy(undo[n_touched].hash, d->hash, 32);
+				n_touched++;
+			}
+		}
+		d->seq = er.seq;
+		memcpy(d->hash, sha, 32);
+		r->verdict = LS_ACCEPTED;
+	}
+	for (size_t t = 0; t < n_touched; t++) {
+		sqlite3_reset(head);
+		sqlite3_bind_blob(head, 1, touched[t]->kid, 8, SQLITE_STATIC);
+		sqlite3_bind_int64(head, 2, (int64_t)touched[t]->seq);
+		sqlite3_bind_blob(head, 3, touched[t]->hash, 32, SQLITE_STATIC);
+		if (sqlite3_step(head) != SQLITE_DONE)
+			goto fail;
+		sqlite3_reset(head);
+	}
+	if (exec(s, "COMMIT"))
+		goto fail;
+	*results = res;
+	*n_results = n;
+	res = NULL;
+	ret = 0;
+	goto out;
+fail:
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	for (size_t t = 0; t < n_touched; t++) {
+		undo[t].d->seq = undo[t].seq;
+		memcpy(undo[t].d->hash, undo[t].hash, 32);
+	}
+	if (ret != -ENOMEM)
+		ret = -EIO;
+out:
+	sqlite3_finalize(ins);
+	sqlite3_finalize(sel);
+	sqlite3_finalize(head);
+	free(res);
+	return ret;
+}
+
+int lstore_head(lstore_t *s, const uint8_t kid[8], uint64_t *seq, uint8_t hash[32])
+{
+	struct dev *d = dev_get(s, kid);
+
+	if (!d)
+		return -ENOENT;
+	*seq = d->seq;
+	memcpy(hash, d->hash, 32);
+	return 0;
+}
+
+int lstore_records(lstore_t *s, const uint8_t kid[8], uint64_t from,
+		   uint8_t **out, size_t *out_len)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0, cap = 0;
+	int ret = -EIO, rc;
+
+	*out = NULL;
+	*out_len = 0;
+	if (!dev_get(s, kid))
+		return -ENOENT;
+	if (sqlite3_prepare_v2(s->db, "SELECT cose FROM records WHERE kid = ?1 AND seq >= ?2 ORDER BY seq",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_blob(st, 1, kid, 8, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)from);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+
+		if (len + n > cap) {
+			size_t ncap = cap ? cap : 65536;
+			uint8_t *nb;
+
+			while (ncap < len + n)
+				ncap *= 2;
+			nb = realloc(buf, ncap);
+			if (!nb) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		memcpy(buf + len, sqlite3_column_blob(st, 0), n);
+		len += n;
+	}
+	if (rc != SQLITE_DONE)
+		goto out;
+	*out = buf ? buf : malloc(1);
+	if (!*out) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	buf = NULL;
+	*out_len = len;
+	ret = 0;
+out:
+	free(buf);
+	sqlite3_finalize(st);
+	return ret;
+}
