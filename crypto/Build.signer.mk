@@ -18,3 +18,5 @@ fuzz-y += fuzz_pkcs11_uri
 fuzz_pkcs11_uri-srcs := tests/fuzz/fuzz_pkcs11_uri.c crypto/pkcs11_uri.c agent/log.c
 
 itests-y += tests/integration/crypto_keyfile.sh
+itests-y += tests/integration/crypto_pkcs11_softhsm.sh
+itests-y += tests/integration/crypto_tpm.sh

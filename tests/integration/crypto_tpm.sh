@@ -1,0 +1,145 @@
+#!/bin/bash
+# ES256 keys in a software TPM 2.0 behind PKCS#11 (tpm2-pkcs11), the way a
+# head unit with a TPM chip signs: swtpm on random local ports, a private
+# session D-Bus, tpm2-abrmd as the resource manager, a token and key made
+# with tpm2_ptool, then crypto/signer signs through libtpm2_pkcs11 and the
+# signatures are verified independently (Python cryptography, openssl).
+# `eco2ctl keygen` also creates a key inside the TPM. Every process started
+# here is stopped by the EXIT trap.
+set -u
+: "${ECO2_SRC:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${ECO2_BUILD:=$ECO2_SRC/build}"
+: "${PYTHON:=/usr/bin/python3}"
+ctl=$ECO2_BUILD/eco2ctl
+tool=$ECO2_BUILD/eco2-sign-test
+
+skip() { echo "$*"; exit 77; }
+for b in "$ctl" "$tool"; do
+	[ -x "$b" ] || skip "$b not built"
+done
+for c in swtpm:swtpm tpm2-abrmd:tpm2-abrmd dbus-daemon:dbus tpm2_ptool:libtpm2-pkcs11-tools \
+	 tpm2_getrandom:tpm2-tools openssl:openssl; do
+	command -v "${c%%:*}" >/dev/null || skip "${c%%:*} not installed (Debian ${c#*:})"
+done
+module=${TPM2_PKCS11_MODULE:-}
+if [ -z "$module" ]; then
+	module=$(dpkg -L libtpm2-pkcs11-1 2>/dev/null | grep '/pkcs11/libtpm2_pkcs11\.so$' | head -n 1)
+	[ -n "$module" ] || module=$(ls /usr/lib/*/pkcs11/libtpm2_pkcs11.so 2>/dev/null | head -n 1)
+fi
+[ -n "$module" ] && [ -f "$module" ] || skip "libtpm2_pkcs11.so not found (Debian libtpm2-pkcs11-1)"
+ls /usr/lib/*/libtss2-tcti-tabrmd.so* >/dev/null 2>&1 ||
+	skip "the tabrmd TCTI is not installed (Debian libtss2-tcti-tabrmd0)"
+ls /usr/lib/*/libtss2-tcti-swtpm.so* >/dev/null 2>&1 ||
+	skip "the swtpm TCTI is not installed (Debian libtss2-tcti-swtpm0)"
+"$PYTHON" -c 'import cryptography' 2>/dev/null ||
+	skip "$PYTHON lacks the cryptography module (python3-cryptography)"
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	[ -n "${dbus_pid:-}" ] && kill "$dbus_pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+. "$ECO2_SRC/tests/integration/crypto_lib.sh"
+
+# Two free consecutive ports on 127.0.0.1 (server, control).
+port=$("$PYTHON" - <<'EOF'
+import random, socket
+for _ in range(50):
+    p = random.randint(20000, 60000)
+    try:
+        socks = []
+        for q in (p, p + 1):
+            s = socket.socket(); s.bind(("127.0.0.1", q)); socks.append(s)
+        for s in socks: s.close()
+        print(p); break
+    except OSError:
+        for s in socks: s.close()
+EOF
+)
+[ -n "$port" ] || { echo "no free port pair found"; exit 1; }
+
+mkdir "$tmp/tpmstate" "$tmp/store"
+swtpm socket --tpm2 --server type=tcp,port="$port",bindaddr=127.0.0.1 \
+	--ctrl type=tcp,port=$((port + 1)),bindaddr=127.0.0.1 \
+	--tpmstate dir="$tmp/tpmstate" --flags not-need-init,startup-clear \
+	>"$tmp/swtpm.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+	sleep 0.1
+done
+
+{ read -r bus; read -r dbus_pid; } < <(dbus-daemon --session --print-address=1 --print-pid=1 --fork)
+[ -n "${bus:-}" ] && [ -n "${dbus_pid:-}" ] || { echo "dbus-daemon --session failed"; exit 1; }
+export DBUS_SESSION_BUS_ADDRESS=$bus
+tpm2-abrmd --tcti=swtpm:host=127.0.0.1,port="$port" --session --allow-root \
+	>"$tmp/abrmd.log" 2>&1 &
+pids+=($!)
+export TPM2TOOLS_TCTI=tabrmd:bus_type=session
+export TPM2_PKCS11_TCTI=tabrmd:bus_type=session
+export TPM2_PKCS11_STORE=$tmp/store
+up=
+for _ in $(seq 50); do
+	if tpm2_getrandom 8 >/dev/null 2>&1; then up=1; break; fi
+	sleep 0.1
+done
+if [ -z "$up" ]; then
+	echo "# swtpm: $(tail -n 3 "$tmp/swtpm.log")"
+	echo "# tpm2-abrmd: $(tail -n 3 "$tmp/abrmd.log")"
+	echo "not ok 1 - swtpm + tpm2-abrmd answer"
+	exit 1
+fi
+ok "swtpm on 127.0.0.1:$port behind tpm2-abrmd answers"
+
+tpm2_ptool init >"$tmp/ptool.log" 2>&1 &&
+tpm2_ptool addtoken --pid=1 --label=eco2tpm --userpin=1234 --sopin=5678 >>"$tmp/ptool.log" 2>&1 &&
+tpm2_ptool addkey --algorithm=ecc256 --label=eco2tpm --key-label=device --userpin=1234 \
+	>>"$tmp/ptool.log" 2>&1
+rc=$?
+check "tpm2_ptool init, addtoken, addkey --algorithm=ecc256" [ $rc -eq 0 ]
+[ $rc -eq 0 ] || { sed 's/^/# /' "$tmp/ptool.log" | tail -n 5; echo "1..$n"; exit 1; }
+
+printf '1234\n' >"$tmp/pin"
+chmod 600 "$tmp/pin"
+q="module-path=$module&pin-source=file:$tmp/pin"
+head -c 300 /dev/urandom >"$tmp/msg"
+
+# The ptool-made key, then one made by eco2ctl keygen inside the TPM.
+for label in device eco2-made; do
+	uri="pkcs11:token=eco2tpm;object=$label;type=private?$q"
+	if [ "$label" = eco2-made ]; then
+		"$ctl" keygen --uri "$uri" --alg es256 2>"$tmp/err"
+		rc=$?
+		check "eco2ctl keygen creates an ES256 key inside the TPM" [ $rc -eq 0 ]
+		[ $rc -eq 0 ] || sed 's/^/# /' "$tmp/err"
+	fi
+	"$ctl" pubkey --uri "$uri" >"$tmp/$label.pub" 2>"$tmp/$label.kid"
+	rc=$?
+	check "$label: pubkey exits 0 and openssl accepts the PEM" eval \
+		'[ $rc -eq 0 ] && openssl pkey -pubin -in "$tmp/$label.pub" -noout'
+	check "$label: kid is SHA-256(raw public key)[0..8)" \
+		[ "$(cat "$tmp/$label.kid")" = "$(py_kid "$tmp/$label.pub")" ]
+	"$tool" --uri "$uri" --in "$tmp/msg" --out "$tmp/$label.sig" 2>"$tmp/err"
+	check "$label: ES256 signs through libtpm2_pkcs11 (CKM_ECDSA)" [ $? -eq 0 ]
+	check "$label: Python cryptography verifies the TPM's signature" \
+		py_verify "$tmp/$label.pub" "$tmp/msg" "$tmp/$label.sig"
+	check "$label: openssl verifies the TPM's signature" \
+		openssl_verify "$tmp/$label.pub" "$tmp/msg" "$tmp/$label.sig" es256
+	attrs=$("$tool" --uri "$uri" --attrs 2>/dev/null)
+	check "$label: TPM reports the key sensitive, not extractable ($attrs)" \
+		[ "$attrs" = "sensitive=1 extractable=0 always_sensitive=1 never_extractable=1" ]
+done
+
+# A TPM 2.0 has no Ed25519: keygen must say so, not half-create a key.
+"$ctl" keygen --uri "pkcs11:token=eco2tpm;object=ed?$q" --alg ed25519 2>"$tmp/err"
+rc=$?
+check "ed25519 keygen in the TPM fails naming the missing mechanism" eval \
+	'[ $rc -eq 1 ] && grep -q "CKM_EC_EDWARDS_KEY_PAIR_GEN" "$tmp/err"'
+
+echo "1..$n"
+[ $failed -eq 0 ]
