@@ -9,3 +9,5 @@ can-probe-objs := tests/integration/vcan/can_probe.o
 
 tests-y += test_profile
 test_profile-objs := tests/unit/test_profile.o
+
+itests-$(CONFIG_CAN_SOCKETCAN) += tests/integration/can_vcan.sh
