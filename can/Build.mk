@@ -10,3 +10,8 @@ CFLAGS_ctl_decode := -ffp-contract=off
 
 eco2ctl-objs += agent/ctl_decode.o
 itests-y += tests/integration/can_corpus.sh
+
+tests-y += test_canlog test_dbc test_decode
+test_canlog-objs := tests/unit/test_canlog.o
+test_dbc-objs := tests/unit/test_dbc.o
+test_decode-objs := tests/unit/test_decode.o

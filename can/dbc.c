@@ -26,6 +26,7 @@
 struct sig_x {                       /* what only the parser needs per signal */
 	uint64_t mux_n;                  /* N of "mN" */
 	char *mul_switch;                /* SG_MUL_VAL_ switch name, or NULL */
+	unsigned line, col;              /* of the signal's name */
 	unsigned mul_line, mul_col;
 	struct dbc_mux_range *ranges;
 	unsigned n_ranges, cap_ranges;
@@ -405,10 +406,11 @@ static int find_msg_index(const dbc_t *dbc, uint32_t id, bool ext)
 static bool parse_msg_id(struct parser *ps, uint32_t *id, bool *ext)
 {
 	uint64_t v;
+	struct tok at = ps->t;
 	if (!parse_u64(ps, &v, "a message id"))
 		return false;
 	if (v > UINT32_MAX) {
-		perr(ps, &ps->t, "message id %llu out of range: expected at most 4294967295",
+		perr(ps, &at, "message id %llu out of range: expected at most 4294967295",
 		     (unsigned long long)v);
 		return false;
 	}
@@ -662,6 +664,8 @@ static void parse_sg(struct parser *ps)
 	s.unit = tok_str(ps, &unit);
 	if (!s.name || !s.unit)
 		return;
+	x.line = name.line;
+	x.col = name.col;
 	s.start_bit = (uint16_t)start;
 	s.length = (uint8_t)length;
 	s.byte_order = order == 1 ? DBC_INTEL : DBC_MOTOROLA;
@@ -1160,13 +1164,12 @@ static int finish(struct parser *ps)
 		m->is_fd = fd || m->size > 8;
 
 		int main_switch = -1;
+		unsigned n_switch = 0;
+		bool warned = false;
 		for (unsigned i = 0; i < mx->n; i++) {
 			if (mx->sigs[i].mux_kind == DBC_MUX_SWITCH) {
-				if (main_switch >= 0)
-					log_warn("%s:%u: message %s has more than one 'M' switch; "
-						 "'mN' signals without SG_MUL_VAL_ follow %s",
-						 ps->name, mx->line, m->name, mx->sigs[main_switch].name);
-				else
+				n_switch++;
+				if (main_switch < 0)
 					main_switch = (int)i;
 			}
 		}
@@ -1193,9 +1196,15 @@ static int finish(struct parser *ps)
 				s->n_mux_ranges = x->n_ranges;
 			} else if (s->mux_kind == DBC_MUX_MUXED || s->mux_kind == DBC_MUX_MUXED_SWITCH) {
 				if (main_switch < 0) {
-					log_err("%s:%u: message %s: signal %s is multiplexed (m%llu): expected an 'M' switch signal",
-						ps->name, mx->line, m->name, s->name, (unsigned long long)x->mux_n);
+					log_err("%s:%u:%u: signal %s is multiplexed (m%llu): expected an 'M' switch signal in message %s",
+						ps->name, x->line, x->col, s->name, (unsigned long long)x->mux_n, m->name);
 					return -EINVAL;
+				}
+				if (n_switch > 1 && !warned) {
+					log_warn("%s:%u: message %s has more than one 'M' switch; "
+						 "'mN' signals without SG_MUL_VAL_ follow %s",
+						 ps->name, mx->line, m->name, mx->sigs[main_switch].name);
+					warned = true;
 				}
 				if (!grow(&x->ranges, &x->cap_ranges, 0, sizeof(*x->ranges)))
 					return -ENOMEM;
@@ -1215,8 +1224,8 @@ static int finish(struct parser *ps)
 				depth++;
 			}
 			if (depth > mx->n) {
-				log_err("%s:%u: message %s: multiplexer switches of %s form a cycle",
-					ps->name, mx->line, m->name, mx->sigs[i].name);
+				log_err("%s:%u:%u: multiplexer switches of %s form a cycle: expected a chain ending in an 'M' switch",
+					ps->name, mx->x[i].line, mx->x[i].col, mx->sigs[i].name);
 				return -EINVAL;
 			}
 		}

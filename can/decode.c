@@ -109,17 +109,30 @@ struct pick {
 	const struct dbc_signal *sig;
 	uint32_t tag;
 	bool emit;
-	unsigned depth;
 };
 
-static int pick_cmp(const void *a, const void *b)
+/* Order picks[0..n) into sorted[]: file order, except that a switch moves
+ * up just before the first signal it selects (a stable topological sort).
+ * `placed` has one flag per signal of the message. */
+static void order_picks(const struct pick *picks, size_t n, struct pick *sorted, bool *used,
+			bool *placed, unsigned n_signals)
 {
-	const struct pick *x = a, *y = b;
-	if (x->depth != y->depth)
-		return x->depth < y->depth ? -1 : 1;
-	if (x->sig->index != y->sig->index)
-		return x->sig->index < y->sig->index ? -1 : 1;
-	return 0;
+	memset(used, 0, n * sizeof(*used));
+	memset(placed, 0, n_signals * sizeof(*placed));
+	for (size_t k = 0; k < n; k++) {
+		size_t best = SIZE_MAX;
+		for (size_t j = 0; j < n; j++) {
+			const struct dbc_signal *sw = picks[j].sig->mux_switch;
+			if (used[j] || (sw && !placed[sw->index]))
+				continue;
+			if (best == SIZE_MAX || picks[j].sig->index < picks[best].sig->index)
+				best = j;
+		}
+		/* every switch chain ends (dbc refuses cycles), so best exists */
+		used[best] = true;
+		placed[picks[best].sig->index] = true;
+		sorted[k] = picks[best];
+	}
 }
 
 static int build(decoder_t **out, const dbc_t *dbc, const struct dbc_signal *const *sel,
@@ -127,8 +140,9 @@ static int build(decoder_t **out, const dbc_t *dbc, const struct dbc_signal *con
 {
 	decoder_t *d = calloc(1, sizeof(*d));
 	unsigned nm = dbc_message_count(dbc);
-	struct pick *picks = NULL;
-	size_t cap_picks = 0;
+	struct pick *picks = NULL, *sorted = NULL;
+	bool *used = NULL, *placed = NULL;
+	size_t cap_picks = 0, cap_placed = 0;
 	int ret = -ENOMEM;
 
 	if (!d)
@@ -181,21 +195,31 @@ static int build(decoder_t **out, const dbc_t *dbc, const struct dbc_signal *con
 		if (want == 0)
 			continue;
 		if (want > cap_picks) {
-			struct pick *np2 = realloc(picks, want * sizeof(*picks));
-			if (!np2)
+			free(picks);
+			free(sorted);
+			free(used);
+			picks = malloc(want * sizeof(*picks));
+			sorted = malloc(want * sizeof(*sorted));
+			used = malloc(want * sizeof(*used));
+			if (!picks || !sorted || !used)
 				goto out;
-			picks = np2;
 			cap_picks = want;
+		}
+		if (m->n_signals > cap_placed) {
+			free(placed);
+			placed = malloc(m->n_signals * sizeof(*placed));
+			if (!placed)
+				goto out;
+			cap_placed = m->n_signals;
 		}
 		if (!sel) {
 			for (unsigned i = 0; i < m->n_signals; i++)
-				picks[np++] = (struct pick){ &m->signals[i], i, true, depth_of(&m->signals[i]) };
+				picks[np++] = (struct pick){ &m->signals[i], i, true };
 		} else {
 			for (size_t i = 0; i < n_sel; i++) {
 				if (sel[i]->message != m)
 					continue;
-				picks[np++] = (struct pick){ sel[i], tags ? tags[i] : (uint32_t)i, true,
-							     depth_of(sel[i]) };
+				picks[np++] = (struct pick){ sel[i], tags ? tags[i] : (uint32_t)i, true };
 			}
 			/* switches the selected ones need, once each, unless selected */
 			size_t nsel = np;
@@ -206,11 +230,11 @@ static int build(decoder_t **out, const dbc_t *dbc, const struct dbc_signal *con
 						if (picks[j].sig == s)
 							have = true;
 					if (!have)
-						picks[np++] = (struct pick){ s, 0, false, depth_of(s) };
+						picks[np++] = (struct pick){ s, 0, false };
 				}
 			}
 		}
-		qsort(picks, np, sizeof(*picks), pick_cmp);
+		order_picks(picks, np, sorted, used, placed, m->n_signals);
 
 		struct dmsg *dm = &d->msgs[d->n_msgs];
 		dm->msg = m;
@@ -218,11 +242,11 @@ static int build(decoder_t **out, const dbc_t *dbc, const struct dbc_signal *con
 		dm->count = (uint32_t)np;
 		for (size_t i = 0; i < np; i++) {
 			struct dsig *ds = &d->sigs[d->n_sigs + i];
-			const struct dbc_signal *s = picks[i].sig;
+			const struct dbc_signal *s = sorted[i].sig;
 
 			fill_geometry(ds, s);
-			ds->tag = picks[i].tag;
-			if (picks[i].emit) {
+			ds->tag = sorted[i].tag;
+			if (sorted[i].emit) {
 				ds->flags |= DS_EMIT;
 				d->n_emit++;
 			}
@@ -230,7 +254,7 @@ static int build(decoder_t **out, const dbc_t *dbc, const struct dbc_signal *con
 			if (s->mux_switch) {
 				/* the first entry of the switch (parents sort first) */
 				for (size_t j = 0; j < i; j++)
-					if (picks[j].sig == s->mux_switch) {
+					if (sorted[j].sig == s->mux_switch) {
 						ds->parent = (int16_t)j;
 						break;
 					}
@@ -270,6 +294,9 @@ static int build(decoder_t **out, const dbc_t *dbc, const struct dbc_signal *con
 	ret = 0;
 out:
 	free(picks);
+	free(sorted);
+	free(used);
+	free(placed);
 	decoder_free(d);
 	return ret;
 }

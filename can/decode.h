@@ -52,7 +52,9 @@ void decoder_free(decoder_t *d);   /* NULL is fine */
 const struct dbc_message *decoder_message(const decoder_t *d, uint32_t id, bool is_ext);
 
 /* Decode one data frame (callers skip remote and error frames). Writes at
- * most `max` present signals to out[], in file order, and returns how many
+ * most `max` present signals to out[] and returns how many. Order: the
+ * DBC's, except that a multiplexer switch comes before the first signal
+ * it selects. Returns how many
  * (0 when the id is unknown or nothing is present); *msg (if not NULL) gets
  * the message or NULL. `data` holds `len` bytes (len > 64 is treated as 64). */
 int decode_frame(const decoder_t *d, uint32_t id, bool is_ext,

@@ -1,0 +1,430 @@
+/* Unit tests for can/dbc.c: metadata of every section kept, hand-computed
+ * Intel/Motorola extractions (byte-crossing, 9-byte 64-bit), the encoder's
+ * rounding and clamping, and that each kind of error names file:line:col
+ * and what was expected. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/log.h"
+#include "can/dbc.h"
+
+static char messages[16384];
+
+static void capture(int level, const char *msg, void *ctx)
+{
+	(void)level; (void)ctx;
+	size_t n = strlen(messages);
+	snprintf(messages + n, sizeof(messages) - n, "%s\n", msg);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	messages[0] = '\0';
+	log_open("test", LOG_TO_STDERR, LOG_EMERG);
+	log_set_level(LOG_DEBUG);
+	log_set_hook(capture, NULL);
+	return 0;
+}
+
+static int load(dbc_t **dbc, const char *text)
+{
+	return dbc_load_buffer(dbc, "t.dbc", text, strlen(text));
+}
+
+static const char full[] =
+	"VERSION \"1.0\"\n"
+	"\n"
+	"NS_ :\n"
+	"\tCM_\n"
+	"\tBA_DEF_\n"
+	"\tSG_MUL_VAL_\n"
+	"\n"
+	"BS_:\n"
+	"\n"
+	"BU_: ECU1 ECU2\n"
+	"VAL_TABLE_ OnOff 1 \"On\" 0 \"Off\" ;\n"
+	"\n"
+	"BO_ 256 Moto: 8 ECU1\n"
+	" SG_ Big16 : 7|16@0+ (1,0) [0|65535] \"\" ECU2\n"
+	" SG_ Nib12 : 19|12@0- (-0.5,100) [-1000|1000] \"km/h\" ECU2,ECU1\n"
+	" SG_ Flag : 36|1@0+ (1,0) [0|1] \"\" Vector__XXX\n"
+	" SG_ Cross : 45|10@0+ (1,0) [0|0] \"\" Vector__XXX\n"
+	"\n"
+	"BO_ 2147484160 ExtFrame: 64 ECU2\n"
+	" SG_ Counter : 0|64@1+ (1,0) [0|0] \"\" Vector__XXX\n"
+	" SG_ F32 : 64|32@1- (2,1) [0|0] \"\" Vector__XXX\n"
+	" SG_ F64 : 96|64@1+ (1,0) [0|0] \"\" Vector__XXX\n"
+	" SG_ Odd64 : 164|64@1+ (1,0) [0|0] \"\" Vector__XXX\n"
+	" SG_ OddMoto64 : 235|64@0+ (1,0) [0|0] \"\" Vector__XXX\n"
+	"\n"
+	"BO_ 512 Mux: 8 ECU1\n"
+	" SG_ Sel M : 0|8@1+ (1,0) [0|0] \"\" Vector__XXX\n"
+	" SG_ A m0 : 8|16@1+ (0.1,0) [0|0] \"V\" Vector__XXX\n"
+	" SG_ B m1 : 8|16@1- (1,0) [0|0] \"A\" Vector__XXX\n"
+	" SG_ Sub m2M : 8|8@1+ (1,0) [0|0] \"\" Vector__XXX\n"
+	" SG_ C m3 : 16|8@1+ (1,0) [0|0] \"\" Vector__XXX\n"
+	" SG_ D : 56|8@1+ (1,0) [0|0] \"\" Vector__XXX\n"
+	"\n"
+	"BO_TX_BU_ 256 : ECU1,ECU2;\n"
+	"CM_ \"network comment\";\n"
+	"CM_ BU_ ECU1 \"node \xe9\xe8 in Windows-1252\";\n"
+	"CM_ BO_ 256 \"multi\n"
+	"line \\\"quoted\\\" \x80 comment\";\n"
+	"CM_ SG_ 256 Big16 \"sig comment\";\n"
+	"BA_DEF_ BO_ \"GenMsgCycleTime\" INT 0 65535;\n"
+	"BA_DEF_ BO_ \"VFrameFormat\" ENUM \"StandardCAN\",\"ExtendedCAN\",\"StandardCAN_FD\",\"ExtendedCAN_FD\";\n"
+	"BA_DEF_ SG_ \"SPN\" INT 0 524287;\n"
+	"BA_DEF_ \"BusType\" STRING ;\n"
+	"BA_DEF_DEF_ \"GenMsgCycleTime\" 100;\n"
+	"BA_DEF_DEF_ \"VFrameFormat\" \"StandardCAN\";\n"
+	"BA_DEF_DEF_ \"BusType\" \"CAN FD\";\n"
+	"BA_ \"BusType\" \"CAN FD\";\n"
+	"BA_ \"GenMsgCycleTime\" BO_ 256 20;\n"
+	"BA_ \"VFrameFormat\" BO_ 2147484160 3;\n"
+	"BA_ \"SPN\" SG_ 256 Flag 1234;\n"
+	"VAL_ 512 Sel 0 \"Volt\" 1 \"Amp\" 2 \"Sub\" ;\n"
+	"VAL_ 256 Nib12 -1 \"minus one\" ;\n"
+	"SIG_VALTYPE_ 2147484160 F32 : 1;\n"
+	"SIG_VALTYPE_ 2147484160 F64 : 2;\n"
+	"SG_MUL_VAL_ 512 C Sub 3-3, 5-7;\n"
+	"FOO_BAR_ some unknown 1 \"stuff\" ;\n"
+	"SIG_GROUP_ 256 Grp 1 : Big16 Flag;\n";
+
+static void test_metadata(void **state)
+{
+	dbc_t *dbc = NULL;
+	(void)state;
+
+	assert_int_equal(load(&dbc, full), 0);
+	assert_int_equal(dbc_message_count(dbc), 3);
+
+	const struct dbc_message *m = dbc_find_message(dbc, 256, false);
+	assert_non_null(m);
+	assert_ptr_equal(m, dbc_message_at(dbc, 0));
+	assert_ptr_equal(m, dbc_find_message_by_name(dbc, "Moto"));
+	assert_null(dbc_find_message(dbc, 256, true));
+	assert_string_equal(m->name, "Moto");
+	assert_string_equal(m->transmitter, "ECU1");
+	assert_int_equal(m->size, 8);
+	assert_false(m->is_ext);
+	assert_false(m->is_fd);
+	assert_int_equal(m->cycle_time_ms, 20);
+	assert_string_equal(m->comment, "multi\nline \"quoted\" \x80 comment");
+	assert_int_equal(m->n_signals, 4);
+
+	const struct dbc_signal *s = dbc_find_signal(m, "Nib12");
+	assert_ptr_equal(s, dbc_lookup(dbc, "Moto.Nib12"));
+	assert_ptr_equal(s->message, m);
+	assert_int_equal(s->index, 1);
+	assert_int_equal(s->start_bit, 19);
+	assert_int_equal(s->length, 12);
+	assert_int_equal(s->byte_order, DBC_MOTOROLA);
+	assert_true(s->is_signed);
+	assert_true(s->factor == -0.5 && s->offset == 100);
+	assert_true(s->min == -1000 && s->max == 1000);
+	assert_string_equal(s->unit, "km/h");
+	assert_int_equal(s->n_values, 1);
+	assert_int_equal(s->values[0].value, -1);
+	assert_string_equal(s->values[0].label, "minus one");
+	assert_string_equal(dbc_lookup(dbc, "Moto.Big16")->comment, "sig comment");
+	assert_null(dbc_lookup(dbc, "Moto.Nope"));
+	assert_null(dbc_lookup(dbc, "Nope.Big16"));
+	assert_null(dbc_lookup(dbc, "MotoBig16"));
+
+	m = dbc_find_message(dbc, 0x200, true);
+	assert_non_null(m);
+	assert_string_equal(m->name, "ExtFrame");
+	assert_true(m->is_ext);
+	assert_true(m->is_fd);
+	assert_int_equal(m->size, 64);
+	assert_int_equal(m->cycle_time_ms, 100);   /* BA_DEF_DEF_ */
+	assert_int_equal(dbc_find_signal(m, "F32")->value_type, DBC_VT_FLOAT);
+	assert_int_equal(dbc_find_signal(m, "F64")->value_type, DBC_VT_DOUBLE);
+	assert_int_equal(dbc_find_signal(m, "Counter")->value_type, DBC_VT_INT);
+
+	m = dbc_find_message_by_name(dbc, "Mux");
+	const struct dbc_signal *sel = dbc_find_signal(m, "Sel");
+	const struct dbc_signal *sub = dbc_find_signal(m, "Sub");
+	assert_int_equal(sel->mux_kind, DBC_MUX_SWITCH);
+	assert_null(sel->mux_switch);
+	assert_int_equal(sel->n_values, 3);
+	assert_string_equal(sel->values[2].label, "Sub");
+	s = dbc_find_signal(m, "B");
+	assert_int_equal(s->mux_kind, DBC_MUX_MUXED);
+	assert_ptr_equal(s->mux_switch, sel);
+	assert_int_equal(s->n_mux_ranges, 1);
+	assert_int_equal(s->mux_ranges[0].lo, 1);
+	assert_int_equal(s->mux_ranges[0].hi, 1);
+	assert_int_equal(sub->mux_kind, DBC_MUX_MUXED_SWITCH);
+	assert_ptr_equal(sub->mux_switch, sel);
+	s = dbc_find_signal(m, "C");
+	assert_ptr_equal(s->mux_switch, sub);   /* SG_MUL_VAL_ overrides m3 */
+	assert_int_equal(s->n_mux_ranges, 2);
+	assert_int_equal(s->mux_ranges[1].lo, 5);
+	assert_int_equal(s->mux_ranges[1].hi, 7);
+	assert_null(dbc_find_signal(m, "D")->mux_switch);
+
+	/* the unknown section is skipped with a warning that says where */
+	assert_non_null(strstr(messages, "t.dbc:56:1: unknown section 'FOO_BAR_' skipped"));
+	dbc_free(dbc);
+	dbc_free(NULL);
+}
+
+/* ---- extraction, hand-computed --------------------------------------------- */
+
+struct ext_case {
+	const char *sig;     /* Message.Signal in `full` */
+	const char *hex;     /* payload */
+	uint64_t raw;
+	double phys;
+};
+
+static const struct ext_case ext_cases[] = {
+	/* Motorola 7|16: byte 0 is the high byte */
+	{ "Moto.Big16", "1234", 0x1234, 0x1234 },
+	/* Motorola 19|12: low nibble of byte 2, then all of byte 3: 0xBCD,
+	 * signed -1075, x -0.5 + 100 */
+	{ "Moto.Nib12", "0000ABCD", 0xBCD, 637.5 },
+	{ "Moto.Nib12", "0000F7FF", 0x7FF, -923.5 },
+	/* Motorola 36|1: byte 4 bit 4 */
+	{ "Moto.Flag", "0000000010", 1, 1 },
+	{ "Moto.Flag", "00000000EF", 0, 0 },
+	/* Motorola 45|10: bits 5..0 of byte 5, then bits 7..4 of byte 6 */
+	{ "Moto.Cross", "0000000000A5C3", (0x25u << 4) | 0xC, (0x25u << 4) | 0xC },
+	/* Intel 64-bit, byte 0 least significant, exact beyond 2^53 */
+	{ "ExtFrame.Counter", "FFFFFFFFFFFFFFFF", UINT64_MAX, 18446744073709551615.0 },
+	{ "ExtFrame.Counter", "0100000000002000", 0x0020000000000001ull, 9007199254740993.0 },
+	/* IEEE float 1.5 (0x3FC00000) x 2 + 1 */
+	{ "ExtFrame.F32", "00000000000000000000C03F", 0x3FC00000, 4.0 },
+	/* IEEE double -2.25 (0xC002000000000000) */
+	{ "ExtFrame.F64", "000000000000000000000000" "00000000000002C0",
+	  0xC002000000000000ull, -2.25 },
+	/* Intel 164|64 spans bytes 20..28: high nibble of 20 ... low nibble of 28 */
+	{ "ExtFrame.Odd64", "0000000000000000000000000000000000000000" "F0123456789ABCDEF1",
+	  0x1DEBC9A78563412Full, 0 },
+	/* Motorola 235|64: MSB at byte 29 bit 3, 9 bytes down to byte 37 bit 4 */
+	{ "ExtFrame.OddMoto64", "0000000000000000000000000000000000000000000000000000000000"
+	  "0A123456789ABCDEF0", 0xA123456789ABCDEFull, 0 },
+	{ "Mux.Sel", "02", 2, 2 },
+};
+
+static void from_hex(const char *hex, uint8_t *out, size_t *len)
+{
+	size_t n = strlen(hex) / 2;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		sscanf(hex + 2 * i, "%2x", &v);
+		out[i] = (uint8_t)v;
+	}
+	*len = n;
+}
+
+static void test_extract(void **state)
+{
+	dbc_t *dbc;
+	(void)state;
+
+	assert_int_equal(load(&dbc, full), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(ext_cases); i++) {
+		const struct ext_case *c = &ext_cases[i];
+		const struct dbc_signal *s = dbc_lookup(dbc, c->sig);
+		uint8_t data[64] = { 0 };
+		size_t len;
+		uint64_t raw;
+
+		assert_non_null(s);
+		from_hex(c->hex, data, &len);
+		assert_int_equal(dbc_extract_raw(s, data, len, &raw), 0);
+		if (raw != c->raw)
+			fail_msg("%s: raw 0x%llx, expected 0x%llx", c->sig, (unsigned long long)raw,
+				 (unsigned long long)c->raw);
+		if (c->phys != 0 || s->value_type != DBC_VT_INT)
+			assert_true(dbc_raw_to_phys(s, raw) == c->phys);
+		/* one byte short: absent */
+		assert_int_equal(dbc_extract_raw(s, data, len - 1, &raw), -ERANGE);
+	}
+	dbc_free(dbc);
+}
+
+/* ---- encoder --------------------------------------------------------------- */
+
+static void test_encode(void **state)
+{
+	dbc_t *dbc;
+	uint8_t d[64];
+	uint64_t raw;
+	(void)state;
+
+	assert_int_equal(load(&dbc, full), 0);
+	const struct dbc_signal *nib = dbc_lookup(dbc, "Moto.Nib12");
+	const struct dbc_signal *big = dbc_lookup(dbc, "Moto.Big16");
+	const struct dbc_signal *a = dbc_lookup(dbc, "Mux.A");
+	const struct dbc_signal *f32 = dbc_lookup(dbc, "ExtFrame.F32");
+	const struct dbc_signal *cnt = dbc_lookup(dbc, "ExtFrame.Counter");
+
+	/* round((637.5 - 100) / -0.5) = -1075 -> 0xBCD in bytes 2..3, others kept */
+	memset(d, 0xEE, sizeof(d));
+	assert_int_equal(dbc_encode_signal(nib, 637.5, d, 8), 0);
+	assert_int_equal(d[2], 0xEB);
+	assert_int_equal(d[3], 0xCD);
+	assert_int_equal(d[1], 0xEE);
+	assert_int_equal(d[4], 0xEE);
+	assert_int_equal(dbc_extract_raw(nib, d, 8, &raw), 0);
+	assert_true(dbc_raw_to_phys(nib, raw) == 637.5);
+
+	/* clamped to [min|max] = [-1000|1000] physical */
+	assert_int_equal(dbc_encode_signal(nib, 5000, d, 8), 0);
+	assert_int_equal(dbc_extract_raw(nib, d, 8, &raw), 0);
+	assert_true(dbc_raw_to_phys(nib, raw) == 1000);
+	/* clamped to what 16 unsigned bits hold (the range is 0|0: none) */
+	assert_int_equal(dbc_encode_signal(a, 1e9, d, 8), 0);
+	assert_int_equal(dbc_extract_raw(a, d, 8, &raw), 0);
+	assert_int_equal(raw, 0xFFFF);
+	assert_int_equal(dbc_encode_signal(a, -5, d, 8), 0);
+	assert_int_equal(dbc_extract_raw(a, d, 8, &raw), 0);
+	assert_int_equal(raw, 0);
+	/* rounding: 12.34 V / 0.1 = 123.4 -> 123 */
+	assert_int_equal(dbc_encode_signal(a, 12.34, d, 8), 0);
+	assert_int_equal(dbc_extract_raw(a, d, 8, &raw), 0);
+	assert_int_equal(raw, 123);
+	assert_int_equal(dbc_encode_signal(big, 0x1234, d, 8), 0);
+	assert_int_equal(d[0], 0x12);
+	assert_int_equal(d[1], 0x34);
+	/* float: (4 - 1) / 2 = 1.5 as IEEE bits */
+	memset(d, 0, sizeof(d));
+	assert_int_equal(dbc_encode_signal(f32, 4.0, d, 64), 0);
+	assert_int_equal(d[11], 0x3F);
+	assert_int_equal(d[10], 0xC0);
+	/* 64-bit raw is exact */
+	assert_int_equal(dbc_encode_raw(cnt, 0x0020000000000001ull, d, 64), 0);
+	assert_int_equal(dbc_extract_raw(cnt, d, 64, &raw), 0);
+	assert_int_equal(raw, 0x0020000000000001ull);
+
+	assert_int_equal(dbc_encode_signal(nib, NAN, d, 8), -EINVAL);
+	assert_int_equal(dbc_encode_signal(nib, 1, d, 3), -ERANGE);
+	assert_int_equal(dbc_encode_raw(f32, 1, d, 8), -ERANGE);
+	dbc_free(dbc);
+}
+
+/* ---- errors ---------------------------------------------------------------- */
+
+static const struct { const char *text; const char *msg; } errs[] = {
+	{ "BO_ 1 X 8 N\n", "t.dbc:1:9: expected ':', found '8'" },
+	{ "BO_ 1 X: 65 N\n", "t.dbc:1:1: message size 65: expected 0..64 bytes" },
+	{ "BO_ 4294967296 X: 8 N\n", "t.dbc:1:5: message id 4294967296 out of range" },
+	{ "BO_ X: 8 N\n", "t.dbc:1:5: expected a message id, found 'X'" },
+	{ " SG_ S : 0|8@1+ (1,0) [0|0] \"\" N\n", "t.dbc:1:2: expected BO_ before SG_" },
+	{ "BO_ 1 X: 8 N\n SG_ S : 0|0@1+ (1,0) [0|0] \"\" N\n",
+	  "t.dbc:2:10: signal length 0: expected 1..64 bits" },
+	{ "BO_ 1 X: 8 N\n SG_ S : 0|65@1+ (1,0) [0|0] \"\" N\n", "signal length 65: expected 1..64 bits" },
+	{ "BO_ 1 X: 8 N\n SG_ S : 0|8@2+ (1,0) [0|0] \"\" N\n",
+	  "t.dbc:2:14: expected byte order 0 (Motorola) or 1 (Intel) after '@', found '2'" },
+	{ "BO_ 1 X: 8 N\n SG_ S : 0|8@1 (1,0) [0|0] \"\" N\n", "t.dbc:2:16: expected '+' (unsigned) or '-' (signed)" },
+	{ "BO_ 1 X: 8 N\n SG_ S : 0|8@1+ (1;0) [0|0] \"\" N\n", "t.dbc:2:19: expected ','" },
+	{ "BO_ 1 X: 8 N\n SG_ S : 0|8@1+ (x,0) [0|0] \"\" N\n", "expected the factor, found 'x'" },
+	{ "BO_ 1 X: 8 N\n SG_ S : 0|8@1+ (1,0) [0|0] N\n", "expected the unit string" },
+	{ "BO_ 1 X: 8 N\n SG_ S : 504|16@0+ (1,0) [0|0] \"\" N\n", "Motorola signal 504|16 runs past byte 63" },
+	{ "BO_ 1 X: 8 N\n SG_ S : 500|16@1+ (1,0) [0|0] \"\" N\n", "Intel signal 500|16 runs past byte 63" },
+	{ "BO_ 1 X: 8 N\n SG_ S x1 : 0|8@1+ (1,0) [0|0] \"\" N\n", "expected a multiplexer indicator" },
+	{ "BO_ 1 X: 8 N\n SG_ S : 0|8@1+ (1,0) [0|0] \"\" N\n SG_ S : 8|8@1+ (1,0) [0|0] \"\" N\n",
+	  "t.dbc:3:6: signal S defined twice in message X" },
+	{ "CM_ \"abc;\n\n", "unterminated string" },
+	{ "BO_ 1 X: 8 N\n SG_ S : 0|16@1+ (1,0) [0|0] \"\" N\nSIG_VALTYPE_ 1 S : 1;\n",
+	  "t.dbc:3:20: signal S is 16 bits: expected 32 bits for value type 1" },
+	{ "BO_ 1 X: 8 N\n SG_ S : 0|32@1+ (1,0) [0|0] \"\" N\nSIG_VALTYPE_ 1 S : 3;\n", "value type 3: expected" },
+	{ "BO_ 1 X: 8 N\n SG_ S m1 : 0|8@1+ (1,0) [0|0] \"\" N\n", "t.dbc:2:6: signal S is multiplexed (m1): expected an 'M' switch" },
+	{ "BO_ 1 X: 8 N\n SG_ M0 M : 0|8@1+ (1,0) [0|0] \"\" N\n SG_ S m1 : 8|8@1+ (1,0) [0|0] \"\" N\n"
+	  "SG_MUL_VAL_ 1 S Nope 1-1;\n", "t.dbc:4:17: SG_MUL_VAL_: expected a switch signal of message X, found 'Nope'" },
+	{ "BO_ 1 X: 8 N\n SG_ M0 M : 0|8@1+ (1,0) [0|0] \"\" N\n SG_ S m1 : 8|8@1+ (1,0) [0|0] \"\" N\n"
+	  "SG_MUL_VAL_ 1 S M0 3-1;\n", "range 3-1: expected lo <= hi" },
+	{ "BO_ 1 X: 8 N\n SG_ A m1M : 0|8@1+ (1,0) [0|0] \"\" N\n SG_ B m1M : 8|8@1+ (1,0) [0|0] \"\" N\n"
+	  "SG_MUL_VAL_ 1 A B 1-1;\nSG_MUL_VAL_ 1 B A 1-1;\n", "t.dbc:2:6: multiplexer switches of A form a cycle" },
+	{ "BA_DEF_ BO_ \"X\" BOOL;\n", "expected INT, HEX, FLOAT, STRING or ENUM" },
+	{ "VAL_ 1 S 1 \"a\" 2 ;\n", "expected the value's label string" },
+	{ "BO_ 1 X: 8 N\nCM_ BO_ 1 \"c\"\n", "expected ';', found end of file" },
+	{ "BO_ 1 X: 8 N\n;\n", "t.dbc:2:1: expected a section keyword" },
+};
+
+static void test_errors(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(errs); i++) {
+		dbc_t *dbc = NULL;
+		messages[0] = '\0';
+		int ret = load(&dbc, errs[i].text);
+		if (ret != -EINVAL)
+			fail_msg("case %zu loaded (%d): %s", i, ret, errs[i].text);
+		assert_null(dbc);
+		if (!strstr(messages, errs[i].msg))
+			fail_msg("case %zu: got '%s', expected '%s'", i, messages, errs[i].msg);
+	}
+}
+
+/* Real files: extended id pseudo-message, duplicate ids, references to
+ * unknown messages warn, load, and keep the first definition. */
+static void test_warnings(void **state)
+{
+	static const char text[] =
+		"BO_ 3221225472 VECTOR__INDEPENDENT_SIG_MSG: 0 Vector__XXX\n"
+		" SG_ Orphan : 0|8@1+ (1,0) [0|0] \"\" Vector__XXX\n"
+		"BO_ 5 First: 8 N\n"
+		"BO_ 5 Second: 8 N\n"
+		"CM_ BO_ 77 \"nobody\";\n"
+		"VAL_ 5 Missing 1 \"x\";\n";
+	dbc_t *dbc;
+	(void)state;
+
+	assert_int_equal(load(&dbc, text), 0);
+	assert_string_equal(dbc_find_message(dbc, 5, false)->name, "First");
+	assert_non_null(strstr(messages, "t.dbc:4:1: message Second: id 5 defined twice"));
+	assert_non_null(strstr(messages, "t.dbc:5:1: no message with id 77"));
+	assert_non_null(strstr(messages, "t.dbc:6:8: VAL_ for unknown signal Missing"));
+	assert_null(strstr(messages, "VECTOR__INDEPENDENT_SIG_MSG"));
+	dbc_free(dbc);
+}
+
+static void test_load_file(void **state)
+{
+	char path[] = "/tmp/test_dbc.XXXXXX";
+	int fd = mkstemp(path);
+	dbc_t *dbc;
+	(void)state;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, full, strlen(full)), (ssize_t)strlen(full));
+	close(fd);
+	assert_int_equal(dbc_load(&dbc, path), 0);
+	assert_int_equal(dbc_message_count(dbc), 3);
+	dbc_free(dbc);
+	unlink(path);
+	assert_int_equal(dbc_load(&dbc, path), -ENOENT);
+	assert_int_equal(dbc_load(&dbc, "/"), -EFBIG);
+	/* empty file: no messages, no error */
+	assert_int_equal(load(&dbc, ""), 0);
+	assert_int_equal(dbc_message_count(dbc), 0);
+	dbc_free(dbc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_metadata, setup),
+		cmocka_unit_test_setup(test_extract, setup),
+		cmocka_unit_test_setup(test_encode, setup),
+		cmocka_unit_test_setup(test_errors, setup),
+		cmocka_unit_test_setup(test_warnings, setup),
+		cmocka_unit_test_setup(test_load_file, setup),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
