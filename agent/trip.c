@@ -350,8 +350,9 @@ void trip_clock_step(trip_t *t, int64_t step_ns)
 
 /* Map a sample time to the internal time line, detecting clock steps a
  * log shows: a step back, or a long step forward while the vehicle was
- * moving (no car streams data at speed and then goes silent for minutes
- * to come back at speed with the odometer where it was). */
+ * moving or its ignition on (a car does not stream data and then go
+ * silent for minutes without switching off). Whether such a silence was
+ * real is settled by the next odometer reading (pending_gap_ns). */
 static int64_t internal_time(trip_t *t, uint64_t t_ns)
 {
 	struct trip_state *s = &t->s;
@@ -367,8 +368,9 @@ static int64_t internal_time(trip_t *t, uint64_t t_ns)
 		now = s->last_t;
 	} else if (d < 0) {
 		now = s->last_t;   /* interleaved sources: keep time monotonic */
-	} else if (d > t->p.gap_end_s * NS_PER_S && s->open.kind == OPEN_TRIP && moving_now(t)) {
-		log_info("trip: %.3f s without data while moving: taken as a clock step",
+	} else if (d > t->p.gap_end_s * NS_PER_S && s->open.kind == OPEN_TRIP &&
+		   (moving_now(t) || (has_role(t, ROLE_IGNITION) && s->ign == 1))) {
+		log_info("trip: %.3f s without data while driving: taken as a clock step",
 			 d / 1e9);
 		trip_clock_step(t, d);
 		s->odo.pending_gap_ns += d;
@@ -487,7 +489,10 @@ static void on_odometer(trip_t *t, double raw_m, int64_t now)
 	if (d > 0 && d <= plausible_m(t, dt)) {
 		if (wrapped && o->kind != OPEN_NONE)
 			o->flags |= ECO2_FLAG_ODO_WRAP;
-		if (od->pending_gap_ns && o->kind != OPEN_NONE)
+		/* Farther than the stepped clock allows: the silence was real
+		 * (data lost while driving), not a clock step. */
+		if (od->pending_gap_ns && o->kind != OPEN_NONE &&
+		    d > plausible_m(t, now - od->last_t))
 			o->flags |= ECO2_FLAG_DATA_GAP;
 		if (od->step_m == 0 || d < od->step_m)
 			od->step_m = d;
