@@ -20,3 +20,7 @@ test_ledger_response-objs := tests/unit/test_ledger_response.o
 fuzz-y += fuzz_ledger_response
 fuzz_ledger_response-srcs := tests/fuzz/fuzz_ledger_response.c upload/ledger_resp.c
 
+
+ifeq ($(CONFIG_UPLOAD)$(CONFIG_LEDGER_SERVER),yy)
+itests-y += tests/integration/upload_tls.sh tests/integration/upload_faults.sh
+endif

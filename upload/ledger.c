@@ -337,7 +337,14 @@ static void set_error(ledger_t *l, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(l->st.last_error, sizeof(l->st.last_error), fmt, ap);
 	va_end(ap);
-	log_rl(&l->rl, LOG_ERR, "ledger %s: %s", l->base, l->st.last_error);
+	{
+		unsigned long before = l->rl.suppressed;
+
+		log_rl(&l->rl, LOG_ERR, "ledger %s: %s", l->base, l->st.last_error);
+		/* a repeat the rate limit swallowed still reaches debug logs */
+		if (l->rl.suppressed != before)
+			log_debug("ledger %s: %s", l->base, l->st.last_error);
+	}
 }
 
 static void start_backoff(ledger_t *l, long retry_after_s)
@@ -480,8 +487,8 @@ static void transfer_done(ledger_t *l, CURLcode res)
 	curl_easy_getinfo(l->easy, CURLINFO_RESPONSE_CODE, &code);
 	l->st.last_http_status = code;
 	if (res != CURLE_OK) {
-		set_error(l, "%s: %s%s%s; nothing marked uploaded", curl_easy_strerror(res),
-			  l->errbuf[0] ? "(" : "", l->errbuf, l->errbuf[0] ? ")" : "");
+		set_error(l, "%s%s%s%s; nothing marked uploaded", curl_easy_strerror(res),
+			  l->errbuf[0] ? " (" : "", l->errbuf, l->errbuf[0] ? ")" : "");
 		start_backoff(l, -1);
 		return;
 	}

@@ -5,7 +5,7 @@
  *                --key FILE] [--pinned-pubkey SPEC] [--proxy URL]
  *                [--batch-records N] [--batch-bytes N] [--backoff-base-ms N]
  *                [--backoff-max-s N] [--timeout-s N] [--max-failures N]
- *                [--max-seconds N] [--follow-ms N] [--verbose]
+ *                [--max-seconds N] [--follow-ms N] [--debug] [--verbose]
  *
  * Exits 0 once the store has nothing pending, 1 after --max-failures
  * consecutive failed batches or --max-seconds, 2 on usage errors. With
@@ -103,7 +103,7 @@ static void usage(FILE *f)
 	fputs("usage: upload-drive --db FILE --url https://HOST:PORT [--ca FILE] [--cert FILE --key FILE]\n"
 	      "         [--pinned-pubkey SPEC] [--proxy URL] [--batch-records N] [--batch-bytes N]\n"
 	      "         [--backoff-base-ms N] [--backoff-max-s N] [--timeout-s N]\n"
-	      "         [--max-failures N] [--max-seconds N] [--follow-ms N] [--verbose]\n", f);
+	      "         [--max-failures N] [--max-seconds N] [--follow-ms N] [--debug] [--verbose]\n", f);
 }
 
 int main(int argc, char **argv)
@@ -116,6 +116,7 @@ int main(int argc, char **argv)
 		{ "backoff-max-s", 1, NULL, 'M' }, { "timeout-s", 1, NULL, 't' },
 		{ "max-failures", 1, NULL, 'f' }, { "max-seconds", 1, NULL, 's' },
 		{ "follow-ms", 1, NULL, 'F' }, { "verbose", 0, NULL, 'v' },
+		{ "debug", 0, NULL, 'g' },
 		{ "help", 0, NULL, 'h' }, { 0 },
 	};
 	struct ledger_opts o = { 0 };
@@ -144,6 +145,7 @@ int main(int argc, char **argv)
 		case 'p': o.pinned_pubkey = optarg; break;
 		case 'x': o.proxy = optarg; break;
 		case 'v': o.verbose = true; log_set_level(LOG_DEBUG); break;
+		case 'g': log_set_level(LOG_DEBUG); break;
 		case 'h': usage(stdout); return 0;
 		case 'r': case 'b': case 'B': case 'M': case 't': case 'f': case 's': case 'F':
 			if (num(optarg, &v)) {

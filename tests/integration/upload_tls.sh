@@ -1,0 +1,97 @@
+#!/bin/bash
+# upload_tls.sh — the uploader against eco2-ledger over real TLS on
+# loopback, with a CA, server and device certificates made by openssl:
+# a good upload arrives whole (checked by an independent Python verifier),
+# and a wrong CA, a hostname mismatch, an expired server certificate, a
+# wrong pin, a missing client certificate and a plain http:// URL each fail
+# with a clear log line while nothing is marked uploaded.
+set -u
+. "$(dirname "$0")/upload/lib.sh"
+need_bins "$LEDGER" "$DRIVE" "$FILL"
+command -v openssl >/dev/null || skip_all "openssl CLI missing"
+command -v curl >/dev/null || skip_all "curl CLI missing"
+"$UP/pki.sh" "$WORK/pki" es256 || { nok "test PKI"; finish; exit 1; }
+P=$WORK/pki
+N=300
+
+"$FILL" --db "$WORK/q.db" --count $N --batch 100 --key "file:$P/device.key" >/dev/null
+check "store holds $N signed records" [ "$(uploaded "$WORK/q.db")" = 0 ]
+
+start_ledger good || exit 1
+GOOD=$PORT
+KID=$(register "$GOOD")
+check "device registered (kid $KID)" [ -n "$KID" ]
+
+# try NAME PORT [args]: one attempt, expected to fail; the log goes to
+# $WORK/NAME.drive.log. Passes when it exits 1, logs the expected
+# phrase, and nothing was marked uploaded.
+try_fail() {
+	local name=$1 port=$2 phrase=$3; shift 3
+	"$DRIVE" --db "$WORK/q.db" --url "https://localhost:$port" --ca "$P/ca.pem" \
+		--cert "$P/device.pem" --key "$P/device.key" --max-failures 1 \
+		--backoff-base-ms 10 "$@" >"$WORK/$name.drive.log" 2>&1
+	local rc=$?
+	grep -m1 'ledger\|upload-drive' "$WORK/$name.drive.log" | sed 's/^/# /'
+	check "$name: refused (exit $rc)" [ $rc -ne 0 ]
+	check "$name: clear log line ($phrase)" grep -qi -- "$phrase" "$WORK/$name.drive.log"
+	check "$name: nothing marked uploaded" [ "$(uploaded "$WORK/q.db")" = 0 ]
+}
+
+try_fail wrong-ca "$GOOD" "certificate problem" --ca "$P/other-ca.pem"
+try_fail wrong-pin "$GOOD" "pinned public key" --pinned-pubkey "$(cat "$P/other.pin")"
+# No client certificate: TLS completes, the ledger refuses the records.
+"$DRIVE" --db "$WORK/q.db" --url "https://localhost:$GOOD" --ca "$P/ca.pem" \
+	--max-failures 1 >"$WORK/no-client.drive.log" 2>&1
+rc=$?
+grep -m1 'ledger' "$WORK/no-client.drive.log" | sed 's/^/# /'
+check "missing client certificate: refused (exit $rc)" [ $rc -ne 0 ]
+check "missing client certificate: clear log line" grep -q 'HTTP 403.*client certificate required' "$WORK/no-client.drive.log"
+check "missing client certificate: nothing marked uploaded" [ "$(uploaded "$WORK/q.db")" = 0 ]
+"$DRIVE" --db "$WORK/q.db" --url "http://localhost:$GOOD" --ca "$P/ca.pem" >"$WORK/http.drive.log" 2>&1
+rc=$?
+check "http:// URL is a configuration error (exit $rc)" [ $rc -ne 0 ]
+check "http:// URL: clear log line" grep -q 'must be an https:// URL' "$WORK/http.drive.log"
+
+start_ledger wronghost --cert "$P/server-wronghost.pem" || exit 1
+try_fail hostname-mismatch "$PORT" "subject name\|does not match\|hostname"
+stop_ledger "$LEDGER_PID"
+start_ledger expired --cert "$P/server-expired.pem" || exit 1
+try_fail expired-server-cert "$PORT" "expired"
+stop_ledger "$LEDGER_PID"
+
+# The pin of the right key passes; the whole queue arrives.
+"$DRIVE" --db "$WORK/q.db" --url "https://localhost:$GOOD" --ca "$P/ca.pem" \
+	--cert "$P/device.pem" --key "$P/device.key" --pinned-pubkey "$(cat "$P/server.pin")" \
+	--batch-records 64 --max-failures 3 >"$WORK/good.drive.log" 2>&1
+rc=$?
+sed -n 's/^upload-drive: acked/# acked/p' "$WORK/good.drive.log"
+check "upload over mTLS with the right pin succeeds" [ $rc -eq 0 ]
+check "all $N records marked uploaded" [ "$(uploaded "$WORK/q.db")" = $N ]
+head=$(curl -sS --cacert "$P/ca.pem" "https://localhost:$GOOD/v1/devices/$KID/head")
+echo "# head: $head"
+check "ledger head is seq $N" grep -q "\"seq\":$N," <<<"$head"
+hash=$("$PYTHON" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select hex(last_hash) from agent_state").fetchone()[0].lower())' "$WORK/q.db")
+check "ledger head hash is the store's chain head" grep -q "\"hash\":\"$hash\"" <<<"$head"
+curl -sS --cacert "$P/ca.pem" -o "$WORK/back.cbor" "https://localhost:$GOOD/v1/devices/$KID/records?from=1"
+out=$("$PYTHON" "$UP/check_chain.py" "$WORK/back.cbor" "$P/device.pem" $N)
+echo "# $out"
+check "records fetched back verify independently (cbor2 + cryptography)" grep -q "^check_chain: $N records" <<<"$out"
+store_bytes=$("$PYTHON" -c 'import sqlite3,sys; sys.stdout.buffer.write(b"".join(r[0] for r in sqlite3.connect(sys.argv[1]).execute("select cose from records order by seq")))' "$WORK/q.db" | sha256sum)
+check "the ledger holds the store's bytes exactly" [ "$store_bytes" = "$(sha256sum <"$WORK/back.cbor")" ]
+curl -sS --cacert "$P/ca.pem" -o "$WORK/tail.cbor" "https://localhost:$GOOD/v1/devices/$KID/records?from=$((N - 9))"
+check "GET records?from=SEQ starts at that seq" [ "$(wc -c <"$WORK/tail.cbor")" -gt 0 ]
+if "$PYTHON" - "$WORK/tail.cbor" $((N - 9)) <<'PYEOF'; then ok "from=SEQ returns seqs $((N - 9))..$N in order"; else nok "from=SEQ content"; fi
+import sys, io, cbor2
+d = open(sys.argv[1], "rb").read(); f = io.BytesIO(d); seqs = []
+while f.tell() < len(d):
+    t = cbor2.CBORDecoder(f).decode(); seqs.append(cbor2.loads(t.value[2])[2])
+assert seqs == list(range(int(sys.argv[2]), int(sys.argv[2]) + 10)), seqs
+PYEOF
+
+# Resending a stored batch: reported duplicate, stored once.
+"$PYTHON" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("update records set state=0 where seq>290"); c.commit()' "$WORK/q.db"
+"$DRIVE" --db "$WORK/q.db" --url "https://localhost:$GOOD" --ca "$P/ca.pem" \
+	--cert "$P/device.pem" --key "$P/device.key" --max-failures 1 >"$WORK/dup.drive.log" 2>&1
+check "a resent batch is acknowledged as duplicate" grep -q '(10 duplicate, 0 rejected)' "$WORK/dup.drive.log"
+check "and everything is uploaded again" [ "$(uploaded "$WORK/q.db")" = $N ]
+finish
