@@ -9,5 +9,13 @@ can-probe-objs := tests/integration/vcan/can_probe.o
 
 tests-y += test_profile
 test_profile-objs := tests/unit/test_profile.o
+tests-$(CONFIG_CAN_SOCKETCAN) += test_socketcan
+test_socketcan-objs := tests/unit/test_socketcan.o
+tests-$(CONFIG_CAN_J1939) += test_j1939
+test_j1939-objs := tests/unit/test_j1939.o
 
 itests-$(CONFIG_CAN_SOCKETCAN) += tests/integration/can_vcan.sh
+
+fuzz-y += fuzz_profile
+fuzz_profile-srcs := tests/fuzz/fuzz_profile.c can/profile.c can/dbc.c can/decode.c \
+	can/j1939.c agent/log.c
