@@ -180,11 +180,13 @@ static int file_open(struct signer *s, const char *uri, const char *pin)
 	(void)pin;   /* key files are not encrypted: protection is the mode */
 	mbedtls_pem_init(&pem);
 	k = calloc(1, sizeof(*k));
-	buf = malloc(KEYFILE_MAX);
-	if (!k || !buf)
+	if (!k)
 		goto out;
 	mbedtls_pk_init(&k->pk);
-	s->priv = k;
+	s->priv = k;   /* from here signer_close() frees it */
+	buf = malloc(KEYFILE_MAX);
+	if (!buf)
+		goto out;
 	ret = read_key_file(path, buf, KEYFILE_MAX, &len);
 	if (ret < 0)
 		goto out;
@@ -209,8 +211,6 @@ out:
 		mbedtls_platform_zeroize(buf, KEYFILE_MAX);
 		free(buf);
 	}
-	if (ret < 0 && !s->priv)
-		free(k);
 	return ret;
 }
 

@@ -57,3 +57,74 @@ print(hashlib.sha256(raw).hexdigest()[:16])
 EOF
 }
 
+
+# tpm_start DIR: a software TPM 2.0 for tpm2-pkcs11 — swtpm on two free
+# ports of 127.0.0.1, a private session D-Bus, tpm2-abrmd on it — and the
+# TCTI environment (TPM2TOOLS_TCTI, TPM2_PKCS11_TCTI, TPM2_PKCS11_STORE=
+# DIR/store). Sets tpm_port. 0 when the TPM answers; the caller's EXIT
+# trap calls tpm_stop, which ends every process started here.
+tpm_pids=()
+tpm_dbus_pid=
+tpm_start() {
+	local dir=$1 bus
+	mkdir -p "$dir/state" "$dir/store"
+	tpm_port=$("$PYTHON" - <<'EOF'
+import random, socket
+for _ in range(50):
+    p = random.randint(20000, 60000)
+    socks = []
+    try:
+        for q in (p, p + 1):
+            s = socket.socket(); socks.append(s); s.bind(("127.0.0.1", q))
+        print(p)
+        break
+    except OSError:
+        pass
+    finally:
+        for s in socks: s.close()
+EOF
+)
+	[ -n "$tpm_port" ] || { echo "# no free port pair on 127.0.0.1"; return 1; }
+	swtpm socket --tpm2 --server type=tcp,port="$tpm_port",bindaddr=127.0.0.1 \
+		--ctrl type=tcp,port=$((tpm_port + 1)),bindaddr=127.0.0.1 \
+		--tpmstate dir="$dir/state" --flags not-need-init,startup-clear \
+		>"$dir/swtpm.log" 2>&1 &
+	tpm_pids+=($!)
+	for _ in $(seq 50); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$tpm_port") 2>/dev/null && break
+		sleep 0.1
+	done
+	{ read -r bus; read -r tpm_dbus_pid; } < <(dbus-daemon --session --print-address=1 --print-pid=1 --fork)
+	[ -n "${bus:-}" ] && [ -n "${tpm_dbus_pid:-}" ] || { echo "# dbus-daemon --session failed"; return 1; }
+	export DBUS_SESSION_BUS_ADDRESS=$bus
+	tpm2-abrmd --tcti=swtpm:host=127.0.0.1,port="$tpm_port" --session --allow-root \
+		>"$dir/abrmd.log" 2>&1 &
+	tpm_pids+=($!)
+	export TPM2TOOLS_TCTI=tabrmd:bus_type=session
+	export TPM2_PKCS11_TCTI=tabrmd:bus_type=session
+	export TPM2_PKCS11_STORE=$dir/store
+	for _ in $(seq 50); do
+		tpm2_getrandom 8 >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "# swtpm: $(tail -n 3 "$dir/swtpm.log")"
+	echo "# tpm2-abrmd: $(tail -n 3 "$dir/abrmd.log")"
+	return 1
+}
+
+tpm_stop() {
+	local p
+	for p in "${tpm_pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${tpm_pids[@]}"; do wait "$p" 2>/dev/null; done
+	[ -n "$tpm_dbus_pid" ] && kill "$tpm_dbus_pid" 2>/dev/null
+	tpm_pids=()
+	tpm_dbus_pid=
+}
+
+# tpm_module: the path of libtpm2_pkcs11.so (empty when absent).
+tpm_module() {
+	local m
+	m=$(dpkg -L libtpm2-pkcs11-1 2>/dev/null | grep '/pkcs11/libtpm2_pkcs11\.so$' | head -n 1)
+	[ -n "$m" ] || m=$(ls /usr/lib/*/pkcs11/libtpm2_pkcs11.so 2>/dev/null | head -n 1)
+	echo "$m"
+}

@@ -21,11 +21,8 @@ for c in swtpm:swtpm tpm2-abrmd:tpm2-abrmd dbus-daemon:dbus tpm2_ptool:libtpm2-p
 	 tpm2_getrandom:tpm2-tools openssl:openssl; do
 	command -v "${c%%:*}" >/dev/null || skip "${c%%:*} not installed (Debian ${c#*:})"
 done
-module=${TPM2_PKCS11_MODULE:-}
-if [ -z "$module" ]; then
-	module=$(dpkg -L libtpm2-pkcs11-1 2>/dev/null | grep '/pkcs11/libtpm2_pkcs11\.so$' | head -n 1)
-	[ -n "$module" ] || module=$(ls /usr/lib/*/pkcs11/libtpm2_pkcs11.so 2>/dev/null | head -n 1)
-fi
+. "$ECO2_SRC/tests/integration/crypto_lib.sh"
+module=${TPM2_PKCS11_MODULE:-$(tpm_module)}
 [ -n "$module" ] && [ -f "$module" ] || skip "libtpm2_pkcs11.so not found (Debian libtpm2-pkcs11-1)"
 ls /usr/lib/*/libtss2-tcti-tabrmd.so* >/dev/null 2>&1 ||
 	skip "the tabrmd TCTI is not installed (Debian libtss2-tcti-tabrmd0)"
@@ -35,66 +32,13 @@ ls /usr/lib/*/libtss2-tcti-swtpm.so* >/dev/null 2>&1 ||
 	skip "$PYTHON lacks the cryptography module (python3-cryptography)"
 
 tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	[ -n "${dbus_pid:-}" ] && kill "$dbus_pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-. "$ECO2_SRC/tests/integration/crypto_lib.sh"
+trap 'tpm_stop; rm -rf "$tmp"' EXIT
 
-# Two free consecutive ports on 127.0.0.1 (server, control).
-port=$("$PYTHON" - <<'EOF'
-import random, socket
-for _ in range(50):
-    p = random.randint(20000, 60000)
-    try:
-        socks = []
-        for q in (p, p + 1):
-            s = socket.socket(); s.bind(("127.0.0.1", q)); socks.append(s)
-        for s in socks: s.close()
-        print(p); break
-    except OSError:
-        for s in socks: s.close()
-EOF
-)
-[ -n "$port" ] || { echo "no free port pair found"; exit 1; }
-
-mkdir "$tmp/tpmstate" "$tmp/store"
-swtpm socket --tpm2 --server type=tcp,port="$port",bindaddr=127.0.0.1 \
-	--ctrl type=tcp,port=$((port + 1)),bindaddr=127.0.0.1 \
-	--tpmstate dir="$tmp/tpmstate" --flags not-need-init,startup-clear \
-	>"$tmp/swtpm.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-	sleep 0.1
-done
-
-{ read -r bus; read -r dbus_pid; } < <(dbus-daemon --session --print-address=1 --print-pid=1 --fork)
-[ -n "${bus:-}" ] && [ -n "${dbus_pid:-}" ] || { echo "dbus-daemon --session failed"; exit 1; }
-export DBUS_SESSION_BUS_ADDRESS=$bus
-tpm2-abrmd --tcti=swtpm:host=127.0.0.1,port="$port" --session --allow-root \
-	>"$tmp/abrmd.log" 2>&1 &
-pids+=($!)
-export TPM2TOOLS_TCTI=tabrmd:bus_type=session
-export TPM2_PKCS11_TCTI=tabrmd:bus_type=session
-export TPM2_PKCS11_STORE=$tmp/store
-up=
-for _ in $(seq 50); do
-	if tpm2_getrandom 8 >/dev/null 2>&1; then up=1; break; fi
-	sleep 0.1
-done
-if [ -z "$up" ]; then
-	echo "# swtpm: $(tail -n 3 "$tmp/swtpm.log")"
-	echo "# tpm2-abrmd: $(tail -n 3 "$tmp/abrmd.log")"
+if ! tpm_start "$tmp/tpm"; then
 	echo "not ok 1 - swtpm + tpm2-abrmd answer"
 	exit 1
 fi
-ok "swtpm on 127.0.0.1:$port behind tpm2-abrmd answers"
+ok "swtpm on 127.0.0.1:$tpm_port behind tpm2-abrmd answers"
 
 tpm2_ptool init >"$tmp/ptool.log" 2>&1 &&
 tpm2_ptool addtoken --pid=1 --label=eco2tpm --userpin=1234 --sopin=5678 >>"$tmp/ptool.log" 2>&1 &&

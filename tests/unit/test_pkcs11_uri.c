@@ -211,6 +211,7 @@ static void test_pin(void **state)
 	assert_int_equal(pkcs11_uri_pin(u, &pin, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, path));
 	assert_null(pin);
+	pkcs11_uri_pin_free(pin);
 	pkcs11_uri_free(u);
 }
 
