@@ -8,3 +8,14 @@ endif
 tests-y += test_cbor test_cose
 test_cbor-objs := tests/unit/test_cbor.o
 test_cose-objs := tests/unit/test_cose.o
+lib-y += crypto/x509.o
+
+# eco2-verify: the certifier's tool (installed).
+progs-y += eco2-verify
+bin-progs-y += eco2-verify
+eco2-verify-objs := crypto/verify_main.o
+
+# Test-only record generator (not installed): chains signed by a signer URI,
+# with deliberate faults for the tampering tests and benchmarks.
+progs-y += eco2-rec-gen
+eco2-rec-gen-objs := tests/bench/verify/rec_gen.o

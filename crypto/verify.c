@@ -439,6 +439,9 @@ int verify_record(verify_key_t *k, const uint8_t *buf, size_t len,
 		ret = -EILSEQ;
 		snprintf(it->why_buf, sizeof(it->why_buf), "seq %" PRIu64 ", expected %" PRIu64,
 			 it->rec.seq, expect_seq);
+	} else if (it->rec.seq == 1 && !sodium_is_zero(it->rec.prev, 32)) {
+		ret = -EILSEQ;
+		snprintf(it->why_buf, sizeof(it->why_buf), "prev of seq 1 is not 32 zero bytes");
 	} else if (expect_prev && memcmp(it->rec.prev, expect_prev, 32)) {
 		ret = -EILSEQ;
 		snprintf(it->why_buf, sizeof(it->why_buf),

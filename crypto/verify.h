@@ -97,7 +97,8 @@ void verify_item_check(verify_key_t *k, const uint8_t *buf, size_t len,
 
 /* The ledger's check when a record arrives: everything verify_item_check
  * does, then seq == expect_seq and prev == expect_prev (expect_seq 0 and
- * expect_prev NULL skip those). out and sha256_out (the record's hash, the
+ * expect_prev NULL skip those; seq 1's prev must be 32 zero bytes in any
+ * case). out and sha256_out (the record's hash, the
  * next expect_prev) may be NULL.
  *   0             good
  *   -EBADMSG      not a well-formed canonical record
