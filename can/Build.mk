@@ -15,3 +15,8 @@ tests-y += test_canlog test_dbc test_decode
 test_canlog-objs := tests/unit/test_canlog.o
 test_dbc-objs := tests/unit/test_dbc.o
 test_decode-objs := tests/unit/test_decode.o
+
+fuzz-y += fuzz_dbc fuzz_canlog fuzz_decode
+fuzz_dbc-srcs := tests/fuzz/fuzz_dbc.c can/dbc.c agent/log.c
+fuzz_canlog-srcs := tests/fuzz/fuzz_canlog.c can/canlog.c agent/log.c
+fuzz_decode-srcs := tests/fuzz/fuzz_decode.c can/decode.c can/dbc.c agent/log.c
