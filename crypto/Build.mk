@@ -19,3 +19,5 @@ eco2-verify-objs := crypto/verify_main.o
 # with deliberate faults for the tampering tests and benchmarks.
 progs-y += eco2-rec-gen
 eco2-rec-gen-objs := tests/bench/verify/rec_gen.o
+
+itests-y += tests/integration/crypto_oracle.sh
