@@ -20,3 +20,4 @@ fuzz-y += fuzz_dbc fuzz_canlog fuzz_decode
 fuzz_dbc-srcs := tests/fuzz/fuzz_dbc.c can/dbc.c agent/log.c
 fuzz_canlog-srcs := tests/fuzz/fuzz_canlog.c can/canlog.c agent/log.c
 fuzz_decode-srcs := tests/fuzz/fuzz_decode.c can/decode.c can/dbc.c agent/log.c
+itests-y += tests/integration/can_oracle.sh
