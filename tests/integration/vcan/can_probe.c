@@ -3,7 +3,7 @@
  *
  *   can-probe [--fd] [--rcvbuf BYTES] [--id ID[/MASK]]... [--all]
  *             [--profile FILE] [--delay-ms N] [--max-ms N]
- *             [--backoff-ms N] IFACE...
+ *             [--backoff-ms N] [--times] IFACE...
  *
  * IDs are hex; more than 3 hex digits (or a leading 'x') makes a 29-bit id.
  * With --profile the filters come from the profile and every decoded sample
@@ -12,6 +12,8 @@
  *   frame IFACE ID(hex) FLAGS LEN DATA(hex)      FLAGS: '-' or E/F/B
  *   sample ROLE VALUE
  *   event IFACE NAME VALUE
+ *   time T_NS NOW_NS    (--times: the frame's receive time and the wall
+ *                        clock when it was handed over, ns since the epoch)
  *   stats IFACE frames=N dropped=N reopens=N bus_off=N error_passive=N
  * and exits 0 on SIGTERM/SIGINT or after --max-ms, 1 on a setup failure.
  * --delay-ms sleeps after opening and before the first read, so a burst
@@ -34,6 +36,7 @@
 struct probe {
 	profile_t *profile;
 	unsigned long frames;
+	bool times;
 };
 
 static const char *const event_names[] = {
@@ -62,6 +65,12 @@ static void on_frame(void *ctx, const struct can_frame_rec *f)
 	for (unsigned i = 0; i < f->len; i++)
 		printf("%02x", f->data[i]);
 	printf("\n");
+	if (p->times) {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		printf("time %llu %llu\n", (unsigned long long)f->t_ns,
+		       (unsigned long long)now.tv_sec * 1000000000ull + (unsigned long long)now.tv_nsec);
+	}
 	p->frames++;
 	if (p->profile) {
 		struct eco2_sample s[ROLE_COUNT];
@@ -123,6 +132,7 @@ int main(int argc, char **argv)
 		{ "delay-ms", required_argument, NULL, 'd' },
 		{ "max-ms", required_argument, NULL, 'm' },
 		{ "backoff-ms", required_argument, NULL, 'b' },
+		{ "times", no_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct socketcan_opts opts = { 0 };
@@ -151,6 +161,7 @@ int main(int argc, char **argv)
 			n_ids++;
 			break;
 		case 'p': profile_path = optarg; break;
+		case 't': probe.times = true; break;
 		case 'd': delay_ms = strtoul(optarg, NULL, 0); break;
 		case 'm': max_ms = strtoul(optarg, NULL, 0); break;
 		case 'b':

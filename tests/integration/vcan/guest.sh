@@ -127,7 +127,7 @@ tap $? "Tesla profile: odometer, V, I (discharge positive), multiplexed lifetime
 # ---- 5: drop counter: tiny receive buffer, burst, late reader ------------
 # The kernel stamps each queued frame with the socket's drop count so far, so
 # drops show on the first frame queued after them: one more frame follows.
-start drop --id 123 --rcvbuf 1 --delay-ms 1500
+start drop --id 123 --rcvbuf 1 --delay-ms 1500 --times
 cangen "$IF" -I 123 -L 8 -D i -g 0 -n 500
 wait_for "$WORK/drop.out" '^frame ' 50
 cansend "$IF" 123#EE
@@ -141,6 +141,12 @@ events=$(awk '$1 == "event" && $3 == "dropped" { s += $4 } END { print s + 0 }' 
 tap $? "SO_RXQ_OVFL: ${dropped:-no} frames reported dropped, in events summing to the same"
 [ -n "$frames" ] && [ $((frames + dropped)) -eq 501 ]
 tap $? "every one of 501 frames was received (${frames:-?}) or counted as dropped (${dropped:-?})"
+# The frames queued during the burst were read 1.5 s later: their times
+# must be the kernel's receive times, not the time they were read.
+late=$(awk '$1 == "time" { printf "%d", ($3 - $2) / 1000000; exit }' "$WORK/drop.out")
+echo "# first queued frame handed over ${late:-?} ms after its kernel timestamp"
+[ -n "$late" ] && [ "$late" -ge 500 ] && [ "$late" -lt 10000 ]
+tap $? "frame times are kernel receive timestamps (SO_TIMESTAMPNS)"
 
 # ---- 6: error frames become events ----------------------------------------
 start err --id 123
@@ -188,5 +194,22 @@ stop
 show gone
 [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ $r3 -eq 0 ] && grep -q '^stats .*reopens=1 ' "$WORK/gone.out"
 tap $? "ENODEV: a deleted interface is waited for and re-opened when it returns"
+
+# ---- 9: several interfaces behind one source ------------------------------
+$VCAN_ADD "${IF}b" >/dev/null 2>&1
+"$PROBE" --max-ms 60000 --id 123 "$IF" "${IF}b" >"$WORK/multi.out" 2>"$WORK/multi.err" &
+pid=$!
+wait_for "$WORK/multi.out" '^ready'
+cansend "$IF" 123#0A
+cansend "${IF}b" 123#0B
+cansend "${IF}b" 124#0C
+wait_for "$WORK/multi.out" '^frame [^ ]+ 123 - 1 0b'
+stop
+show multi
+has multi "frame $IF 123 - 1 0a" && has multi "frame ${IF}b 123 - 1 0b" &&
+	has multi "stats $IF frames=1 dropped=0 reopens=0 bus_off=0 error_passive=0" &&
+	has multi "stats ${IF}b frames=1 dropped=0 reopens=0 bus_off=0 error_passive=0"
+tap $? "two interfaces read through one source, each frame tagged with its interface"
+ip link delete "${IF}b" 2>/dev/null
 
 exit $rc
