@@ -380,11 +380,19 @@ int config_load(struct eco2_config *cfg, const char *path)
 		log_err("%s: cannot open: %s", path, strerror(errno));
 		goto out;
 	}
+	/* Relative paths in the file start at its folder, made absolute so
+	 * they stay right whatever the program's working directory. */
 	slash = strrchr(path, '/');
-	if (slash)
-		st.dir = strndup(path, (size_t)(slash > path ? slash - path : 1));
-	else
-		st.dir = strdup(".");
+	if (slash) {
+		char *dir = strndup(path, (size_t)(slash > path ? slash - path : 1));
+		st.dir = dir ? realpath(dir, NULL) : NULL;
+		if (dir && !st.dir)
+			st.dir = dir;
+		else
+			free(dir);
+	} else {
+		st.dir = realpath(".", NULL);
+	}
 	if (!st.dir) {
 		ret = -ENOMEM;
 		goto out;

@@ -28,9 +28,11 @@ int loop_mod_fd(loop_t *l, int fd, uint32_t events) __must_check;
 int loop_del_fd(loop_t *l, int fd);
 
 /* A timer on CLOCK_MONOTONIC. Arm with the first expiry and the period
- * (0: one-shot); both 0 disarms. Missed expiries are folded into one call. */
+ * (0: one-shot); both 0 disarms. Missed expiries are folded into one call.
+ * Arming cannot fail on a valid timer (timerfd_settime only refuses bad
+ * values), so its result may be ignored; it is -errno for the record. */
 int loop_timer_new(loop_t *l, loop_timer_t **out, loop_timer_fn *fn, void *ctx) __must_check;
-int loop_timer_arm(loop_timer_t *t, uint64_t first_ms, uint64_t period_ms) __must_check;
+int loop_timer_arm(loop_timer_t *t, uint64_t first_ms, uint64_t period_ms);
 void loop_timer_free(loop_timer_t *t);
 
 /* Block the signals in set and deliver them through the loop (signalfd). */

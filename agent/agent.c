@@ -1,0 +1,847 @@
+/* agent — eco2d's pipeline on one event loop.
+ *
+ *   CAN source (socketcan or candump replay)
+ *     -> profile_decode       samples in canonical units
+ *     -> trip calculator      finished trips and charging sessions
+ *     -> store_pending        seq, prev, COSE_Sign1 signature, one SQLite
+ *                             transaction per record (queue_append)
+ *     -> ledger               libcurl multi on the same loop
+ *
+ * Nothing here blocks except the SQLite commits and the signature, both
+ * bounded. Timers run only while they have work: the trip tick and the
+ * checkpoint while a trip is open, the upload interval while records are
+ * pending, the watchdog when systemd asks for one. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <linux/can/error.h>
+
+#include "agent/agent.h"
+#include "agent/config.h"
+#include "agent/log.h"
+#include "agent/loop.h"
+#include "agent/notify.h"
+#include "agent/seccomp.h"
+#include "agent/trip.h"
+#include "agent/trip_params.h"
+#include "can/canlog.h"
+#include "can/profile.h"
+#include "can/socketcan.h"
+#include "crypto/cose.h"
+#include "crypto/signer.h"
+#include "upload/ledger.h"
+#include "upload/queue.h"
+
+#define REPLAY_CHUNK      2048     /* frames per loop turn while replaying */
+#define STORE_RETRY_MS    5000     /* after the store refused a record */
+#define MAX_PENDING       4096     /* finished records waiting for the store */
+#define CKPT_MAGIC        0x45434b31u  /* "ECK1": agent checkpoint wrapper */
+
+struct agent {
+	struct agent_opts opts;
+	struct eco2_config cfg;
+	loop_t *loop;
+	profile_t *profile;
+	trip_t *trip;
+	signer_t *signer;
+	queue_t *queue;
+	ledger_t *ledger;
+
+	socketcan_t *can;
+	loop_timer_t *t_can;          /* socketcan re-open deadline */
+	canlog_reader_t *replay;
+	int replay_efd;               /* always readable while replaying */
+	bool replay_done;
+
+	loop_timer_t *t_tick;         /* 1 s while a trip is open: idle/gap ends */
+	loop_timer_t *t_checkpoint;   /* trip.checkpoint_s while a trip is open */
+	loop_timer_t *t_upload;       /* upload.interval_s while records wait */
+	loop_timer_t *t_ledger;       /* libcurl's and the back-off's timer */
+	loop_timer_t *t_watchdog;
+	loop_timer_t *t_store_retry;
+
+	struct eco2_record *pending;  /* finished, not yet stored */
+	size_t n_pending;
+
+	uint64_t last_tick_ns;        /* replay: log time of the last trip_tick */
+	int64_t wall_minus_mono_ns;   /* live: for clock-step detection */
+	bool trip_open;
+
+	/* counters since start, flushed to the store with each checkpoint */
+	uint64_t frames, dropped, bus_errors, store_failures;
+	uint64_t flushed_frames, flushed_dropped, flushed_bus_errors, flushed_store_failures;
+	int exit_status;
+	bool stopping;
+};
+
+/* Constant-false when upload is compiled out, so its calls drop out. */
+static bool uploading(const agent_t *a)
+{
+	return IS_ENABLED(CONFIG_UPLOAD) && a->ledger;
+}
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- storing records ---------------------------------------------------- */
+
+struct make_ctx {
+	agent_t *a;
+	struct eco2_record rec;
+};
+
+/* Inside queue_append's transaction: number, chain and sign the record. */
+static int make_record(uint64_t seq, const uint8_t prev[QUEUE_HASH_LEN], void *vctx,
+		       uint8_t **bytes, size_t *len, uint8_t hash[QUEUE_HASH_LEN])
+{
+	struct make_ctx *m = vctx;
+	int ret;
+
+	m->rec.version = ECO2_RECORD_VERSION;
+	m->rec.seq = seq;
+	memcpy(m->rec.prev, prev, sizeof(m->rec.prev));
+	signer_kid(m->a->signer, m->rec.kid);
+	ret = cose_record_encode(&m->rec, m->a->signer, bytes, len);
+	if (ret)
+		return ret;
+	cose_record_sha256(*bytes, *len, hash);
+	return 0;
+}
+
+static void checkpoint_now(agent_t *a);
+
+/* Store every finished record, oldest first. A record that cannot be
+ * stored stays pending (in memory, and its trip in the checkpoint) and is
+ * retried; nothing is dropped. */
+static void store_pending(agent_t *a)
+{
+	size_t done = 0;
+	int ret = 0;
+
+	while (done < a->n_pending) {
+		struct make_ctx m = { .a = a, .rec = a->pending[done] };
+		uint64_t seq;
+
+		ret = queue_append(a->queue, make_record, &m, &seq);
+		if (ret)
+			break;
+		log_info("record %llu stored: %s, %lld m, %lld Wh out, %lld Wh regen, %lld g CO2, flags 0x%llx",
+			 (unsigned long long)seq, m.rec.type == ECO2_REC_TRIP ? "trip" : "charging",
+			 (long long)m.rec.distance_m, (long long)m.rec.discharge_wh,
+			 (long long)m.rec.regen_wh, (long long)m.rec.co2_g,
+			 (unsigned long long)m.rec.flags);
+		done++;
+	}
+	if (done) {
+		memmove(a->pending, a->pending + done, (a->n_pending - done) * sizeof(*a->pending));
+		a->n_pending -= done;
+		/* The new chain head goes into the checkpoint at once, so a
+		 * restart cannot resume a trip that was already stored. */
+		checkpoint_now(a);
+		if (uploading(a)) {
+			ledger_kick(a->ledger);
+			loop_timer_arm(a->t_upload, (uint64_t)a->cfg.upload_interval_s * 1000,
+					     (uint64_t)a->cfg.upload_interval_s * 1000);
+		}
+	}
+	if (ret) {
+		static struct log_ratelimit rl = LOG_RATELIMIT_INIT(300, 1);
+		a->store_failures++;
+		log_rl(&rl, LOG_ERR, "store: cannot store record (%s); %zu kept pending, retrying every %d s",
+		       strerror(-ret), a->n_pending, STORE_RETRY_MS / 1000);
+		loop_timer_arm(a->t_store_retry, STORE_RETRY_MS, 0);
+	}
+}
+
+static void on_record(const struct eco2_record *rec, void *ctx)
+{
+	agent_t *a = ctx;
+
+	if (a->n_pending == MAX_PENDING) {
+		/* Cannot happen short of weeks without a writable store; the
+		 * oldest stays, the log says so loudly. */
+		log_err("store: %d records waiting for the store; newest not kept", MAX_PENDING);
+		a->exit_status = 1;
+		return;
+	}
+	a->pending[a->n_pending++] = *rec;
+	store_pending(a);
+}
+
+static void on_store_retry(loop_t *l, loop_timer_t *t, void *ctx)
+{
+	(void)l; (void)t;
+	store_pending(ctx);
+}
+
+/* ---- checkpoints ----------------------------------------------------------
+ * Blob: magic, chain head seq when saved, then the trip calculator's own
+ * blob. A head that moved on since the save means the trip in it ended
+ * and was stored: such a checkpoint is stale and not resumed. */
+
+/* Add what a counter gained since the last flush to its stored total
+ * (eco2ctl status reads them). A failure leaves the delta for next time. */
+static void flush_counter(agent_t *a, const char *name, uint64_t now, uint64_t *flushed)
+{
+	if (now == *flushed)
+		return;
+	if (!queue_counter_add(a->queue, name, (int64_t)(now - *flushed)))
+		*flushed = now;
+}
+
+static void flush_counters(agent_t *a)
+{
+	flush_counter(a, "can.frames", a->frames, &a->flushed_frames);
+	flush_counter(a, "can.dropped", a->dropped, &a->flushed_dropped);
+	flush_counter(a, "can.bus_errors", a->bus_errors, &a->flushed_bus_errors);
+	flush_counter(a, "store.failures", a->store_failures, &a->flushed_store_failures);
+}
+
+static void checkpoint_now(agent_t *a)
+{
+	uint8_t head_hash[QUEUE_HASH_LEN];
+	uint64_t head = 0;
+	uint8_t *blob = NULL, *wrapped = NULL;
+	size_t len = 0;
+	int ret;
+
+	flush_counters(a);
+	if (!trip_is_open(a->trip)) {
+		ret = queue_checkpoint_clear(a->queue);
+		goto out;
+	}
+	ret = queue_head(a->queue, &head, head_hash);
+	if (ret)
+		goto out;
+	ret = trip_checkpoint_save(a->trip, &blob, &len);
+	if (ret)
+		goto out;
+	wrapped = malloc(len + 12);
+	if (!wrapped) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	uint32_t magic = CKPT_MAGIC;
+	memcpy(wrapped, &magic, 4);
+	memcpy(wrapped + 4, &head, 8);
+	memcpy(wrapped + 12, blob, len);
+	ret = queue_checkpoint_put(a->queue, wrapped, len + 12, (int64_t)(now_ns(CLOCK_REALTIME) / 1000000000u));
+out:
+	if (ret) {
+		static struct log_ratelimit rl = LOG_RATELIMIT_INIT(300, 1);
+		log_rl(&rl, LOG_ERR, "checkpoint: cannot save the open trip: %s", strerror(-ret));
+	}
+	free(blob);
+	free(wrapped);
+}
+
+static int checkpoint_resume(agent_t *a)
+{
+	uint8_t head_hash[QUEUE_HASH_LEN];
+	uint64_t head = 0, saved_head;
+	uint32_t magic;
+	void *blob = NULL;
+	size_t len = 0;
+	int64_t t_s;
+	int ret;
+
+	ret = queue_checkpoint_get(a->queue, &blob, &len, &t_s);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret)
+		return ret;
+	ret = queue_head(a->queue, &head, head_hash);
+	if (ret)
+		goto out;
+	if (len < 12)
+		goto stale;
+	memcpy(&magic, blob, 4);
+	memcpy(&saved_head, (uint8_t *)blob + 4, 8);
+	if (magic != CKPT_MAGIC || saved_head != head)
+		goto stale;
+	ret = trip_checkpoint_restore(a->trip, (uint8_t *)blob + 12, len - 12);
+	if (ret) {
+		log_err("checkpoint: cannot restore the open trip (%s); starting afresh",
+			strerror(-ret));
+		ret = 0;
+		goto out;
+	}
+	log_notice("resumed the open trip from its checkpoint of %lld", (long long)t_s);
+	goto out;
+stale:
+	log_info("checkpoint: stale (its trip was stored), not resumed");
+out:
+	free(blob);
+	return ret;
+}
+
+/* ---- trip bookkeeping ---------------------------------------------------- */
+
+/* Arm or disarm the timers that only matter while a trip is open. */
+static void trip_timers(agent_t *a)
+{
+	bool open = trip_is_open(a->trip);
+
+	if (open == a->trip_open)
+		return;
+	a->trip_open = open;
+	if (open) {
+		if (!a->opts.replay_path)
+			loop_timer_arm(a->t_tick, 1000, 1000);
+		loop_timer_arm(a->t_checkpoint, (uint64_t)a->cfg.trip_checkpoint_s * 1000,
+				     (uint64_t)a->cfg.trip_checkpoint_s * 1000);
+	} else {
+		loop_timer_arm(a->t_tick, 0, 0);
+		loop_timer_arm(a->t_checkpoint, 0, 0);
+	}
+}
+
+static void on_frame(void *ctx, const struct can_frame_rec *f)
+{
+	agent_t *a = ctx;
+	struct eco2_sample smp[ROLE_COUNT];
+	int n;
+
+	a->frames++;
+	if (f->flags & CANREC_ERR) {
+		/* Error frames from a log; live ones arrive as events. */
+		if (f->id & CAN_ERR_BUSOFF) {
+			a->bus_errors++;
+			trip_event(a->trip, f->t_ns, CAN_EV_BUS_OFF, 0);
+		}
+		if (f->id & CAN_ERR_CRTL) {
+			a->bus_errors++;
+			trip_event(a->trip, f->t_ns, CAN_EV_ERROR_PASSIVE, 0);
+		}
+		return;
+	}
+	n = profile_decode(a->profile, f, smp, ROLE_COUNT);
+	for (int i = 0; i < n; i++)
+		trip_sample(a->trip, &smp[i]);
+	if (a->opts.replay_path && f->t_ns - a->last_tick_ns >= 1000000000u) {
+		trip_tick(a->trip, f->t_ns);
+		a->last_tick_ns = f->t_ns;
+	}
+	trip_timers(a);
+}
+
+static void on_can_event(void *ctx, const char *iface, enum eco2_can_event ev,
+			 uint64_t value, uint64_t t_ns)
+{
+	agent_t *a = ctx;
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60, 5);
+
+	switch (ev) {
+	case CAN_EV_FRAMES_DROPPED:
+		a->dropped += value;
+		log_rl(&rl, LOG_WARNING, "%s: %llu frames dropped by the kernel", iface,
+		       (unsigned long long)value);
+		break;
+	case CAN_EV_BUS_OFF:
+	case CAN_EV_ERROR_PASSIVE:
+		a->bus_errors++;
+		log_rl(&rl, LOG_WARNING, "%s: %s", iface,
+		       ev == CAN_EV_BUS_OFF ? "bus-off" : "error-passive");
+		break;
+	case CAN_EV_IFACE_DOWN:
+		log_rl(&rl, LOG_WARNING, "%s: interface down; re-opening with backoff", iface);
+		break;
+	case CAN_EV_IFACE_UP:
+		log_notice("%s: interface up", iface);
+		break;
+	}
+	trip_event(a->trip, t_ns, ev, value);
+}
+
+static void on_tick(loop_t *l, loop_timer_t *t, void *ctx)
+{
+	agent_t *a = ctx;
+	uint64_t wall = now_ns(CLOCK_REALTIME);
+	int64_t offset = (int64_t)(wall - now_ns(CLOCK_MONOTONIC));
+	(void)l; (void)t;
+
+	/* The wall clock stepped (NTP, GNSS, the user) if its distance from
+	 * the monotonic clock moved by more than a second. */
+	if (a->wall_minus_mono_ns && llabs(offset - a->wall_minus_mono_ns) > 1000000000LL) {
+		log_notice("wall clock stepped by %lld ms", (long long)((offset - a->wall_minus_mono_ns) / 1000000));
+		trip_clock_step(a->trip, offset - a->wall_minus_mono_ns);
+	}
+	a->wall_minus_mono_ns = offset;
+	trip_tick(a->trip, wall);
+	trip_timers(a);
+}
+
+static void on_checkpoint(loop_t *l, loop_timer_t *t, void *ctx)
+{
+	agent_t *a = ctx;
+	struct eco2_record r;
+	(void)l; (void)t;
+
+	checkpoint_now(a);
+	if (!trip_peek(a->trip, &r))
+		(void)notify_status("%s open: %.1f km, %lld Wh; %zu records waiting for the store",
+				    r.type == ECO2_REC_TRIP ? "trip" : "charging",
+				    (double)r.distance_m / 1000, (long long)(r.discharge_wh - r.regen_wh),
+				    a->n_pending);
+}
+
+/* ---- CAN sources -------------------------------------------------------- */
+
+static void can_rearm(agent_t *a)
+{
+	uint64_t deadline = socketcan_deadline_ns(a->can), now = now_ns(CLOCK_MONOTONIC);
+
+	if (deadline == UINT64_MAX)
+		loop_timer_arm(a->t_can, 0, 0);
+	else
+		loop_timer_arm(a->t_can, deadline > now ? (deadline - now) / 1000000 + 1 : 1, 0);
+}
+
+static void can_dispatch(agent_t *a)
+{
+	const struct socketcan_cb cb = { .frame = on_frame, .event = on_can_event, .ctx = a };
+	int ret = socketcan_dispatch(a->can, &cb);
+
+	if (ret < 0) {
+		static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60, 1);
+		log_rl(&rl, LOG_ERR, "can: %s", strerror(-ret));
+	}
+	can_rearm(a);
+}
+
+static void on_can_fd(loop_t *l, int fd, uint32_t events, void *ctx)
+{
+	(void)l; (void)fd; (void)events;
+	can_dispatch(ctx);
+}
+
+static void on_can_timer(loop_t *l, loop_timer_t *t, void *ctx)
+{
+	(void)l; (void)t;
+	can_dispatch(ctx);
+}
+
+static int can_open(agent_t *a)
+{
+	struct socketcan_id ids[SOCKETCAN_MAX_IDS];
+	struct socketcan_opts so = { .fd_frames = true, .rcvbuf_bytes = 1 << 20 };
+	const char *names[16];
+	size_t n_names = 0;
+	char *list = NULL, *save = NULL, *tok;
+	ssize_t n_ids;
+	int ret = -EINVAL;
+
+	if (!IS_ENABLED(CONFIG_CAN_SOCKETCAN)) {
+		log_err("live CAN input is not built in (CONFIG_CAN_SOCKETCAN); use --replay");
+		return -ENOTSUP;
+	}
+	if (!a->cfg.can_interfaces) {
+		log_err("%s: [can] interfaces: required without --replay", a->cfg.path);
+		return -EINVAL;
+	}
+	list = strdup(a->cfg.can_interfaces);
+	if (!list)
+		return -ENOMEM;
+	for (tok = strtok_r(list, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		if (n_names == ARRAY_SIZE(names)) {
+			log_err("%s: [can] interfaces: at most %zu", a->cfg.path, ARRAY_SIZE(names));
+			goto out;
+		}
+		names[n_names++] = tok;
+	}
+	n_ids = profile_filters(a->profile, ids, ARRAY_SIZE(ids));
+	if (n_ids < 0) {
+		ret = (int)n_ids;
+		goto out;
+	}
+	ret = socketcan_open(&a->can, names, n_names, ids, (size_t)n_ids, &so);
+	if (ret) {
+		log_err("can: cannot open %s: %s", a->cfg.can_interfaces, strerror(-ret));
+		goto out;
+	}
+	ret = loop_add_fd(a->loop, socketcan_fd(a->can), EPOLLIN, on_can_fd, a);
+	if (!ret)
+		ret = loop_timer_new(a->loop, &a->t_can, on_can_timer, a);
+	if (!ret)
+		can_rearm(a);
+out:
+	free(list);
+	return ret;
+}
+
+static void replay_end(agent_t *a);
+
+static void on_replay(loop_t *l, int fd, uint32_t events, void *ctx)
+{
+	agent_t *a = ctx;
+	struct can_frame_rec f;
+	(void)l; (void)fd; (void)events;
+
+	for (int i = 0; i < REPLAY_CHUNK; i++) {
+		int ret = canlog_next(a->replay, &f);
+		if (ret == 1) {
+			on_frame(a, &f);
+			continue;
+		}
+		if (ret < 0)
+			log_err("%s: read error: %s; replay ends here", a->opts.replay_path,
+				strerror(-ret));
+		replay_end(a);
+		return;
+	}
+}
+
+static void maybe_exit(agent_t *a)
+{
+	if (!a->replay_done || !a->opts.exit_at_end || a->stopping)
+		return;
+	if (a->n_pending)
+		return;   /* the store retry timer comes back here */
+	if (a->opts.upload_drain && uploading(a) && !ledger_drained(a->ledger))
+		return;   /* the ledger's completion comes back here */
+	loop_stop(a->loop);
+}
+
+static void replay_end(agent_t *a)
+{
+	(void)loop_del_fd(a->loop, a->replay_efd);
+	a->replay_done = true;
+	if (canlog_bad_lines(a->replay))
+		log_warn("%s: %lu of %lu lines malformed (each reported above)",
+			 a->opts.replay_path, canlog_bad_lines(a->replay), canlog_lines(a->replay));
+	log_info("%s: end of log after %lu lines", a->opts.replay_path, canlog_lines(a->replay));
+	trip_finish(a->trip);
+	trip_timers(a);
+	checkpoint_now(a);
+	maybe_exit(a);
+}
+
+static int replay_open(agent_t *a)
+{
+	uint64_t one = 1;
+	int ret;
+
+	if (!IS_ENABLED(CONFIG_CAN_REPLAY)) {
+		log_err("log replay is not built in (CONFIG_CAN_REPLAY)");
+		return -ENOTSUP;
+	}
+	ret = canlog_open(&a->replay, a->opts.replay_path);
+	if (ret)
+		return ret;
+	/* An eventfd that stays readable: the replay runs a chunk per loop
+	 * turn, so libcurl's sockets and the signals are served in between. */
+	a->replay_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (a->replay_efd < 0)
+		return -errno;
+	if (write(a->replay_efd, &one, sizeof(one)) != sizeof(one))
+		return -EIO;
+	return loop_add_fd(a->loop, a->replay_efd, EPOLLIN, on_replay, a);
+}
+
+/* ---- upload --------------------------------------------------------------- */
+
+static void on_ledger_fd(loop_t *l, int fd, uint32_t events, void *ctx)
+{
+	agent_t *a = ctx;
+	unsigned ev = 0;
+	(void)l;
+
+	if (events & EPOLLIN)
+		ev |= LEDGER_IN;
+	if (events & EPOLLOUT)
+		ev |= LEDGER_OUT;
+	if (events & (EPOLLERR | EPOLLHUP))
+		ev |= LEDGER_ERR;
+	if (uploading(a))
+		ledger_on_fd(a->ledger, fd, ev);
+	maybe_exit(a);
+}
+
+static void ledger_want_fd(int fd, unsigned events, void *ctx)
+{
+	agent_t *a = ctx;
+	uint32_t ev = 0;
+
+	if (events & LEDGER_IN)
+		ev |= EPOLLIN;
+	if (events & LEDGER_OUT)
+		ev |= EPOLLOUT;
+	if (!events) {
+		(void)loop_del_fd(a->loop, fd);
+		return;
+	}
+	if (loop_mod_fd(a->loop, fd, ev) == -ENOENT &&
+	    loop_add_fd(a->loop, fd, ev, on_ledger_fd, a))
+		log_err("ledger: cannot watch socket %d", fd);
+}
+
+static void ledger_want_timeout(long ms, void *ctx)
+{
+	agent_t *a = ctx;
+
+	/* 0 means "as soon as possible": a timerfd needs at least 1 ms. */
+	loop_timer_arm(a->t_ledger, ms < 0 ? 0 : (uint64_t)(ms ? ms : 1), 0);
+}
+
+static void on_ledger_timer(loop_t *l, loop_timer_t *t, void *ctx)
+{
+	agent_t *a = ctx;
+	(void)l; (void)t;
+
+	if (uploading(a))
+		ledger_on_timeout(a->ledger);
+	maybe_exit(a);
+}
+
+static void on_upload_interval(loop_t *l, loop_timer_t *t, void *ctx)
+{
+	agent_t *a = ctx;
+	struct queue_stats st;
+	(void)l;
+
+	if (!uploading(a) || (!queue_stats(a->queue, &st) && st.pending == 0)) {
+		loop_timer_arm(t, 0, 0);   /* nothing waits: no wakeups */
+		return;
+	}
+	ledger_kick(a->ledger);
+}
+
+static int ledger_start(agent_t *a)
+{
+	struct ledger_opts lo;
+	int ret;
+
+	if (!IS_ENABLED(CONFIG_UPLOAD) || !a->cfg.ledger_enabled)
+		return 0;
+	ledger_opts_from_config(&lo, &a->cfg);
+	ret = ledger_open(&a->ledger, &lo, a->queue);
+	if (ret)
+		return ret;
+	ledger_set_loop_callbacks(a->ledger, ledger_want_fd, ledger_want_timeout, a);
+	ledger_kick(a->ledger);
+	loop_timer_arm(a->t_upload, (uint64_t)a->cfg.upload_interval_s * 1000,
+			     (uint64_t)a->cfg.upload_interval_s * 1000);
+	return 0;
+}
+
+/* ---- signals and the watchdog -------------------------------------------- */
+
+static void reload(agent_t *a)
+{
+	struct eco2_config cfg;
+	ledger_t *old = a->ledger;
+	int ret;
+
+	(void)notify_send("RELOADING=1");
+	ret = config_load(&cfg, a->opts.config_path);
+	if (ret) {
+		log_err("reload: %s has errors; keeping the running configuration", a->opts.config_path);
+		config_free(&cfg);
+		goto out;
+	}
+	if (strcmp(cfg.can_profile, a->cfg.can_profile) || strcmp(cfg.key_uri, a->cfg.key_uri) ||
+	    strcmp(cfg.store_path, a->cfg.store_path))
+		log_warn("reload: [can] profile, [key] uri and [store] path take effect on restart");
+	/* The ledger is rebuilt from the new settings; the open trip, the
+	 * store and the key are untouched. */
+	a->ledger = NULL;
+	if (IS_ENABLED(CONFIG_UPLOAD))
+		ledger_close(old);
+	loop_timer_arm(a->t_ledger, 0, 0);
+	config_free(&a->cfg);
+	a->cfg = cfg;
+	log_set_level(log_level_from_name(a->cfg.log_level));
+	ret = ledger_start(a);
+	if (ret)
+		log_err("reload: ledger: %s; records stay queued", strerror(-ret));
+	log_notice("reloaded %s", a->opts.config_path);
+out:
+	(void)notify_send("READY=1");
+}
+
+static void on_signal(loop_t *l, int signo, void *ctx)
+{
+	agent_t *a = ctx;
+
+	if (signo == SIGHUP) {
+		reload(a);
+		return;
+	}
+	log_notice("%s: saving the open trip and exiting", strsignal(signo));
+	a->stopping = true;
+	loop_stop(l);
+}
+
+static void on_watchdog(loop_t *l, loop_timer_t *t, void *ctx)
+{
+	(void)l; (void)t; (void)ctx;
+	(void)notify_send("WATCHDOG=1");
+}
+
+/* ---- set-up and tear-down --------------------------------------------------- */
+
+static int trip_start(agent_t *a)
+{
+	struct trip_params tp;
+
+	trip_params_for(&tp, &a->cfg, a->profile);
+	return trip_new(&tp, on_record, a, &a->trip);
+}
+
+int agent_open(agent_t **out, const struct agent_opts *opts)
+{
+	struct queue_opts qo = { 0 };
+	sigset_t sigs;
+	agent_t *a;
+	int ret = -ENOMEM;
+
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->opts = *opts;
+	a->replay_efd = -1;
+	a->pending = calloc(MAX_PENDING, sizeof(*a->pending));
+	if (!a->pending)
+		goto out;
+
+	ret = config_load(&a->cfg, opts->config_path);
+	if (ret)
+		goto out;
+	log_set_level(log_level_from_name(a->cfg.log_level));
+	ret = profile_load(&a->profile, a->cfg.can_profile);
+	if (ret)
+		goto out;
+	ret = signer_open(&a->signer, a->cfg.key_uri, NULL);
+	if (ret) {
+		log_err("key %s: %s", a->cfg.key_uri, strerror(-ret));
+		goto out;
+	}
+	qo.max_bytes = a->cfg.queue_max_bytes;
+	ret = queue_open(&a->queue, a->cfg.store_path, &qo);
+	if (ret) {
+		log_err("store %s: %s", a->cfg.store_path, strerror(-ret));
+		goto out;
+	}
+	ret = trip_start(a);
+	if (ret)
+		goto out;
+	ret = checkpoint_resume(a);
+	if (ret)
+		goto out;
+
+	ret = loop_new(&a->loop);
+	if (ret)
+		goto out;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	signal(SIGPIPE, SIG_IGN);
+	ret = loop_add_signals(a->loop, &sigs, on_signal, a);
+	if (!ret)
+		ret = loop_timer_new(a->loop, &a->t_tick, on_tick, a);
+	if (!ret)
+		ret = loop_timer_new(a->loop, &a->t_checkpoint, on_checkpoint, a);
+	if (!ret)
+		ret = loop_timer_new(a->loop, &a->t_upload, on_upload_interval, a);
+	if (!ret)
+		ret = loop_timer_new(a->loop, &a->t_ledger, on_ledger_timer, a);
+	if (!ret)
+		ret = loop_timer_new(a->loop, &a->t_store_retry, on_store_retry, a);
+	if (!ret)
+		ret = loop_timer_new(a->loop, &a->t_watchdog, on_watchdog, a);
+	if (ret)
+		goto out;
+
+	if (opts->replay_path)
+		ret = replay_open(a);
+	else if (IS_ENABLED(CONFIG_CAN_SOCKETCAN))
+		ret = can_open(a);
+	else
+		ret = -ENOTSUP;
+	if (ret)
+		goto out;
+	ret = ledger_start(a);
+	if (ret)
+		goto out;
+	trip_timers(a);
+	*out = a;
+	return 0;
+out:
+	agent_close(a);
+	return ret;
+}
+
+int agent_run(agent_t *a)
+{
+	uint64_t wd_usec = notify_watchdog_usec();
+	int ret;
+
+	if (wd_usec)
+		loop_timer_arm(a->t_watchdog, wd_usec / 2000, wd_usec / 2000);
+	/* Start-up is over: files, sockets and the key are open. */
+	if (!a->opts.no_seccomp && IS_ENABLED(CONFIG_SECCOMP)) {
+		ret = seccomp_install(NULL);
+		if (ret) {
+			log_err("seccomp: %s", strerror(-ret));
+			return 1;
+		}
+	}
+	a->wall_minus_mono_ns = (int64_t)(now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC));
+	(void)notify_send("READY=1");
+	(void)notify_status("running");
+	log_info("running: %s", a->opts.replay_path ? a->opts.replay_path : a->cfg.can_interfaces);
+
+	ret = loop_run(a->loop);
+	if (ret)
+		log_err("event loop: %s", strerror(-ret));
+	(void)notify_send("STOPPING=1");
+	/* Whatever ended the loop: store what is finished, save what is open. */
+	store_pending(a);
+	checkpoint_now(a);
+	if (a->n_pending) {
+		log_err("%zu records could not be stored; their trips stay in the checkpoint", a->n_pending);
+		return 1;
+	}
+	return a->exit_status || ret ? 1 : 0;
+}
+
+void agent_close(agent_t *a)
+{
+	if (!a)
+		return;
+	if (IS_ENABLED(CONFIG_UPLOAD))
+		ledger_close(a->ledger);
+	loop_timer_free(a->t_can);
+	if (IS_ENABLED(CONFIG_CAN_SOCKETCAN))
+		socketcan_close(a->can);
+	if (a->replay_efd >= 0) {
+		if (a->loop)
+			(void)loop_del_fd(a->loop, a->replay_efd);
+		close(a->replay_efd);
+	}
+	canlog_close(a->replay);
+	loop_timer_free(a->t_tick);
+	loop_timer_free(a->t_checkpoint);
+	loop_timer_free(a->t_upload);
+	loop_timer_free(a->t_ledger);
+	loop_timer_free(a->t_store_retry);
+	loop_timer_free(a->t_watchdog);
+	loop_free(a->loop);
+	trip_free(a->trip);
+	queue_close(a->queue);
+	signer_close(a->signer);
+	profile_free(a->profile);
+	config_free(&a->cfg);
+	free(a->pending);
+	free(a);
+}

@@ -1,0 +1,36 @@
+/* trip_params — the trip calculator's parameters from config and profile. */
+#include <math.h>
+#include <stdio.h>
+
+#include "agent/trip_params.h"
+
+/* The odometer counter's range in metres (where it wraps); 0 if unknown. */
+static double odo_wrap_m(const profile_t *p)
+{
+	const struct dbc_signal *o = profile_signal(p, ROLE_ODOMETER);
+	double f = profile_unit_factor(p, ROLE_ODOMETER);
+
+	if (!o || o->value_type != DBC_VT_INT || o->is_signed || o->length >= 53 ||
+	    o->offset != 0 || !(o->factor > 0) || !(f > 0))
+		return 0;
+	return ldexp(1.0, o->length) * o->factor * f;
+}
+
+void trip_params_for(struct trip_params *tp, const struct eco2_config *cfg,
+		     const profile_t *p)
+{
+	trip_params_default(tp);
+	tp->idle_end_s = cfg->trip_idle_end_s;
+	tp->gap_end_s = cfg->trip_gap_end_s;
+	tp->max_speed_kmh = cfg->trip_max_speed_kmh;
+	snprintf(tp->method, sizeof(tp->method), "%s", cfg->method_id);
+	co2_params_from_config(&tp->co2, cfg->method_baseline_g_per_km,
+			       cfg->method_grid_g_per_kwh, cfg->method_charge_efficiency,
+			       cfg->method_td_loss);
+	tp->vin = cfg->vehicle_vin;
+	tp->roles = 0;
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if (profile_signal(p, (enum eco2_role)r))
+			tp->roles |= 1u << r;
+	tp->odo_wrap_m = odo_wrap_m(p);
+}

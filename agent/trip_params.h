@@ -1,0 +1,16 @@
+/* trip_params — the trip calculator's parameters from the configuration and
+ * the vehicle profile, the same for eco2d and eco2ctl. */
+#ifndef ECO2_TRIP_PARAMS_H
+#define ECO2_TRIP_PARAMS_H
+
+#include "agent/config.h"
+#include "agent/trip.h"
+#include "can/profile.h"
+
+/* Fill *tp: [trip] limits, [method] parameters (as the record's integers),
+ * [vehicle] vin (borrowed from cfg), the roles the profile maps and where
+ * its odometer counter wraps. */
+void trip_params_for(struct trip_params *tp, const struct eco2_config *cfg,
+		     const profile_t *p);
+
+#endif
