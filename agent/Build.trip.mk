@@ -8,3 +8,7 @@ test_trip-objs := tests/unit/test_trip.o
 # records as JSON lines (test driver, not installed).
 progs-y += trip-replay
 trip-replay-objs := tests/integration/trip/trip_replay.o
+
+itests-y += tests/integration/trip_acceptance.sh tests/integration/trip_segments.sh
+itests-y += tests/integration/trip_faults.sh tests/integration/trip_property.sh
+itests-y += tests/integration/trip_resume.sh tests/integration/trip_co2.sh
