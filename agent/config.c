@@ -15,7 +15,8 @@
 enum conf_type {
 	CONF_STR,     /* free text */
 	CONF_PATH,    /* a file path; relative to the config file */
-	CONF_KEYREF,  /* file:PATH, a bare PATH, or a pkcs11: URI */
+	CONF_KEYREF,  /* file:PATH, a bare PATH, or a pkcs11: URI -> file:/abs or pkcs11: */
+	CONF_KEYPATH, /* a PATH (file: allowed) or a pkcs11: URI -> /abs or pkcs11: */
 	CONF_URL,     /* https:// only */
 	CONF_BOOL,
 	CONF_INT,     /* decimal integer within [min, max] */
@@ -50,7 +51,7 @@ static const struct conf_opt options[] = {
 	{ "ledger", "url", CONF_URL, false, 0, 0, NULL, F(ledger_url) },
 	{ "ledger", "ca", CONF_PATH, false, 0, 0, NULL, F(ledger_ca) },
 	{ "ledger", "cert", CONF_PATH, false, 0, 0, NULL, F(ledger_cert) },
-	{ "ledger", "key", CONF_KEYREF, false, 0, 0, NULL, F(ledger_key) },
+	{ "ledger", "key", CONF_KEYPATH, false, 0, 0, NULL, F(ledger_key) },
 	{ "ledger", "pin", CONF_STR, false, 0, 0, NULL, F(ledger_pin) },
 	{ "ledger", "pinned_pubkey", CONF_STR, false, 0, 0, NULL, F(ledger_pinned_pubkey) },
 	{ "ledger", "proxy", CONF_STR, false, 0, 0, NULL, F(ledger_proxy) },
@@ -207,6 +208,7 @@ static const char *set_value(struct parse_state *st, const struct conf_opt *o,
 		s = resolve_path(st, value);
 		break;
 	case CONF_KEYREF:
+	case CONF_KEYPATH:
 		if (!strncmp(value, "pkcs11:", 7)) {
 			s = strdup(value);
 		} else {
@@ -215,6 +217,10 @@ static const char *set_value(struct parse_state *st, const struct conf_opt *o,
 			if (!*p)
 				return "expected file:PATH or a pkcs11: URI";
 			abs = resolve_path(st, p);
+			if (o->type == CONF_KEYPATH) {
+				s = abs;
+				break;
+			}
 			if (abs && asprintf(&s, "file:%s", abs) < 0)
 				s = NULL;
 			free(abs);

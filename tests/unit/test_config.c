@@ -204,6 +204,19 @@ static void test_relative_paths(void **state)
 	assert_string_equal(cfg.store_path, "/abs/eco2.db");
 	assert_string_equal(cfg.ledger_key, "pkcs11:token=x;object=y");
 	config_free(&cfg);
+
+	/* [ledger] key is handed to libcurl: a plain path, not a file: URI. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("[can]\nprofile = p\n[key]\nuri = k\n[store]\npath = s\n"
+	      "[ledger]\nenabled=false\nkey = file:tls.key\n", f);
+	fclose(f);
+	assert_int_equal(config_load(&cfg, path), 0);
+	snprintf(want, sizeof(want), "%s/tls.key", dir);
+	assert_string_equal(cfg.ledger_key, want);
+	snprintf(want, sizeof(want), "file:%s/k", dir);
+	assert_string_equal(cfg.key_uri, want);
+	config_free(&cfg);
 	unlink(path);
 	rmdir(dir);
 }
