@@ -62,6 +62,7 @@ struct open_state {
 
 struct trip_state {
 	int64_t corr_ns;        /* internal = sample time + corr_ns */
+	int64_t auto_step_ns;   /* steps seen in sample times, not yet reported */
 	int64_t last_t;         /* latest sample, internal */
 	int have_last;
 	int ign;                /* -1 unknown, 0 off, 1 on */
@@ -341,11 +342,26 @@ static void check_limits(trip_t *t, int64_t now)
 	}
 }
 
-void trip_clock_step(trip_t *t, int64_t step_ns)
+static void apply_step(trip_t *t, int64_t step_ns)
 {
 	t->s.corr_ns -= step_ns;
 	if (t->s.open.kind != OPEN_NONE)
 		t->s.open.flags |= ECO2_FLAG_CLOCK_JUMP;
+}
+
+void trip_clock_step(trip_t *t, int64_t step_ns)
+{
+	int64_t d = step_ns - t->s.auto_step_ns;
+
+	/* Frames stamped after the step may have shown it already: a report
+	 * of the same step (within the detection's slack) is not applied
+	 * twice. */
+	if (t->s.auto_step_ns && d > -2 * REORDER_NS && d < 2 * REORDER_NS) {
+		t->s.auto_step_ns = 0;
+		return;
+	}
+	t->s.auto_step_ns = 0;
+	apply_step(t, step_ns);
 }
 
 /* Map a sample time to the internal time line, detecting clock steps a
@@ -364,7 +380,8 @@ static int64_t internal_time(trip_t *t, uint64_t t_ns)
 	d = now - s->last_t;
 	if (d < -REORDER_NS) {
 		log_info("trip: wall clock stepped back %.3f s", -d / 1e9);
-		trip_clock_step(t, d);
+		apply_step(t, d);
+		s->auto_step_ns += d;
 		now = s->last_t;
 	} else if (d < 0) {
 		now = s->last_t;   /* interleaved sources: keep time monotonic */
@@ -372,7 +389,8 @@ static int64_t internal_time(trip_t *t, uint64_t t_ns)
 		   (moving_now(t) || (has_role(t, ROLE_IGNITION) && s->ign == 1))) {
 		log_info("trip: %.3f s without data while driving: taken as a clock step",
 			 d / 1e9);
-		trip_clock_step(t, d);
+		apply_step(t, d);
+		s->auto_step_ns += d;
 		s->odo.pending_gap_ns += d;
 		now = s->last_t;
 	}
@@ -878,7 +896,7 @@ static void ck_walk(struct trip_state *s, struct ck_buf *b, bool save)
 	struct odo_state *od = &s->odo;
 	struct open_state *o = &s->open;
 
-	W(s->corr_ns); W(s->last_t); W(s->have_last); W(s->ign); W(s->charging);
+	W(s->corr_ns); W(s->auto_step_ns); W(s->last_t); W(s->have_last); W(s->ign); W(s->charging);
 	W(s->idle_ended);
 	D(s->speed_kmh); W(s->speed_t); W(s->have_speed);
 	D(s->volt_v); W(s->volt_t); W(s->have_volt);

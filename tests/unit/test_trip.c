@@ -484,6 +484,27 @@ static void test_clock_steps(void **state)
 	assert_true(labs((long)(r.recs[0].end_s - r.recs[0].start_s) - 140) <= 1);
 	rig_free(&r);
 
+	/* back an hour, seen in the stamps first, then reported by the
+	 * owner: applied once */
+	rig_init(&r, 100, 0);
+	r.ign = 1;
+	run(&r, 10, 60, 20000);
+	run(&r, 60, 60, 8000);
+	r.stamp_off_ns = -3600 * 1000000000LL;
+	run(&r, 1, 60, 8000);
+	trip_clock_step(r.t, -3600 * 1000000000LL + 400000000);
+	run(&r, 59, 60, 8000);
+	run(&r, 10, 0, -5000);
+	r.ign = 0;
+	run(&r, 1, 0, 0);
+	assert_int_equal(r.n, 1);
+	assert_true(r.recs[0].flags & ECO2_FLAG_CLOCK_JUMP);
+	assert_false(r.recs[0].flags & ECO2_FLAG_DATA_GAP);
+	assert_true(fabs(r.recs[0].distance_m - (r.odo_true_m - 12345678.9)) <= 100);
+	assert_true(fabs(r.recs[0].discharge_wh - r.true_dis_wh) <= 1);
+	assert_true(labs((long)(r.recs[0].end_s - r.recs[0].start_s) - 140) <= 1);
+	rig_free(&r);
+
 	/* forward an hour in a log, unreported: detected while moving */
 	rig_init(&r, 100, 0);
 	r.ign = 1;
