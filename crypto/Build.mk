@@ -21,3 +21,4 @@ progs-y += eco2-rec-gen
 eco2-rec-gen-objs := tests/bench/verify/rec_gen.o
 
 itests-y += tests/integration/crypto_oracle.sh
+itests-y += tests/integration/crypto_tamper.sh
