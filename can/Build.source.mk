@@ -19,3 +19,4 @@ itests-$(CONFIG_CAN_SOCKETCAN) += tests/integration/can_vcan.sh
 fuzz-y += fuzz_profile
 fuzz_profile-srcs := tests/fuzz/fuzz_profile.c can/profile.c can/dbc.c can/decode.c \
 	can/j1939.c agent/log.c
+itests-$(CONFIG_CAN_SOCKETCAN) += tests/integration/vcan/can_profiles_oracle.sh

@@ -16,6 +16,11 @@
  *                        clock when it was handed over, ns since the epoch)
  *   stats IFACE frames=N dropped=N reopens=N bus_off=N error_passive=N
  * and exits 0 on SIGTERM/SIGINT or after --max-ms, 1 on a setup failure.
+ *
+ *   can-probe --profile FILE --log LOG    decode a candump log instead (no
+ *                                         SocketCAN): one line per sample,
+ *                                         "sample T_NS ROLE VALUE" (%.17g)
+ *   can-probe --print-j1939-dbc           the built-in J1939 DBC text
  * --delay-ms sleeps after opening and before the first read, so a burst
  * overflows a small receive buffer. */
 #include <errno.h>
@@ -30,6 +35,7 @@
 #include <unistd.h>
 
 #include "agent/log.h"
+#include "can/j1939.h"
 #include "can/profile.h"
 #include "can/socketcan.h"
 
@@ -113,6 +119,33 @@ static int parse_id(const char *s, struct socketcan_id *out)
 	return 0;
 }
 
+/* Decode a candump log through the profile, for the oracle comparison. */
+static int replay(const char *profile_path, const char *log_path)
+{
+	profile_t *pr = NULL;
+	canlog_reader_t *r = NULL;
+	struct can_frame_rec f;
+	int ret = 1, k;
+
+	if (!profile_path || profile_load(&pr, profile_path) < 0)
+		goto out;
+	if (canlog_open(&r, log_path) < 0)
+		goto out;
+	while ((k = canlog_next(r, &f)) == 1) {
+		struct eco2_sample s[ROLE_COUNT];
+		int n = profile_decode(pr, &f, s, ROLE_COUNT);
+		for (int i = 0; i < n; i++)
+			printf("sample %llu %s %.17g\n", (unsigned long long)s[i].t_ns,
+			       profile_role_name(s[i].role), s[i].value);
+	}
+	if (k == 0 && !canlog_bad_lines(r))
+		ret = 0;
+out:
+	canlog_close(r);
+	profile_free(pr);
+	return ret;
+}
+
 static uint64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -133,12 +166,14 @@ int main(int argc, char **argv)
 		{ "max-ms", required_argument, NULL, 'm' },
 		{ "backoff-ms", required_argument, NULL, 'b' },
 		{ "times", no_argument, NULL, 't' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "print-j1939-dbc", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct socketcan_opts opts = { 0 };
 	struct socketcan_id ids[SOCKETCAN_MAX_IDS];
 	size_t n_ids = 0;
-	const char *profile_path = NULL;
+	const char *profile_path = NULL, *log_path = NULL;
 	unsigned long delay_ms = 0, max_ms = 60000;
 	struct probe probe = { 0 };
 	struct socketcan_cb cb = { on_frame, on_event, &probe };
@@ -162,6 +197,12 @@ int main(int argc, char **argv)
 			break;
 		case 'p': profile_path = optarg; break;
 		case 't': probe.times = true; break;
+		case 'l': log_path = optarg; break;
+		case 'j':
+			if (!IS_ENABLED(CONFIG_CAN_J1939))
+				return 1;
+			fputs(j1939_builtin_dbc(NULL), stdout);
+			return 0;
 		case 'd': delay_ms = strtoul(optarg, NULL, 0); break;
 		case 'm': max_ms = strtoul(optarg, NULL, 0); break;
 		case 'b':
@@ -171,6 +212,8 @@ int main(int argc, char **argv)
 		default: return 2;
 		}
 	}
+	if (log_path)
+		return replay(profile_path, log_path);
 	if (optind >= argc) {
 		fprintf(stderr, "usage: can-probe [options] IFACE...\n");
 		return 2;
