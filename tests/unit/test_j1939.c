@@ -19,27 +19,27 @@ static void test_parse_table(void **state)
 {
 	static const struct {
 		uint32_t id;
-		uint8_t prio;
 		uint32_t pgn;
+		uint8_t prio;
 		uint8_t sa, da;
 		bool pdu1;
 	} cases[] = {
 		/* CCVS1 from the engine: 0x18FEF100 */
-		{ 0x18fef100, 6, 65265, 0x00, 0xff, false },
+		{ 0x18fef100, 65265, 6, 0x00, 0xff, false },
 		/* HRVD, priority 3, SA 0x17 */
-		{ 0x0cfec117, 3, 65217, 0x17, 0xff, false },
+		{ 0x0cfec117, 65217, 3, 0x17, 0xff, false },
 		/* TSC1 (PGN 0, PDU1) to DA 0x00 from SA 0x03, priority 3 */
-		{ 0x0c000003, 3, 0, 0x03, 0x00, true },
+		{ 0x0c000003, 0, 3, 0x03, 0x00, true },
 		/* Request (PGN 59904 = 0xEA00, PDU1) to DA 0xEE from SA 0xF9 */
-		{ 0x18eaeef9, 6, 59904, 0xf9, 0xee, true },
+		{ 0x18eaeef9, 59904, 6, 0xf9, 0xee, true },
 		/* Data page 1: PGN 0x1FEF1 */
-		{ 0x19fef1aa, 6, 0x1fef1, 0xaa, 0xff, false },
+		{ 0x19fef1aa, 0x1fef1, 6, 0xaa, 0xff, false },
 		/* Extended data page 1, DP 0: PGN 0x20000 | 0xF004 */
-		{ 0x1af00401, 6, 0x2f004, 0x01, 0xff, false },
+		{ 0x1af00401, 0x2f004, 6, 0x01, 0xff, false },
 		/* HVESSD1, PF 240 is the first PDU2 format */
-		{ 0x0cf0905b, 3, 61584, 0x5b, 0xff, false },
+		{ 0x0cf0905b, 61584, 3, 0x5b, 0xff, false },
 		/* PF 239 is still PDU1: PS is a destination */
-		{ 0x1cef1234, 7, 0xef00, 0x34, 0x12, true },
+		{ 0x1cef1234, 0xef00, 7, 0x34, 0x12, true },
 	};
 	(void)state;
 
