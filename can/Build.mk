@@ -21,3 +21,7 @@ fuzz_dbc-srcs := tests/fuzz/fuzz_dbc.c can/dbc.c agent/log.c
 fuzz_canlog-srcs := tests/fuzz/fuzz_canlog.c can/canlog.c agent/log.c
 fuzz_decode-srcs := tests/fuzz/fuzz_decode.c can/decode.c can/dbc.c agent/log.c
 itests-y += tests/integration/can_oracle.sh
+
+# bench-decode: tests/bench/bench_decode.sh's driver (built, never installed).
+progs-y += bench-decode
+bench-decode-objs := tests/bench/decode/bench_decode.o

@@ -62,18 +62,31 @@ int canlog_parse_line(const char *line, size_t len, struct can_frame_rec *out,
 	if (*p != '(')
 		return fail(why, "expected '(' and a timestamp");
 	p++;
-	for (nd = 0; p < end && *p >= '0' && *p <= '9'; p++, nd++) {
-		if (sec > (UINT64_MAX / 1000000000u - 9) / 10)
-			return fail(why, "timestamp seconds out of range");
-		sec = sec * 10 + (*p - '0');
+	/* At most 11 digits fit (2^64 ns is 18446744073 s): accumulate without
+	 * overflow checks, then judge the digit count. */
+	const unsigned char *d0 = p;
+	for (; p < end; p++) {
+		unsigned c = (unsigned)*p - '0';
+		if (c > 9)
+			break;
+		sec = sec * 10 + c;
 	}
+	nd = (unsigned)(p - d0);
 	if (nd == 0)
 		return fail(why, "expected decimal seconds after '('");
+	if (nd > 11 || sec > UINT64_MAX / 1000000000u - 1)
+		return fail(why, "timestamp seconds out of range");
 	if (p == end || *p != '.')
 		return fail(why, "expected '.' and 6 or 9 fraction digits in the timestamp");
 	p++;
-	for (nd = 0; p < end && *p >= '0' && *p <= '9' && nd < 10; p++, nd++)
-		frac = frac * 10 + (*p - '0');
+	d0 = p;
+	for (; p < end && p - d0 < 10; p++) {
+		unsigned c = (unsigned)*p - '0';
+		if (c > 9)
+			break;
+		frac = frac * 10 + c;
+	}
+	nd = (unsigned)(p - d0);
 	if (nd == 6)
 		frac *= 1000;
 	else if (nd != 9)
@@ -83,21 +96,22 @@ int canlog_parse_line(const char *line, size_t len, struct can_frame_rec *out,
 	p++;
 	out->t_ns = sec * 1000000000u + frac;
 
-	/* IFACE */
+	/* IFACE: printable, no blanks, up to 15 bytes */
 	if (p == end || !is_blank((char)*p))
 		return fail(why, "expected a blank after the timestamp");
 	while (p < end && is_blank((char)*p))
 		p++;
-	nd = 0;
-	while (p < end && !is_blank((char)*p)) {
-		if (nd >= sizeof(out->iface) - 1)
-			return fail(why, "interface name longer than 15 characters");
-		if (*p < 0x21 || *p == 0x7f)
-			return fail(why, "control character in the interface name");
-		out->iface[nd++] = (char)*p++;
-	}
+	d0 = p;
+	while (p < end && *p > 0x20 && *p != 0x7f)
+		p++;
+	nd = (unsigned)(p - d0);
+	if (p < end && !is_blank((char)*p))
+		return fail(why, "control character in the interface name");
 	if (nd == 0)
 		return fail(why, "expected an interface name");
+	if (nd >= sizeof(out->iface))
+		return fail(why, "interface name longer than 15 characters");
+	memcpy(out->iface, d0, nd);
 	while (p < end && is_blank((char)*p))
 		p++;
 
@@ -162,20 +176,25 @@ int canlog_parse_line(const char *line, size_t len, struct can_frame_rec *out,
 
 	/* DATA */
 	unsigned n = 0;
-	while (p < end) {
-		if (*p == '.') {
+	for (;;) {
+		/* pairs of hex digits; '.' may separate bytes */
+		while (p + 1 < end) {
+			int hi = hexval(p[0]), lo = hexval(p[1]);
+			if ((hi | lo) < 0)
+				break;
+			if (n >= max)
+				return fail(why, max == 8 ? "more than 8 data bytes in a classic frame"
+							  : "more than 64 data bytes in a CAN FD frame");
+			out->data[n++] = (uint8_t)(hi << 4 | lo);
+			p += 2;
+		}
+		if (p < end && hexval(*p) >= 0)
+			return fail(why, "expected an even number of hex data digits");
+		if (p < end && *p == '.') {
 			p++;
 			continue;
 		}
-		if (hexval(*p) < 0)
-			break;
-		if (p + 1 >= end || hexval(p[1]) < 0)
-			return fail(why, "expected an even number of hex data digits");
-		if (n >= max)
-			return fail(why, max == 8 ? "more than 8 data bytes in a classic frame"
-						  : "more than 64 data bytes in a CAN FD frame");
-		out->data[n++] = (uint8_t)(hexval(p[0]) << 4 | hexval(p[1]));
-		p += 2;
+		break;
 	}
 	out->len = (uint8_t)n;
 	if (out->flags & CANREC_FD) {
