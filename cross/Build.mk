@@ -30,6 +30,7 @@ tests-y += test_time64
 test_time64-objs := tests/unit/test_time64.o
 
 itests-y += tests/integration/cross_vm_smoke.sh
+itests-y += tests/integration/cross_units.sh
 
 # ---- unit tests on the target architecture, under qemu-user ------------------
 # The interpreter and libc come from the cross libc (-L /usr/<triplet>, as

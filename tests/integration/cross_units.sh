@@ -1,0 +1,107 @@
+#!/bin/bash
+# cross_units.sh — the unit suites built for arm64 and armhf and run under
+# qemu-user (`make check-cross`), one TAP line per unit test per target.
+#
+# arm64 uses the multiarch libraries (libcurl4-openssl-dev:arm64 ...);
+# armhf the same when installed, else a Debian sysroot made by
+# cross/mksysroot.sh (when the armhf package lists exist). A target whose
+# toolchain, qemu-user or libraries are missing is skipped with the reason;
+# both missing: exit 77.
+#
+# qemu-user cannot emulate what it must not let a guest do to qemu itself:
+# it refuses seccomp filters. Failures of the tests listed in `limits`
+# below are reported as SKIP with that reason; any other failure fails.
+set -u
+top=${ECO2_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${ECO2_BUILD:-$top/build}
+cd "$top" || exit 1
+mkdir -p "$build"
+# A make check above us must not leak its goals or options into ours.
+unset MAKEFLAGS MAKELEVEL MFLAGS MAKEOVERRIDES
+
+limits='test_loop:test_seccomp	qemu-user does not emulate seccomp (seccomp() is ENOSYS, prctl(PR_SET_SECCOMP) EINVAL)'
+
+n=0 failed=0 ran=0 skipped_why=
+emit() { n=$((n + 1)); echo "$1 $n - $2"; }
+
+has_libs() { # has_libs DEB_ARCH: the target libraries installed as multiarch?
+	local p
+	for p in libcurl4-openssl-dev libsqlite3-dev libsodium-dev libcmocka-dev libmbedtls-dev; do
+		[ "$(dpkg-query -W -f='${db:Status-Status}' "$p:$1" 2>/dev/null)" = installed ] || return 1
+	done
+}
+
+run_arch() { # run_arch arm64|armhf
+	local arch=$1 cc qemu deb out sysroot= log t line rest status name why
+	case $arch in
+	arm64) cc=aarch64-linux-gnu-gcc qemu=qemu-aarch64-static deb=arm64 ;;
+	armhf) cc=arm-linux-gnueabihf-gcc qemu=qemu-arm-static deb=armhf ;;
+	esac
+	out=$build/cross-units-$arch
+	if ! command -v $cc >/dev/null || ! command -v $qemu >/dev/null; then
+		emit ok "$arch: unit suite under $qemu # SKIP $cc or $qemu not installed (make deps ARCH=$arch)"
+		skipped_why="$skipped_why $arch"
+		return
+	fi
+	if ! has_libs $deb; then
+		if dpkg --print-foreign-architectures | grep -qx $deb; then
+			sysroot=$build/sysroot-$deb
+			if ! "$top/cross/mksysroot.sh" $deb "$sysroot" >"$build/mksysroot-$deb.log" 2>&1; then
+				emit ok "$arch: unit suite # SKIP no $deb libraries: $(tail -n 1 "$build/mksysroot-$deb.log")"
+				skipped_why="$skipped_why $arch"
+				return
+			fi
+		else
+			emit ok "$arch: unit suite # SKIP no $deb libraries (make deps ARCH=$arch)"
+			skipped_why="$skipped_why $arch"
+			return
+		fi
+	fi
+	ran=1
+	log=$build/cross-units-$arch.log
+	make --no-print-directory ARCH=$arch O="$out" ${sysroot:+SYSROOT="$sysroot"} \
+		check-cross >"$log" 2>&1
+	grep -E '^check-cross:|passed, .* failed' "$log" | sed "s/^/# $arch: /"
+	if ! ls "$out"/cross-logs/unit-*.log >/dev/null 2>&1; then
+		emit "not ok" "$arch: make check-cross ran no test: $(tail -n 1 "$log")"
+		failed=1
+		return
+	fi
+	for t in "$out"/cross-logs/unit-*.log; do
+		[ -f "$t" ] || continue
+		name=$(basename "$t" .log)
+		name=${name#unit-}
+		status=0
+		while IFS= read -r line; do
+			case $line in
+			"ok "*) emit ok "$arch: $name:${line#ok [0-9]* -}" ;;
+			"not ok "*)
+				rest=${line#not ok [0-9]* - }
+				why=$(printf '%s\n' "$limits" | awk -F'\t' -v k="$name:$rest" \
+					'index(k, $1) == 1 { print $2; exit }')
+				if [ -n "$why" ]; then
+					emit ok "$arch: $name: $rest # SKIP $why"
+				else
+					emit "not ok" "$arch: $name: $rest"
+					failed=1
+				fi
+				;;
+			esac
+			status=1
+		done < <(grep -E '^(not )?ok [0-9]+ - ' "$t")
+		if [ $status -eq 0 ]; then
+			# No TAP at all: the program did not build or did not start.
+			emit "not ok" "$arch: $name did not run: $(tail -n 1 "$t")"
+			failed=1
+		fi
+	done
+}
+
+run_arch arm64
+run_arch armhf
+echo "1..$n"
+if [ $ran -eq 0 ]; then
+	echo "skip: no cross target could run:$skipped_why (see the SKIP lines)"
+	exit 77
+fi
+exit $failed
