@@ -95,6 +95,29 @@ uri="pkcs11:token=eco2-test;object=by-id;id=%a1%b2%00?$q"
 check "a key made with id= is found by id alone" eval \
 	'[ -s "$tmp/byid.pub" ] && cmp -s "$tmp/byid.pub" "$tmp/byid2.pub"'
 
+# A key pair imported from an openssl-made key: the public key read from
+# the token must be openssl's, and its signatures verify.
+openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/imp.pem" 2>/dev/null
+openssl pkey -in "$tmp/imp.pem" -pubout -out "$tmp/imp.ossl.pub"
+if softhsm2-util --import "$tmp/imp.pem" --token eco2-test --label imported --id c0ffee \
+	--pin 1234 >/dev/null 2>&1; then
+	uri="pkcs11:token=eco2-test;object=imported?$q"
+	"$ctl" pubkey --uri "$uri" >"$tmp/imp.pub" 2>/dev/null
+	check "imported key: pubkey equals what openssl derives from the key" \
+		cmp -s "$tmp/imp.pub" "$tmp/imp.ossl.pub"
+	"$tool" --uri "$uri" --in "$tmp/msg" --out "$tmp/imp.sig"
+	check "imported key: openssl verifies the token's signature" \
+		openssl_verify "$tmp/imp.ossl.pub" "$tmp/msg" "$tmp/imp.sig" es256
+	softhsm2-util --import "$tmp/imp.pem" --token eco2-test --label imported2 --id c0ffee --force \
+		--pin 1234 >/dev/null 2>&1
+	"$ctl" pubkey --uri "pkcs11:token=eco2-test;id=%c0%ff%ee?$q" >/dev/null 2>"$tmp/err"
+	rc=$?
+	check "two private keys under one id: refused, asking for more" eval \
+		'[ $rc -eq 1 ] && grep -q "several private keys match" "$tmp/err"'
+else
+	not_ok "softhsm2-util --import of an openssl-made P-256 key"
+fi
+
 # Failure paths name the cause.
 expect_fail() {   # WHAT PATTERN URI
 	"$ctl" pubkey --uri "$3" >/dev/null 2>"$tmp/err"

@@ -1,5 +1,7 @@
 /* Unit tests for crypto/pkcs11_uri.c: every attribute, %-escapes, vendor
- * attributes, and that each kind of error names its column and reason. */
+ * attributes, and that each kind of error names its column and reason;
+ * and for the token-independent helpers of crypto/signer_pkcs11.c (the
+ * real-token paths are tests/integration/crypto_pkcs11_softhsm.sh). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include "crypto/pkcs11_uri.c"
+#include "crypto/signer_pkcs11.c"
 
 static char err[256];
 
@@ -215,6 +218,98 @@ static void test_pin(void **state)
 	pkcs11_uri_free(u);
 }
 
+static void test_ec_point(void **state)
+{
+	uint8_t in[67], out[65];
+	(void)state;
+
+	in[0] = 0x04;
+	in[1] = 65;
+	in[2] = 0x04;
+	for (int i = 3; i < 67; i++)
+		in[i] = (uint8_t)i;
+	/* DER OCTET STRING around the point, as PKCS#11 says */
+	assert_int_equal(unwrap_point(in, 67, 65, out), 0);
+	assert_memory_equal(out, in + 2, 65);
+	/* the bare point, as some tokens return it */
+	assert_int_equal(unwrap_point(in + 2, 65, 65, out), 0);
+	assert_memory_equal(out, in + 2, 65);
+	/* Ed25519: 32 bytes, wrapped or not */
+	in[1] = 32;
+	assert_int_equal(unwrap_point(in, 34, 32, out), 0);
+	assert_memory_equal(out, in + 2, 32);
+	assert_int_equal(unwrap_point(in + 2, 32, 32, out), 0);
+	/* wrong lengths, wrong tag */
+	assert_int_equal(unwrap_point(in, 66, 65, out), -EINVAL);
+	assert_int_equal(unwrap_point(in, 34, 65, out), -EINVAL);
+	in[0] = 0x03;
+	assert_int_equal(unwrap_point(in, 34, 32, out), -EINVAL);
+}
+
+static void test_ec_params(void **state)
+{
+	static const uint8_t p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
+	static const uint8_t ed448[] = { 0x06, 0x03, 0x2b, 0x65, 0x71 };
+	(void)state;
+
+	assert_int_equal(p11_params_alg(p256_params, sizeof(p256_params)), COSE_ALG_ES256);
+	assert_int_equal(p11_params_alg(ed25519_oid_params, sizeof(ed25519_oid_params)),
+			 COSE_ALG_EDDSA);
+	assert_int_equal(p11_params_alg(ed25519_name_params, sizeof(ed25519_name_params)),
+			 COSE_ALG_EDDSA);
+	assert_int_equal(p11_params_alg(p384, sizeof(p384)), 0);
+	assert_int_equal(p11_params_alg(ed448, sizeof(ed448)), 0);
+	assert_int_equal(p11_params_alg(p256_params, sizeof(p256_params) - 1), 0);
+}
+
+static void test_token_fields(void **state)
+{
+	unsigned char label[32];
+	(void)state;
+
+	memset(label, ' ', sizeof(label));
+	memcpy(label, "eco2", 4);
+	assert_true(padded_eq("eco2", label, sizeof(label)));
+	assert_true(padded_eq(NULL, label, sizeof(label)));   /* not in the URI */
+	assert_false(padded_eq("eco", label, sizeof(label)));
+	assert_false(padded_eq("eco2 ", label, sizeof(label)));
+	assert_false(padded_eq("eco22", label, sizeof(label)));
+	memset(label, 'x', sizeof(label));   /* a full field, no padding */
+	char full[33];
+	memset(full, 'x', 32);
+	full[32] = '\0';
+	assert_true(padded_eq(full, label, sizeof(label)));
+}
+
+static void test_ckr_names(void **state)
+{
+	(void)state;
+	assert_string_equal(ckr_name(CKR_PIN_INCORRECT), "CKR_PIN_INCORRECT");
+	assert_string_equal(ckr_name(CKR_OK), "CKR_OK");
+	assert_string_equal(ckr_name(CKR_CURVE_NOT_SUPPORTED), "CKR_CURVE_NOT_SUPPORTED");
+	assert_string_equal(ckr_name(CKR_VENDOR_DEFINED | 5), "CKR_VENDOR_DEFINED+0x00000005");
+	assert_string_equal(ckr_name(0x7777), "CKR_0x00007777");
+}
+
+/* Module loading fails cleanly, naming the module, before any token. */
+static void test_module_errors(void **state)
+{
+	signer_t *s = NULL;
+	(void)state;
+
+	log_open("test", LOG_TO_STDERR, LOG_EMERG);
+	assert_int_equal(signer_open(&s, "pkcs11:object=k?module-path=/nonexistent/p11.so",
+				     NULL), -ENOENT);
+	assert_int_equal(signer_open(&s, "pkcs11:object=k?module-path=libc.so.6", NULL),
+			 -ENOENT);   /* loads, but has no C_GetFunctionList */
+	assert_int_equal(signer_open(&s, "pkcs11:object=k", NULL), -EINVAL);
+	assert_int_equal(signer_open(&s, "pkcs11:object=k%zz?module-path=/x.so", NULL), -EINVAL);
+	assert_int_equal(signer_open(&s, "pkcs11:object=k?module-name=softhsm2", NULL), -EINVAL);
+	assert_int_equal(signer_keygen("pkcs11:object=k?module-path=/nonexistent/p11.so",
+				       NULL, COSE_ALG_ES256), -ENOENT);
+	assert_null(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +319,11 @@ int main(void)
 		cmocka_unit_test(test_too_long),
 		cmocka_unit_test(test_error_buffer_small),
 		cmocka_unit_test(test_pin),
+		cmocka_unit_test(test_ec_point),
+		cmocka_unit_test(test_ec_params),
+		cmocka_unit_test(test_token_fields),
+		cmocka_unit_test(test_ckr_names),
+		cmocka_unit_test(test_module_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
