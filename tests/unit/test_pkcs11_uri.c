@@ -267,8 +267,9 @@ static void test_token_fields(void **state)
 	unsigned char label[32];
 	(void)state;
 
-	memset(label, ' ', sizeof(label));
-	memcpy(label, "eco2", 4);
+	/* "eco2" blank-padded to 32 bytes, no NUL: a CK_TOKEN_INFO label */
+	for (size_t i = 0; i < sizeof(label); i++)
+		label[i] = i < 4 ? (unsigned char)"eco2"[i] : ' ';
 	assert_true(padded_eq("eco2", label, sizeof(label)));
 	assert_true(padded_eq(NULL, label, sizeof(label)));   /* not in the URI */
 	assert_false(padded_eq("eco", label, sizeof(label)));
