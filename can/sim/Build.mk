@@ -11,3 +11,6 @@ test_vehicle-objs := tests/unit/test_vehicle.o can/sim/vehicle.o
 
 fuzz-y += fuzz_cycle
 fuzz_cycle-srcs := tests/fuzz/fuzz_cycle.c can/sim/cycle.c agent/log.c
+
+itests-y += tests/integration/sim_cli.sh tests/integration/sim_oracle.sh
+itests-y += tests/integration/sim_faults.sh
