@@ -31,6 +31,7 @@ test_time64-objs := tests/unit/test_time64.o
 
 itests-y += tests/integration/cross_vm_smoke.sh
 itests-y += tests/integration/cross_units.sh
+itests-y += tests/integration/install_layout.sh
 
 # ---- unit tests on the target architecture, under qemu-user ------------------
 # The interpreter and libc come from the cross libc (-L /usr/<triplet>, as
@@ -78,3 +79,9 @@ cross-test-list:
 	@for t in $(tests-y); do \
 		printf 'unit\t%s\t%s %s\n' $$t '$(cross-run)' $(objtree)/tests/$$t; \
 	done > $(O)/tests/cross-list
+
+# What `make install` puts into sbin and bin (tests/integration/install_layout.sh).
+.PHONY: print-install-progs
+print-install-progs:
+	@echo "sbin: $(sbin-progs-y)"
+	@echo "bin: $(bin-progs-y)"
