@@ -42,7 +42,7 @@ static const unsigned char ck_true = 1, ck_false = 0;
 struct p11 {
 	void *dl;
 	struct ck_function_list *f;
-	bool initialized;              /* we called C_Initialize: we finalize */
+	bool initialized;              /* counted in module_refs: C_Finalize at 0 */
 	ck_slot_id_t slot;
 	char token_label[33];          /* for messages */
 	ck_session_handle_t session;
@@ -52,6 +52,30 @@ struct p11 {
 	struct pkcs11_uri *uri;        /* kept to re-open a lost session */
 	char *pin;                     /* wiped on close */
 };
+
+/* Signers sharing a module share its one C_Initialize: the last to close
+ * finalizes it (dlopen hands back the same handle for the same module).
+ * A module someone else in the process initialised is never finalized by
+ * us. Single-threaded use, like the rest of the agent. */
+static struct {
+	void *dl;
+	unsigned refs;
+} module_refs[8];
+
+static unsigned *module_ref(void *dl, bool create)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(module_refs); i++)
+		if (module_refs[i].dl == dl && module_refs[i].refs)
+			return &module_refs[i].refs;
+	if (!create)
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(module_refs); i++)
+		if (!module_refs[i].refs) {
+			module_refs[i].dl = dl;
+			return &module_refs[i].refs;
+		}
+	return NULL;
+}
 
 static const char *ckr_name(ck_rv_t rv)
 {
@@ -161,12 +185,24 @@ static int p11_load(struct p11 *p, const struct pkcs11_uri *u)
 		log_err("key: module %s: C_GetFunctionList: %s", u->module_path, ckr_name(rv));
 		return -EIO;
 	}
-	rv = p->f->C_Initialize(&args);
-	if (rv == CKR_OK)
+	unsigned *refs = module_ref(p->dl, false);
+	if (refs) {
+		++*refs;   /* another signer of ours initialised it */
 		p->initialized = true;
-	else if (rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-		log_err("key: module %s: C_Initialize: %s", u->module_path, ckr_name(rv));
-		return -EIO;
+	} else {
+		rv = p->f->C_Initialize(&args);
+		if (rv == CKR_OK) {
+			refs = module_ref(p->dl, true);
+			if (refs) {
+				*refs = 1;
+				p->initialized = true;
+			}
+			/* No slot left: leave the module initialised. */
+		} else if (rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+			log_err("key: module %s: C_Initialize: %s", u->module_path,
+				ckr_name(rv));
+			return -EIO;
+		}
 	}
 	if (u->library_manufacturer || u->library_description || u->has_library_version) {
 		rv = p->f->C_GetInfo(&info);
@@ -492,7 +528,8 @@ static void p11_free(struct p11 *p)
 		return;
 	if (p->f) {
 		p11_close_session(p);
-		if (p->initialized)
+		unsigned *refs = p->initialized ? module_ref(p->dl, false) : NULL;
+		if (refs && --*refs == 0)
 			p->f->C_Finalize(NULL);
 	}
 	if (p->dl)

@@ -9,6 +9,9 @@
  *     --in/--out  sign the bytes of MSG, write the 64 raw signature bytes
  *     --bench N   sign N 300-byte messages (a Sig_structure's size), print
  *               "records_per_s=R n=N seconds=S"
+ *     --shared  open a second signer on the same key, close the first, and
+ *               sign with the second (a module shared by two signers must
+ *               stay initialised); prints "shared=ok"
  * Exit 0 done, 1 failed, 2 usage. */
 #include <errno.h>
 #include <getopt.h>
@@ -80,10 +83,11 @@ int main(int argc, char **argv)
 		{ "info", no_argument, NULL, 'I' },
 		{ "attrs", no_argument, NULL, 'A' },
 		{ "bench", required_argument, NULL, 'b' },
+		{ "shared", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *uri = NULL, *pin = NULL, *in = NULL, *out = NULL;
-	bool info = false, attrs = false;
+	bool info = false, attrs = false, shared = false;
 	long bench = 0;
 	signer_t *s = NULL;
 	uint8_t sig[SIGNER_SIG_LEN];
@@ -98,6 +102,7 @@ int main(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'I': info = true; break;
 		case 'A': attrs = true; break;
+		case 'S': shared = true; break;
 		case 'b': {
 			char *end;
 			bench = strtol(optarg, &end, 10);
@@ -147,6 +152,20 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (shared) {
+		static const uint8_t m[] = "shared module";
+		uint8_t pub[SIGNER_PUBKEY_MAX];
+		signer_t *s2 = NULL;
+		if (signer_open(&s2, uri, pin) < 0)
+			goto out;
+		signer_close(s);
+		s = s2;
+		size_t n = signer_pubkey(s, pub);
+		if (signer_sign(s, m, sizeof(m), sig) < 0 ||
+		    signer_check_sig(signer_alg(s), pub, n, m, sizeof(m), sig) < 0)
+			goto out;
+		printf("shared=ok\n");
+	}
 	if (bench) {
 		uint8_t msg[300];
 		randombytes_buf(msg, sizeof(msg));
@@ -165,6 +184,6 @@ out:
 	return ret;
 usage:
 	fprintf(stderr, "usage: eco2-sign-test --uri URI [--pin PIN] [--info] [--attrs] "
-		"[--in MSG --out SIG] [--bench N]\n");
+		"[--in MSG --out SIG] [--bench N] [--shared]\n");
 	return 2;
 }
