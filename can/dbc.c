@@ -56,8 +56,16 @@ struct attr_def {
 	char *def_str;
 };
 
+struct val_table {
+	char *name;
+	struct dbc_value_desc *vals;
+	unsigned n, cap;
+};
+
 struct dbc {
 	char *name;
+	struct val_table *tables;        /* VAL_TABLE_ */
+	unsigned n_tables, cap_tables;
 	struct dbc_message *msgs;
 	struct msg_x *mx;
 	unsigned n_msgs, cap_msgs;
@@ -460,12 +468,17 @@ static void skip_to_bol(struct parser *ps)
 	while (ps->t.kind != T_EOF && !(ps->t.bol && ps->t.kind == T_IDENT));
 }
 
+/* NS_ : then the new-symbol list, normally indented. Some writers put the
+ * names in column 1, so the list ends at the next section that can follow
+ * it rather than at the first unindented word. */
 static void parse_ns(struct parser *ps)
 {
 	next(ps);
 	if (!expect_punct(ps, ':'))
 		return;
-	while (ps->t.kind == T_IDENT && !ps->t.bol)
+	while (ps->t.kind == T_IDENT &&
+	       !(ps->t.bol && (tok_is(&ps->t, "BS_") || tok_is(&ps->t, "BU_") ||
+			       tok_is(&ps->t, "BO_") || tok_is(&ps->t, "VAL_TABLE_"))))
 		next(ps);
 }
 
@@ -933,6 +946,47 @@ static void parse_val(struct parser *ps)
 	expect_punct(ps, ';');
 }
 
+/* VAL_TABLE_ name {num "label"} ; */
+static void parse_val_table(struct parser *ps)
+{
+	dbc_t *dbc = ps->dbc;
+
+	next(ps);
+	if (ps->t.kind != T_IDENT) {
+		expected(ps, "the value table name");
+		return;
+	}
+	if (!grow(&dbc->tables, &dbc->cap_tables, dbc->n_tables, sizeof(*dbc->tables))) {
+		ps->err = -ENOMEM;
+		return;
+	}
+	struct val_table *vt = &dbc->tables[dbc->n_tables];
+	memset(vt, 0, sizeof(*vt));
+	vt->name = tok_str(ps, &ps->t);
+	if (!vt->name)
+		return;
+	dbc->n_tables++;
+	next(ps);
+	while (!punct(&ps->t, ';') && !ps->err) {
+		int64_t v;
+		if (!parse_i64(ps, &v, "a value or ';'"))
+			return;
+		if (ps->t.kind != T_STR) {
+			expected(ps, "the value's label string");
+			return;
+		}
+		if (!grow(&vt->vals, &vt->cap, vt->n, sizeof(*vt->vals))) {
+			ps->err = -ENOMEM;
+			return;
+		}
+		vt->vals[vt->n].value = v;
+		vt->vals[vt->n].label = tok_str(ps, &ps->t);
+		vt->n++;
+		next(ps);
+	}
+	expect_punct(ps, ';');
+}
+
 /* SIG_VALTYPE_ id sig : 1|2 ; */
 static void parse_sig_valtype(struct parser *ps)
 {
@@ -1047,7 +1101,7 @@ static const char *const skipped_sections[] = {
 	"BO_TX_BU_", "EV_", "ENVVAR_DATA_", "SGTYPE_", "SGTYPE_VAL_", "SIG_GROUP_",
 	"SIG_TYPE_REF_", "SIGTYPE_VALTYPE_", "BA_DEF_SGTYPE_", "BA_SGTYPE_",
 	"BA_DEF_REL_", "BA_REL_", "BA_DEF_DEF_REL_", "BU_SG_REL_", "BU_EV_REL_",
-	"BU_BO_REL_", "CAT_DEF_", "CAT_", "FILTER", "VAL_TABLE_", "EV_DATA_",
+	"BU_BO_REL_", "CAT_DEF_", "CAT_", "FILTER", "EV_DATA_",
 	"NS_DESC_",
 };
 
@@ -1096,6 +1150,8 @@ static void parse_top(struct parser *ps)
 			parse_ba(ps);
 		} else if (tok_is(t, "VAL_")) {
 			parse_val(ps);
+		} else if (tok_is(t, "VAL_TABLE_")) {
+			parse_val_table(ps);
 		} else if (tok_is(t, "SIG_VALTYPE_")) {
 			parse_sig_valtype(ps);
 		} else if (tok_is(t, "SG_MUL_VAL_")) {
@@ -1275,6 +1331,9 @@ void dbc_free(dbc_t *dbc)
 	/* a message whose BO_ failed half-way has its side entry zeroed */
 	free(dbc->msgs);
 	free(dbc->mx);
+	for (unsigned i = 0; i < dbc->n_tables; i++)
+		free(dbc->tables[i].vals);
+	free(dbc->tables);
 	for (unsigned i = 0; i < dbc->n_defs; i++)
 		free(dbc->defs[i].labels);
 	free(dbc->defs);
@@ -1411,6 +1470,18 @@ const struct dbc_signal *dbc_find_signal(const struct dbc_message *msg, const ch
 	for (unsigned i = 0; i < msg->n_signals; i++)
 		if (!strcmp(msg->signals[i].name, name))
 			return &msg->signals[i];
+	return NULL;
+}
+
+const struct dbc_value_desc *dbc_value_table(const dbc_t *dbc, const char *name, unsigned *n)
+{
+	for (unsigned i = 0; i < dbc->n_tables; i++) {
+		if (!strcmp(dbc->tables[i].name, name)) {
+			*n = dbc->tables[i].n;
+			return dbc->tables[i].vals;
+		}
+	}
+	*n = 0;
 	return NULL;
 }
 

@@ -120,6 +120,10 @@ const struct dbc_signal *dbc_find_signal(const struct dbc_message *msg, const ch
 /* "MessageName.SignalName" (the profile syntax) -> signal, NULL when absent. */
 const struct dbc_signal *dbc_lookup(const dbc_t *dbc, const char *msg_dot_sig);
 
+/* VAL_TABLE_ by name: its entries in file order and their count in *n;
+ * NULL (and *n = 0) when there is no such table. */
+const struct dbc_value_desc *dbc_value_table(const dbc_t *dbc, const char *name, unsigned *n);
+
 /* Extract the raw bits of `s` from a payload of `len` bytes into *raw (zero
  * extended; see dbc_raw_to_phys for sign). Returns 0, or -ERANGE when the
  * signal does not fit in `len` bytes (the signal is then absent). Slow,

@@ -175,6 +175,15 @@ static void test_metadata(void **state)
 	assert_int_equal(s->mux_ranges[1].hi, 7);
 	assert_null(dbc_find_signal(m, "D")->mux_switch);
 
+	unsigned nv;
+	const struct dbc_value_desc *vt = dbc_value_table(dbc, "OnOff", &nv);
+	assert_int_equal(nv, 2);
+	assert_int_equal(vt[0].value, 1);
+	assert_string_equal(vt[0].label, "On");
+	assert_string_equal(vt[1].label, "Off");
+	assert_null(dbc_value_table(dbc, "Nope", &nv));
+	assert_int_equal(nv, 0);
+
 	/* the unknown section is skipped with a warning that says where */
 	assert_non_null(strstr(messages, "t.dbc:56:1: unknown section 'FOO_BAR_' skipped"));
 	dbc_free(dbc);
@@ -394,6 +403,21 @@ static void test_warnings(void **state)
 	dbc_free(dbc);
 }
 
+/* NS_ names in column 1, no BS_/BU_: the list still ends at BO_ */
+static void test_ns_unindented(void **state)
+{
+	static const char text[] =
+		"VERSION \"\"\nNS_ :\nCM_\nBA_DEF_\nSG_MUL_VAL_\n"
+		"BO_ 1 X: 8 N\n SG_ S : 0|8@1+ (1,0) [0|0] \"\" N\n"
+		"CM_ SG_ 1 S \"c\";\n";
+	dbc_t *dbc;
+	(void)state;
+
+	assert_int_equal(load(&dbc, text), 0);
+	assert_string_equal(dbc_lookup(dbc, "X.S")->comment, "c");
+	dbc_free(dbc);
+}
+
 static void test_load_file(void **state)
 {
 	char path[] = "/tmp/test_dbc.XXXXXX";
@@ -424,6 +448,7 @@ int main(void)
 		cmocka_unit_test_setup(test_encode, setup),
 		cmocka_unit_test_setup(test_errors, setup),
 		cmocka_unit_test_setup(test_warnings, setup),
+		cmocka_unit_test_setup(test_ns_unindented, setup),
 		cmocka_unit_test_setup(test_load_file, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
