@@ -563,6 +563,10 @@ int socketcan_dispatch(socketcan_t *sc, const struct socketcan_cb *cb)
 	uint64_t now;
 	int n, total = 0, ret;
 
+	if (!cb || !cb->frame) {
+		ret = -EINVAL;
+		goto out;
+	}
 	n = epoll_wait(sc->epfd, evs, (int)ARRAY_SIZE(evs), 0);
 	if (n < 0) {
 		ret = errno == EINTR ? 0 : -errno;

@@ -11,7 +11,9 @@
  * The kernel filters (CAN_RAW_FILTER) are installed from an id list, so
  * frames the profile does not need never reach user space. Error frames
  * (bus-off, error-passive) and the kernel's per-socket overflow counter
- * (SO_RXQ_OVFL) come out as events (enum eco2_can_event). An interface
+ * (SO_RXQ_OVFL) come out as events (enum eco2_can_event); the kernel stamps
+ * each queued frame with the drops so far, so a loss is reported with the
+ * first frame that arrives after it. An interface
  * that goes down (ENETDOWN) or disappears (ENODEV) is closed and reported;
  * it is re-opened with exponential backoff (100 ms doubling to 30 s by
  * default) once it exists and is up again. */
@@ -91,9 +93,9 @@ int socketcan_fd(const socketcan_t *sc);
  * if the fd stays quiet; UINT64_MAX when nothing is pending. */
 uint64_t socketcan_deadline_ns(const socketcan_t *sc);
 
-/* Drain what is ready and perform due re-opens. Returns the number of
- * frames delivered (>= 0) or -errno on a failure of the source itself
- * (interface failures are handled, never returned). */
+/* Drain what is ready and perform due re-opens. cb->frame is required.
+ * Returns the number of frames delivered (>= 0) or -errno on a failure of
+ * the source itself (interface failures are handled, never returned). */
 int socketcan_dispatch(socketcan_t *sc, const struct socketcan_cb *cb) __must_check;
 
 /* Counters of interface `i` (in socketcan_open order); -ENOENT past the end. */

@@ -15,6 +15,7 @@
  *   time T_NS NOW_NS    (--times: the frame's receive time and the wall
  *                        clock when it was handed over, ns since the epoch)
  *   stats IFACE frames=N dropped=N reopens=N bus_off=N error_passive=N
+ *   loop wakeups=N      (times the event loop woke up)
  * and exits 0 on SIGTERM/SIGINT or after --max-ms, 1 on a setup failure.
  *
  *   can-probe --profile FILE --log LOG    decode a candump log instead (no
@@ -255,6 +256,7 @@ int main(int argc, char **argv)
 		usleep((useconds_t)(delay_ms * 1000));
 
 	uint64_t end_ms = mono_ms() + max_ms;
+	unsigned long wakeups = 0;
 	for (;;) {
 		struct epoll_event ev[4];
 		uint64_t now = mono_ms();
@@ -275,6 +277,7 @@ int main(int argc, char **argv)
 		n = epoll_wait(epfd, ev, 4, (int)timeout);
 		if (n < 0 && errno != EINTR)
 			break;
+		wakeups++;
 		bool stop = false;
 		for (int i = 0; i < n; i++)
 			if (ev[i].data.u32 == 2)
@@ -293,6 +296,7 @@ int main(int argc, char **argv)
 		       (unsigned long long)st.reopens, (unsigned long long)st.bus_off,
 		       (unsigned long long)st.error_passive);
 	}
+	printf("loop wakeups=%lu\n", wakeups);
 	ret = 0;
 out:
 	socketcan_close(sc);
