@@ -71,6 +71,7 @@ for alg in es256 ed25519; do
 	attrs=$("$tool" --uri "$uri" --attrs)
 	check "$alg: token reports the key sensitive, not extractable ($attrs)" \
 		[ "$attrs" = "sensitive=1 extractable=0 always_sensitive=1 never_extractable=1" ]
+	records_check "$alg" "$uri" "$tmp/$alg.pub"
 	check "$alg: two signers share the module; closing one keeps the other working" \
 		[ "$("$tool" --uri "$uri" --shared 2>&1)" = shared=ok ]
 	"$ctl" keygen --uri "$uri" --alg "$alg" 2>"$tmp/err"

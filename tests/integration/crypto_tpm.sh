@@ -74,6 +74,7 @@ for label in device eco2-made; do
 		py_verify "$tmp/$label.pub" "$tmp/msg" "$tmp/$label.sig"
 	check "$label: openssl verifies the TPM's signature" \
 		openssl_verify "$tmp/$label.pub" "$tmp/msg" "$tmp/$label.sig" es256
+	records_check "$label" "$uri" "$tmp/$label.pub"
 	attrs=$("$tool" --uri "$uri" --attrs 2>/dev/null)
 	check "$label: TPM reports the key sensitive, not extractable ($attrs)" \
 		[ "$attrs" = "sensitive=1 extractable=0 always_sensitive=1 never_extractable=1" ]
