@@ -9,14 +9,14 @@ eco2ctl-objs += agent/ctl_key.o
 progs-y += eco2-sign-test
 eco2-sign-test-objs := tests/integration/sign_tool.o
 
-tests-y += test_signer
+tests-$(CONFIG_SIGNER_FILE) += test_signer
 test_signer-objs := tests/unit/test_signer.o
-tests-y += test_pkcs11_uri
+tests-$(CONFIG_SIGNER_PKCS11) += test_pkcs11_uri
 test_pkcs11_uri-objs := tests/unit/test_pkcs11_uri.o
 
 fuzz-y += fuzz_pkcs11_uri
 fuzz_pkcs11_uri-srcs := tests/fuzz/fuzz_pkcs11_uri.c crypto/pkcs11_uri.c agent/log.c
 
-itests-y += tests/integration/crypto_keyfile.sh
-itests-y += tests/integration/crypto_pkcs11_softhsm.sh
-itests-y += tests/integration/crypto_tpm.sh
+itests-$(CONFIG_SIGNER_FILE) += tests/integration/crypto_keyfile.sh
+itests-$(CONFIG_SIGNER_PKCS11) += tests/integration/crypto_pkcs11_softhsm.sh
+itests-$(CONFIG_SIGNER_PKCS11) += tests/integration/crypto_tpm.sh
