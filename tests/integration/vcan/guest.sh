@@ -23,7 +23,7 @@ wait_for() {
 	while ! grep -qE "$2" "$1" 2>/dev/null; do
 		i=$((i + 1))
 		[ $i -gt "${3:-100}" ] && return 1
-		usleep 100000
+		sleep 0.1
 	done
 	return 0
 }
@@ -166,7 +166,7 @@ wait_for "$WORK/updown.out" '^frame [^ ]+ 123 - 1 01'
 ip link set "$IF" down
 wait_for "$WORK/updown.out" '^event [^ ]+ iface_down'
 r1=$?
-usleep 300000
+sleep 0.3
 ip link set "$IF" up
 wait_for "$WORK/updown.out" '^event [^ ]+ iface_up'
 r2=$?
@@ -183,7 +183,7 @@ start gone --id 123 --backoff-ms 50
 ip link delete "$IF"
 wait_for "$WORK/gone.out" '^event [^ ]+ iface_down'
 r1=$?
-usleep 1000000
+sleep 1
 $VCAN_ADD "$IF" >/dev/null 2>&1
 wait_for "$WORK/gone.out" '^event [^ ]+ iface_up'
 r2=$?
