@@ -775,17 +775,16 @@ int main(int argc, char **argv)
 			}
 			memcpy(key, optarg, (size_t)(eq - optarg));
 			key[eq - optarg] = '\0';
-			ret = vehicle_param_set(&vp, key, eq + 1);
-			if (ret == -ENOENT) {
+			switch (vehicle_param_set(&vp, key, eq + 1)) {
+			case 0:
+				break;
+			case -ENOENT:
 				log_err("--set: unknown parameter \"%s\" (see --params)", key);
-				ret = 1;
 				goto usage;
-			} else if (ret < 0) {
+			default:
 				log_err("--set: %s: bad or out-of-range value \"%s\"", key, eq + 1);
-				ret = 1;
 				goto usage;
 			}
-			ret = 1;
 			break;
 		}
 		case OPT_PARAMS:
