@@ -1,5 +1,6 @@
 /* pkcs11_uri — RFC 7512 parser; the grammar is in pkcs11_uri.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -380,7 +381,7 @@ int pkcs11_uri_pin(const struct pkcs11_uri *u, char **pin,
 	struct parser p = { .uri = "", .err = err, .err_size = err_size };
 	const char *path;
 	char *buf = NULL;
-	FILE *f = NULL;
+	int fd = -1;
 	int ret = -EINVAL;
 
 	*pin = NULL;
@@ -403,14 +404,25 @@ int pkcs11_uri_pin(const struct pkcs11_uri *u, char **pin,
 	buf = calloc(1, PIN_MAX + 2);
 	if (!buf)
 		return -ENOMEM;
-	f = fopen(path, "re");
-	if (!f) {
+	/* read(2), not stdio: no library buffer keeps a copy of the PIN. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
 		ret = -errno;
 		uri_error(&p, 0, "pin-source %s: %s", path, strerror(errno));
 		goto out;
 	}
-	size_t n = fread(buf, 1, PIN_MAX + 1, f);
-	if (ferror(f)) {
+	size_t n = 0;
+	while (n < PIN_MAX + 1) {
+		ssize_t r = read(fd, buf + n, PIN_MAX + 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			n = r < 0 ? (size_t)-1 : n;
+			break;
+		}
+		n += (size_t)r;
+	}
+	if (n == (size_t)-1) {
 		ret = -EIO;
 		uri_error(&p, 0, "pin-source %s: read error", path);
 		goto out;
@@ -429,8 +441,12 @@ int pkcs11_uri_pin(const struct pkcs11_uri *u, char **pin,
 	buf = NULL;
 	ret = 0;
 out:
-	if (f)
-		fclose(f);
-	wipe_free(buf);
+	if (fd >= 0)
+		close(fd);
+	if (buf) {
+		for (volatile char *v = buf; v < buf + PIN_MAX + 2; v++)
+			*v = 0;
+		free(buf);
+	}
 	return ret;
 }
