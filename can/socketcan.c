@@ -33,7 +33,8 @@ struct sc_iface {
 	bool was_up;             /* opened at least once */
 	bool reported_down;      /* CAN_EV_IFACE_DOWN sent since last up */
 	struct socketcan_stats st;
-	struct log_ratelimit rl;
+	struct log_ratelimit rl;      /* open and re-open messages */
+	struct log_ratelimit rl_bus;  /* drops and bus errors */
 };
 
 /* Per-message receive buffers for recvmmsg. */
@@ -354,6 +355,7 @@ int socketcan_open(socketcan_t **out, const char *const *ifaces, size_t n_ifaces
 		ifc->fd = -1;
 		ifc->retry_ns = NO_DEADLINE;
 		ifc->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(60, 3);
+		ifc->rl_bus = (struct log_ratelimit)LOG_RATELIMIT_INIT(60, 3);
 		if (!len || len >= IFNAMSIZ) {
 			ret = -EINVAL;
 			goto out;
@@ -458,7 +460,7 @@ static void handle_msg(struct sc_iface *ifc, const struct socketcan_cb *cb,
 		uint32_t lost = ovfl - ifc->ovfl;
 		ifc->ovfl = ovfl;
 		ifc->st.dropped += lost;
-		log_rl(&ifc->rl, LOG_WARNING, "%s: kernel dropped %u frames (receive buffer full)",
+		log_rl(&ifc->rl_bus, LOG_WARNING, "%s: kernel dropped %u frames (receive buffer full)",
 		       ifc->name, lost);
 		if (cb->event)
 			cb->event(cb->ctx, ifc->name, CAN_EV_FRAMES_DROPPED, lost, t_ns);
@@ -475,13 +477,13 @@ static void handle_msg(struct sc_iface *ifc, const struct socketcan_cb *cb,
 						     cf->len > CAN_MAX_DLEN ? CAN_MAX_DLEN : cf->len);
 		if (ev & (1u << CAN_EV_BUS_OFF)) {
 			ifc->st.bus_off++;
-			log_rl(&ifc->rl, LOG_WARNING, "%s: bus-off", ifc->name);
+			log_rl(&ifc->rl_bus, LOG_WARNING, "%s: bus-off", ifc->name);
 			if (cb->event)
 				cb->event(cb->ctx, ifc->name, CAN_EV_BUS_OFF, 0, t_ns);
 		}
 		if (ev & (1u << CAN_EV_ERROR_PASSIVE)) {
 			ifc->st.error_passive++;
-			log_rl(&ifc->rl, LOG_WARNING, "%s: error-passive", ifc->name);
+			log_rl(&ifc->rl_bus, LOG_WARNING, "%s: error-passive", ifc->name);
 			if (cb->event)
 				cb->event(cb->ctx, ifc->name, CAN_EV_ERROR_PASSIVE, 0, t_ns);
 		}
@@ -590,7 +592,8 @@ int socketcan_dispatch(socketcan_t *sc, const struct socketcan_cb *cb)
 		}
 		/* ENETDOWN (down), ENODEV (gone) or any other socket error:
 		 * close, report, and come back with backoff. */
-		log_warn("%s: %s; closing, will re-open", ifc->name, strerror(-r));
+		log_rl(&ifc->rl, LOG_WARNING, "%s: %s; closing, will re-open", ifc->name,
+		       strerror(-r));
 		iface_close(sc, ifc);
 		ifc->reported_down = true;
 		emit(cb, ifc, CAN_EV_IFACE_DOWN, 0);
