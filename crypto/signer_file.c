@@ -91,13 +91,12 @@ static int read_key_file(const char *path, char *buf, size_t size, size_t *len)
 		ret = -EACCES;
 		goto out;
 	}
-	for (;;) {
-		if (got >= size - 1) {
-			log_err("key: %s: larger than %zu bytes: not a key file",
-				path, size - 1);
-			ret = -EFBIG;
-			goto out;
-		}
+	if (st.st_size >= (off_t)size) {
+		log_err("key: %s: larger than %zu bytes: not a key file", path, size - 1);
+		ret = -EFBIG;
+		goto out;
+	}
+	while (got < size - 1) {
 		ssize_t n = read(fd, buf + got, size - 1 - got);
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -263,6 +263,13 @@ static void test_bad_inputs(void **state)
 	write_file(path, "not a key at all", 0600);
 	assert_int_equal(signer_open(&s, uri, NULL), -EINVAL);
 	assert_null(s);
+	char *big = malloc(9000);
+	assert_non_null(big);
+	memset(big, 'A', 8999);
+	big[8999] = '\0';
+	write_file(path, big, 0600);
+	free(big);
+	assert_int_equal(signer_open(&s, uri, NULL), -EFBIG);
 
 	/* A directory is not a key file; a missing directory fails keygen. */
 	snprintf(u2, sizeof(u2), "file:%s", dir);
