@@ -14,3 +14,4 @@ fuzz_cycle-srcs := tests/fuzz/fuzz_cycle.c can/sim/cycle.c agent/log.c
 
 itests-y += tests/integration/sim_cli.sh tests/integration/sim_oracle.sh
 itests-y += tests/integration/sim_faults.sh
+itests-y += tests/integration/sim_vcan.sh
