@@ -86,3 +86,8 @@ cross-test-list:
 print-install-progs:
 	@echo "sbin: $(sbin-progs-y)"
 	@echo "bin: $(bin-progs-y)"
+
+# Stripped program sizes on x86_64, aarch64 and armhf (a table).
+.PHONY: size-report
+size-report:
+	$(Q)cross/size-report.sh
