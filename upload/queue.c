@@ -508,11 +508,15 @@ int queue_append_batch(queue_t *q, queue_make_fn *make, void *ctx,
 			ret = append_batch_once(q, make, ctx, max, &n);
 		}
 	}
-	if (ret == -ENOSPC)
+	if (ret == -ENOSPC && q->max_bytes > 0)
 		log_rl(&q->rl_full, LOG_ERR,
 		       "%s: store full (quota %lld bytes, or the disk): %zu record(s) not stored yet; "
 		       "nothing was lost, the caller retries", q->path,
 		       (long long)q->max_bytes, max);
+	else if (ret == -ENOSPC)
+		log_rl(&q->rl_full, LOG_ERR,
+		       "%s: store full (the disk): %zu record(s) not stored yet; "
+		       "nothing was lost, the caller retries", q->path, max);
 	else if (!ret && q->rl_full.printed)
 		q->rl_full.printed = 0;
 out:
