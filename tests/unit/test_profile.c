@@ -302,7 +302,8 @@ static void test_encode_roundtrip(void **state)
 {
 	(void)state;
 	static const char *const names[] = {
-		"reference.profile", "tesla-model3.profile", "hyundai-kona-ev.profile",
+		"reference.profile", "reference-counters.profile", "tesla-model3.profile",
+		"hyundai-kona-ev.profile",
 		"nissan-leaf-aze0.profile", "j1939.profile",
 	};
 	static const double values[ROLE_COUNT] = {
