@@ -10,7 +10,9 @@
 
 #define NS_PER_S        1000000000LL
 #define MOVING_KMH      1.0             /* at or above: the vehicle moves */
-#define BRIDGE_MAX_NS   (1 * NS_PER_S)  /* longer sample gaps are not integrated */
+#define BRIDGE_MAX_NS   (1 * NS_PER_S)  /* longer sample gaps are not integrated, */
+#define BRIDGE_PERIODS  4               /* unless the signal is that slow: then 4 periods */
+#define BRIDGE_CAP_NS   (60 * NS_PER_S)
 #define REORDER_NS      (1 * NS_PER_S)  /* further back is a clock step */
 #define DEFAULT_STEP_M  1000.0          /* odometer step assumed until learned */
 #define STALE_ODO_NS    (2 * NS_PER_S)  /* older reading: re-baseline at trip start */
@@ -308,12 +310,14 @@ static void open_new(trip_t *t, int kind, int64_t now)
 
 /* ---- gaps, idling, clock steps ---------------------------------------- */
 
+static int64_t bridge_ns(const trip_t *t, enum eco2_role r);
+
 static bool moving_now(const trip_t *t)
 {
 	const struct trip_state *s = &t->s;
 
 	return s->have_speed && s->speed_kmh >= 2 * MOVING_KMH &&
-	       s->last_t - s->speed_t <= BRIDGE_MAX_NS;
+	       s->last_t - s->speed_t <= bridge_ns(t, ROLE_SPEED);
 }
 
 /* Apply gap and idle limits at internal time now; true if something was
@@ -399,6 +403,20 @@ static int64_t internal_time(trip_t *t, uint64_t t_ns)
 
 /* ---- per role --------------------------------------------------------- */
 
+/* The longest sample interval integrated across for role r: one second,
+ * or four of the role's periods for a slow signal (1-Hz J1939 messages). */
+static int64_t bridge_ns(const trip_t *t, enum eco2_role r)
+{
+	const struct period_est *pe = &t->s.period[r];
+	double b = BRIDGE_PERIODS * pe->period_ns;
+
+	if (pe->n < 2 || b <= BRIDGE_MAX_NS)
+		return BRIDGE_MAX_NS;
+	return b > BRIDGE_CAP_NS ? BRIDGE_CAP_NS : (int64_t)b;
+}
+
+/* Learn each periodic role's period (an average that ignores outliers)
+ * and count a sample later than DROP_FACTOR periods as lost frames. */
 static void note_period(trip_t *t, enum eco2_role r, int64_t now)
 {
 	struct period_est *pe = &t->s.period[r];
@@ -416,20 +434,25 @@ static void note_period(trip_t *t, enum eco2_role r, int64_t now)
 	pe->last_t = now;
 	if (d <= 0)
 		return;   /* a second signal of the same frame */
-	if (d > BRIDGE_MAX_NS) {
-		pe->n = 1;
+	if (pe->n == 1) {
+		/* the first interval; a longer one is a sleep, not a period */
+		if (d <= 2 * NS_PER_S) {
+			pe->period_ns = (double)d;
+			pe->n = 2;
+		}
 		return;
 	}
+	if (d > bridge_ns(t, r))
+		return;   /* a gap, handled by the role */
 	if (pe->n >= 16 && d > DROP_FACTOR * pe->period_ns) {
 		if (t->s.open.kind != OPEN_NONE && t->s.open.start_t < now - d)
 			t->s.open.flags |= ECO2_FLAG_FRAMES_DROPPED;
 		return;
 	}
-	if (pe->n == 1)
-		pe->period_ns = (double)d;
-	else if (d < 1.5 * pe->period_ns || pe->n < 8)
+	if (d < 1.5 * pe->period_ns || pe->n < 8)
 		pe->period_ns += ((double)d - pe->period_ns) / 16;
-	pe->n++;
+	if (pe->n < UINT32_MAX)
+		pe->n++;
 }
 
 static double plausible_m(const trip_t *t, int64_t dt_ns)
@@ -570,7 +593,7 @@ static void on_speed(trip_t *t, double kmh, int64_t now)
 	if (o->kind == OPEN_TRIP && s->have_speed && s->speed_t >= o->start_t) {
 		int64_t dt = now - s->speed_t;
 
-		if (dt > BRIDGE_MAX_NS) {
+		if (dt > bridge_ns(t, ROLE_SPEED)) {
 			o->flags |= ECO2_FLAG_DATA_GAP;
 		} else if (dt > 0) {
 			o->since_tick_m += (s->speed_kmh + kmh) / 2 / 3.6 * ((double)dt / 1e9);
@@ -624,7 +647,8 @@ static void on_power_input(trip_t *t, int64_t now)
 	if (!s->have_volt || !s->have_curr)
 		return;
 	/* Partners more than one bridge apart do not make a power point. */
-	if (now - s->volt_t > BRIDGE_MAX_NS || now - s->curr_t > BRIDGE_MAX_NS)
+	if (now - s->volt_t > bridge_ns(t, ROLE_PACK_VOLTAGE) ||
+	    now - s->curr_t > bridge_ns(t, ROLE_PACK_CURRENT))
 		return;
 	p = s->volt_v * s->curr_a;
 	if (s->have_power && now == s->power_t) {
@@ -635,7 +659,10 @@ static void on_power_input(trip_t *t, int64_t now)
 	    (!use_counters(t) || o->kind == OPEN_CHARGE)) {
 		int64_t dt = now - s->power_t;
 
-		if (dt > BRIDGE_MAX_NS)
+		int64_t lim = bridge_ns(t, ROLE_PACK_VOLTAGE) > bridge_ns(t, ROLE_PACK_CURRENT) ?
+			      bridge_ns(t, ROLE_PACK_VOLTAGE) : bridge_ns(t, ROLE_PACK_CURRENT);
+
+		if (dt > lim)
 			o->flags |= ECO2_FLAG_DATA_GAP;
 		else
 			add_energy(t, s->power_w, p, dt);
@@ -911,6 +938,9 @@ static void ck_walk(struct trip_state *s, struct ck_buf *b, bool save)
 	D(o->since_tick_m); W(o->stuck); D(o->discharge_wh); D(o->regen_wh);
 	D(o->charged_wh); D(o->ctr_dis_start_wh); D(o->ctr_regen_start_wh);
 	W(o->ctr_dis_have); W(o->ctr_regen_have);
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		W(s->period[r].last_t); D(s->period[r].period_ns); W(s->period[r].n);
+	}
 }
 
 #undef W
@@ -1000,9 +1030,5 @@ int trip_checkpoint_restore(trip_t *t, const uint8_t *blob, size_t len)
 	t->s = s;
 	if (t->s.open.kind != OPEN_NONE)
 		t->s.open.flags |= ECO2_FLAG_RESUMED;
-	/* Frame periods are learned afresh: the restart may have changed
-	 * the sources. */
-	for (int r = 0; r < ROLE_COUNT; r++)
-		t->s.period[r].n = 0;
 	return 0;
 }

@@ -566,6 +566,49 @@ static void test_gap_inside_trip(void **state)
 	rig_free(&r);
 }
 
+static void test_slow_signals(void **state)
+{
+	struct trip_params p;
+	struct rig r;
+	double wh = 0;
+	(void)state;
+
+	/* V, I and speed at 1 Hz with a little jitter (J1939 battery PGNs):
+	 * integrated without a gap flag; a 6-s hole is a gap. */
+	memset(&r, 0, sizeof(r));
+	trip_params_default(&p);
+	p.roles = (1u << ROLE_ODOMETER) | (1u << ROLE_SPEED) |
+		  (1u << ROLE_PACK_VOLTAGE) | (1u << ROLE_PACK_CURRENT);
+	for (int hole = 0; hole < 2; hole++) {
+		assert_int_equal(trip_new(&p, emit, &r, &r.t), 0);
+		r.n = 0;
+		r.t_ns = T0_NS;
+		wh = 0;
+		for (int i = 0; i < 300; i++) {
+			uint64_t step = 1000000000ull + (i % 3) * 30000000ull;
+
+			if (hole && i == 150)
+				step += 5000000000ull;
+			else if (i > 0)
+				wh += 10000.0 * step / 1e9 / 3600;
+			r.t_ns += step;
+			put(&r, ROLE_SPEED, 30);
+			put(&r, ROLE_ODOMETER, 5000000 + floor(i * 30 / 3.6 / 10) * 10);
+			put(&r, ROLE_PACK_VOLTAGE, 400);
+			put(&r, ROLE_PACK_CURRENT, 25);
+		}
+		trip_finish(r.t);
+		assert_int_equal(r.n, 1);
+		if (hole) {
+			assert_true(r.recs[0].flags & ECO2_FLAG_DATA_GAP);
+		} else {
+			assert_int_equal(r.recs[0].flags, ECO2_FLAG_ENDED_EARLY);
+			assert_true(fabs(r.recs[0].discharge_wh - wh) <= 1);
+		}
+		rig_free(&r);
+	}
+}
+
 static void test_checkpoint(void **state)
 {
 	struct rig r;
@@ -672,6 +715,7 @@ int main(void)
 		cmocka_unit_test(test_clock_steps),
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_gap_inside_trip),
+		cmocka_unit_test(test_slow_signals),
 		cmocka_unit_test(test_checkpoint),
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_bad_params),
