@@ -12,3 +12,4 @@ trip-replay-objs := tests/integration/trip/trip_replay.o
 itests-y += tests/integration/trip_acceptance.sh tests/integration/trip_segments.sh
 itests-y += tests/integration/trip_faults.sh tests/integration/trip_property.sh
 itests-y += tests/integration/trip_resume.sh tests/integration/trip_co2.sh
+itests-y += tests/integration/trip_profiles.sh

@@ -344,12 +344,41 @@ def co2():
                % (r["co2_g"], co2_oracle(r)))
 
 
+def profiles():
+    """Every shipped profile: the simulator encodes the drive with that
+    vehicle's DBC (Motorola signals, multiplexed counters, J1939 ids) and
+    the trip calculator reads it back. Profiles without a speed signal
+    cannot measure the first and last partial odometer steps (at most two
+    steps short: conservative), nor the standing start before the first
+    step."""
+    global PROFILE
+    keep = PROFILE
+    for name in ("reference", "tesla-model3", "hyundai-kona-ev", "nissan-leaf-aze0", "j1939"):
+        PROFILE = os.path.join(SRC, "can", "profiles", name + ".profile")
+        try:
+            truth, log = sim(["--cycle", WLTC, "--odo-resolution-m", "100"])
+            recs = replay(log)
+        finally:
+            PROFILE = keep
+        if not tap.ok(len(recs) == 1 and recs[0]["type"] == 1, "%s: one trip" % name, recs):
+            continue
+        r = recs[0]
+        short = truth["distance_m"] - r["distance_m"]
+        tap.ok(-5 <= short <= 250, "%s: distance %d m vs truth %.1f m (never more, at most two "
+               "100-m steps less)" % (name, r["distance_m"], truth["distance_m"]))
+        tap.ok(rel(r["discharge_wh"], truth["discharge_wh"]) <= 0.01
+               and rel(r["regen_wh"], truth["regen_wh"]) <= 0.01,
+               "%s: energy %d/%d Wh vs truth %.1f/%.1f Wh (within 1 %%)"
+               % (name, r["discharge_wh"], r["regen_wh"], truth["discharge_wh"], truth["regen_wh"]))
+        tap.ok(r["flags"] & ~FLAGS["ended_early"] == 0, "%s: no anomaly (%s)" % (name, r["flag_names"]))
+
+
 def main():
     if not (os.access(SIM, os.X_OK) and os.access(REPLAY, os.X_OK)):
         print("eco2-sim or trip-replay not built in %s" % BUILD)
         return 77
     checks = {"acceptance": acceptance, "segments": segments, "faults": faults,
-              "property": prop, "resume": resume, "co2": co2}
+              "property": prop, "resume": resume, "co2": co2, "profiles": profiles}
     for name in sys.argv[1:]:
         try:
             checks[name]()
