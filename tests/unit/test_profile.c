@@ -427,9 +427,10 @@ static void test_overrides(void **state)
 	assert_close(profile_unit_factor(p, ROLE_PACK_VOLTAGE), 0.001);
 	profile_free(p);
 
-	/* No energy signals is allowed, with a warning. */
-	assert_int_equal(load_text("[vehicle]\ndbc = reference.dbc\n[signals]\n"
-				   "odometer = VCU_Odometer.Odometer\n", &p), 0);
+	/* No energy signals is allowed, with a warning; inline comments as in
+	 * the documented key list are fine. */
+	assert_int_equal(load_text("[vehicle]\ndbc = reference.dbc   ; or j1939 = builtin\n[signals]\n"
+				   "odometer = VCU_Odometer.Odometer   ; required\n", &p), 0);
 	assert_non_null(strstr(messages, "no energy signals"));
 	assert_string_equal(profile_name(p), "");
 	profile_free(p);
