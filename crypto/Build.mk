@@ -5,9 +5,10 @@ ifeq ($(CONFIG_VERIFY_LIBCRYPTO),y)
 lib-y += crypto/verify_libcrypto.o
 endif
 
-tests-y += test_cbor test_cose
+tests-y += test_cbor test_cose test_verify
 test_cbor-objs := tests/unit/test_cbor.o
 test_cose-objs := tests/unit/test_cose.o
+test_verify-objs := tests/unit/test_verify.o
 lib-y += crypto/x509.o
 
 # eco2-verify: the certifier's tool (installed).
@@ -22,3 +23,7 @@ eco2-rec-gen-objs := tests/bench/verify/rec_gen.o
 
 itests-y += tests/integration/crypto_oracle.sh
 itests-y += tests/integration/crypto_tamper.sh
+
+fuzz-y += fuzz_cose
+fuzz_cose-srcs := tests/fuzz/fuzz_cose.c crypto/cbor.c crypto/cose.c crypto/verify.c \
+	agent/co2.c agent/log.c $(if $(filter y,$(CONFIG_VERIFY_LIBCRYPTO)),crypto/verify_libcrypto.c)
