@@ -13,6 +13,7 @@
 # (the multiarch root, or SYSROOT's). An explicit PKG_CONFIG= wins.
 ifneq ($(CROSS_COMPILE),)
 ifneq ($(filter file default,$(origin PKG_CONFIG)),)
+ifeq ($(findstring PKG_CONFIG_LIBDIR,$(PKG_CONFIG)),)
 cross-triplet := $(patsubst %-,%,$(notdir $(CROSS_COMPILE)))
 cross-pc-path := $(SYSROOT)/usr/lib/$(cross-triplet)/pkgconfig:$(SYSROOT)/usr/lib/pkgconfig:$(SYSROOT)/usr/share/pkgconfig
 cross-pkg-config := PKG_CONFIG_LIBDIR=$(cross-pc-path) PKG_CONFIG_SYSROOT_DIR=$(SYSROOT) pkg-config
@@ -22,6 +23,7 @@ PKG_LIBS    := $(cross-pkg-libs)
 PKG_CFLAGS  := $(shell $(cross-pkg-config) --cflags $(PKGS) 2>/dev/null)
 TEST_LIBS   := $(shell $(cross-pkg-config) --libs cmocka 2>/dev/null)
 LEDGER_LIBS := $(shell $(cross-pkg-config) --libs libmicrohttpd 2>/dev/null)
+endif
 endif
 endif
 
