@@ -391,7 +391,13 @@ static int parse(struct pstate *st)
 	struct profile *p = st->p;
 	int r;
 
+	errno = 0;
 	r = ini_parse_stream(read_line, st, on_value, st);
+	if (st->fp && ferror(st->fp)) {
+		r = errno ? -errno : -EIO;
+		log_err("%s: cannot read: %s", st->file, strerror(-r));
+		return r;
+	}
 	if (r > 0)
 		perr(st, (unsigned)r, "expected '[section]' or 'key = value'");
 	else if (r < 0)

@@ -445,6 +445,10 @@ static void test_missing_file(void **state)
 	assert_int_equal(profile_load(&p, "/nonexistent/x.profile"), -ENOENT);
 	assert_null(p);
 	assert_non_null(strstr(messages, "/nonexistent/x.profile: cannot open"));
+	/* A folder opens but cannot be read. */
+	assert_int_equal(profile_load(&p, profiles_dir()), -EISDIR);
+	assert_null(p);
+	assert_non_null(strstr(messages, "cannot read: Is a directory"));
 }
 
 int main(void)
