@@ -36,23 +36,6 @@ static void put_json_str(FILE *out, const char *s)
 	putc('"', out);
 }
 
-/* Decimal text of a 128-bit integer. */
-static void put_i128(FILE *out, __int128 v)
-{
-	char buf[48];
-	char *p = buf + sizeof(buf);
-	unsigned __int128 u = v < 0 ? -(unsigned __int128)v : (unsigned __int128)v;
-
-	*--p = '\0';
-	do {
-		*--p = (char)('0' + (int)(u % 10));
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		*--p = '-';
-	fputs(p, out);
-}
-
 static bool is_small_int(double x)
 {
 	return x == trunc(x) && fabs(x) <= 9007199254740992.0;   /* 2^53 */
@@ -65,17 +48,28 @@ static void put_value(FILE *out, const struct decode_value *v)
 	char buf[40];
 
 	if (s->value_type == DBC_VT_INT && is_small_int(s->factor) && is_small_int(s->offset)) {
-		/* raw * factor + offset in integers: exact for 64-bit raws */
-		__int128 r;
+		/* raw * factor + offset in integers: exact for 64-bit raws, where a
+		 * double would round (no 128-bit type on every target: checked
+		 * 64-bit arithmetic, else the double below) */
+		int64_t f = (int64_t)s->factor, o = (int64_t)s->offset, r;
+		if (!s->is_signed && f == 1 && o == 0) {
+			fprintf(out, "%llu", (unsigned long long)v->raw);
+			return;
+		}
 		if (s->is_signed) {
 			unsigned sh = 64u - s->length;
 			r = (int64_t)(v->raw << sh) >> sh;
+		} else if (v->raw > INT64_MAX) {
+			goto as_double;
 		} else {
-			r = (__int128)v->raw;
+			r = (int64_t)v->raw;
 		}
-		put_i128(out, r * (__int128)(int64_t)s->factor + (__int128)(int64_t)s->offset);
-		return;
+		if (!__builtin_mul_overflow(r, f, &r) && !__builtin_add_overflow(r, o, &r)) {
+			fprintf(out, "%lld", (long long)r);
+			return;
+		}
 	}
+as_double:;
 	double x = v->value;
 	if (!isfinite(x)) {
 		fputs("null", out);   /* JSON has no NaN or infinity */
