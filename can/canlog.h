@@ -67,7 +67,8 @@ int canlog_parse_line(const char *line, size_t len, struct can_frame_rec *out,
 		      const char **why) __must_check;
 
 /* Write `f` as candump -l does, followed by '\n' and a NUL. The fraction
- * has 6 digits when t_ns is a whole microsecond, else 9. FD frames are
+ * has 6 digits when t_ns is a whole microsecond, else 9; an empty iface is
+ * written as "can0". FD frames are
  * written with the flags nibble 4 (FDF) | BRS | ESI, as current candump does.
  * Returns the length written without the NUL, or -ENOSPC if `size` is too
  * small (CANLOG_LINE_MAX always suffices), -EINVAL for an impossible frame

@@ -35,7 +35,9 @@ struct decode_value {
 };
 
 /* Most signals one message can yield (a 64-byte payload holds at most 512
- * one-bit signals). Callers that want every signal size `out` with this. */
+ * one-bit signals; a message the DBC overfills with overlapping signals
+ * has only its first 512, in decode order, evaluated). Callers that want
+ * every signal size `out` with this. */
 #define DECODE_MAX_VALUES 512
 
 int decoder_new(decoder_t **out, const dbc_t *dbc) __must_check;
