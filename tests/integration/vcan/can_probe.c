@@ -3,7 +3,7 @@
  *
  *   can-probe [--fd] [--rcvbuf BYTES] [--id ID[/MASK]]... [--all]
  *             [--profile FILE] [--delay-ms N] [--max-ms N]
- *             [--backoff-ms N] [--times] IFACE...
+ *             [--backoff-ms N] [--times] [--uid N] IFACE...
  *
  * IDs are hex; more than 3 hex digits (or a leading 'x') makes a 29-bit id.
  * With --profile the filters come from the profile and every decoded sample
@@ -23,7 +23,7 @@
  *                                         "sample T_NS ROLE VALUE" (%.17g)
  *   can-probe --print-j1939-dbc           the built-in J1939 DBC text
  * --delay-ms sleeps after opening and before the first read, so a burst
- * overflows a small receive buffer. */
+ * overflows a small receive buffer. --uid drops root before opening. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <grp.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -169,12 +170,14 @@ int main(int argc, char **argv)
 		{ "times", no_argument, NULL, 't' },
 		{ "log", required_argument, NULL, 'l' },
 		{ "print-j1939-dbc", no_argument, NULL, 'j' },
+		{ "uid", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct socketcan_opts opts = { 0 };
 	struct socketcan_id ids[SOCKETCAN_MAX_IDS];
 	size_t n_ids = 0;
 	const char *profile_path = NULL, *log_path = NULL;
+	long uid = -1;
 	unsigned long delay_ms = 0, max_ms = 60000;
 	struct probe probe = { 0 };
 	struct socketcan_cb cb = { on_frame, on_event, &probe };
@@ -199,6 +202,7 @@ int main(int argc, char **argv)
 		case 'p': profile_path = optarg; break;
 		case 't': probe.times = true; break;
 		case 'l': log_path = optarg; break;
+		case 'u': uid = (long)strtoul(optarg, NULL, 0); break;
 		case 'j':
 			if (!IS_ENABLED(CONFIG_CAN_J1939))
 				return 1;
@@ -238,6 +242,11 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 
+	/* Unprivileged: SO_RCVBUFFORCE is refused and SO_RCVBUF must do. */
+	if (uid >= 0 && (setgroups(0, NULL) || setgid((gid_t)uid) || setuid((uid_t)uid))) {
+		fprintf(stderr, "can-probe: cannot drop to uid %ld: %s\n", uid, strerror(errno));
+		goto out;
+	}
 	c = socketcan_open(&sc, (const char *const *)&argv[optind], (size_t)(argc - optind),
 			   ids, n_ids, &opts);
 	if (c < 0) {

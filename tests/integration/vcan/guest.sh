@@ -148,6 +148,22 @@ echo "# first queued frame handed over ${late:-?} ms after its kernel timestamp"
 [ -n "$late" ] && [ "$late" -ge 500 ] && [ "$late" -lt 10000 ]
 tap $? "frame times are kernel receive timestamps (SO_TIMESTAMPNS)"
 
+# The same without privileges: SO_RCVBUFFORCE is refused, SO_RCVBUF used.
+start dropu --id 123 --rcvbuf 1 --delay-ms 1500 --uid 65534
+cangen "$IF" -I 123 -L 8 -D i -g 0 -n 500
+wait_for "$WORK/dropu.out" '^frame ' 50
+cansend "$IF" 123#EE
+wait_for "$WORK/dropu.out" '^frame [^ ]+ 123 - 1 ee'
+stop
+grep -E '^stats' "$WORK/dropu.out" | sed 's/^/# /'
+sed 's/^/# stderr: /' "$WORK/dropu.err"
+frames=$(sed -n 's/^stats .* frames=\([0-9]*\) dropped=\([0-9]*\).*/\1/p' "$WORK/dropu.out")
+dropped=$(sed -n 's/^stats .* frames=\([0-9]*\) dropped=\([0-9]*\).*/\2/p' "$WORK/dropu.out")
+# A default-sized buffer would hold a few hundred frames; the small one a few.
+[ -n "$dropped" ] && [ "$dropped" -gt 0 ] && [ $((frames + dropped)) -eq 501 ] &&
+	[ "$frames" -lt 50 ] && ! grep -q 'SO_RCVBUF' "$WORK/dropu.err"
+tap $? "unprivileged reader: SO_RCVBUF fallback took effect (${frames:-?} kept), ${dropped:-no} drops counted"
+
 # ---- 6: error frames become events ----------------------------------------
 start err --id 123
 cansend "$IF" 20000040#0000000000000000    # CAN_ERR_BUSOFF
