@@ -21,6 +21,7 @@ enum {
 	DS_FLOAT    = 0x08,
 	DS_DOUBLE   = 0x10,
 	DS_EMIT     = 0x20,   /* reported (else only a switch others need) */
+	DS_SWITCH   = 0x40,   /* another entry of the message depends on it */
 };
 
 struct dsig {
@@ -256,6 +257,7 @@ static int build(decoder_t **out, const dbc_t *dbc, const struct dbc_signal *con
 				for (size_t j = 0; j < i; j++)
 					if (sorted[j].sig == s->mux_switch) {
 						ds->parent = (int16_t)j;
+						d->sigs[d->n_sigs + j].flags |= DS_SWITCH;
 						break;
 					}
 				ds->range_first = (uint32_t)d->n_ranges;
@@ -439,18 +441,21 @@ int decode_frame(const decoder_t *d, uint32_t id, bool is_ext, const uint8_t *da
 	const struct dsig *s = &d->sigs[dm->first];
 	unsigned count = dm->count > DECODE_MAX_VALUES ? DECODE_MAX_VALUES : dm->count;
 	for (unsigned i = 0; i < count; i++, s++) {
-		present[i] = 0;
+		/* present[] and raws[] are read only for switches (DS_SWITCH),
+		 * always before the entries that depend on them */
 		if (s->need > len)
-			continue;
-		if (s->parent >= 0) {
+			goto absent;
+		if (unlikely(s->parent >= 0)) {
 			const struct dsig *p = &d->sigs[dm->first + (unsigned)s->parent];
 			if (!present[s->parent] ||
 			    !in_ranges(d, s, raws[s->parent], p->flags & DS_SIGNED, p->len))
-				continue;
+				goto absent;
 		}
 		uint64_t raw = extract(s, u.b);
-		raws[i] = raw;
-		present[i] = 1;
+		if (unlikely(s->flags & DS_SWITCH)) {
+			raws[i] = raw;
+			present[i] = 1;
+		}
 		if (!(s->flags & DS_EMIT) || n >= max)
 			continue;
 		double v;
@@ -474,6 +479,10 @@ int decode_frame(const decoder_t *d, uint32_t id, bool is_ext, const uint8_t *da
 		out[n].raw = raw;
 		out[n].value = v * s->factor + s->offset;
 		n++;
+		continue;
+absent:
+		if (unlikely(s->flags & DS_SWITCH))
+			present[i] = 0;
 	}
 	return (int)n;
 }
