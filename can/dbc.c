@@ -501,18 +501,22 @@ static void parse_bo(struct parser *ps)
 	next(ps);
 	if (!expect_punct(ps, ':'))
 		return;
+	unsigned size_line = ps->t.line;
 	if (!parse_u64(ps, &size, "the message size in bytes"))
 		return;
 	if (size > 64) {
 		perr(ps, &at, "message size %llu: expected 0..64 bytes", (unsigned long long)size);
 		return;
 	}
+	/* Some writers leave the transmitter out; it then ends the line. */
 	struct tok tx = ps->t;
-	if (tx.kind != T_IDENT) {
+	bool has_tx = tx.kind == T_IDENT && tx.line == size_line;
+	if (has_tx)
+		next(ps);
+	else if (tx.line == size_line && tx.kind != T_EOF) {
 		expected(ps, "the transmitter node name");
 		return;
 	}
-	next(ps);
 
 	if (!grow(&dbc->msgs, &dbc->cap_msgs, dbc->n_msgs, sizeof(*dbc->msgs))) {
 		ps->err = -ENOMEM;
@@ -534,7 +538,7 @@ static void parse_bo(struct parser *ps)
 	m->is_ext = ext;
 	m->size = (uint8_t)size;
 	m->name = tok_str(ps, &name);
-	m->transmitter = (tx.n == 11 && !memcmp(tx.s, "Vector__XXX", 11)) ? "" : tok_str(ps, &tx);
+	m->transmitter = (!has_tx || (tx.n == 11 && !memcmp(tx.s, "Vector__XXX", 11))) ? "" : tok_str(ps, &tx);
 	mx->line = at.line;
 	if (!m->name || !m->transmitter)
 		return;

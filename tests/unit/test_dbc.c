@@ -333,6 +333,7 @@ static const struct { const char *text; const char *msg; } errs[] = {
 	{ "BO_ 1 X: 65 N\n", "t.dbc:1:1: message size 65: expected 0..64 bytes" },
 	{ "BO_ 4294967296 X: 8 N\n", "t.dbc:1:5: message id 4294967296 out of range" },
 	{ "BO_ X: 8 N\n", "t.dbc:1:5: expected a message id, found 'X'" },
+	{ "BO_ 1 X: 8 \"N\"\n", "t.dbc:1:12: expected the transmitter node name, found a string" },
 	{ " SG_ S : 0|8@1+ (1,0) [0|0] \"\" N\n", "t.dbc:1:2: expected BO_ before SG_" },
 	{ "BO_ 1 X: 8 N\n SG_ S : 0|0@1+ (1,0) [0|0] \"\" N\n",
 	  "t.dbc:2:10: signal length 0: expected 1..64 bits" },
@@ -415,6 +416,14 @@ static void test_ns_unindented(void **state)
 
 	assert_int_equal(load(&dbc, text), 0);
 	assert_string_equal(dbc_lookup(dbc, "X.S")->comment, "c");
+	assert_string_equal(dbc_find_message(dbc, 1, false)->transmitter, "N");
+	dbc_free(dbc);
+
+	/* no transmitter: the line ends after the size */
+	static const char no_tx[] = "BO_ 2 Y: 4\n SG_ T : 0|8@1+ (1,0) [0|0] \"\" N\n";
+	assert_int_equal(load(&dbc, no_tx), 0);
+	assert_string_equal(dbc_find_message(dbc, 2, false)->transmitter, "");
+	assert_non_null(dbc_lookup(dbc, "Y.T"));
 	dbc_free(dbc);
 }
 
