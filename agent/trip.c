@@ -16,6 +16,7 @@
 #define REORDER_NS      (1 * NS_PER_S)  /* further back is a clock step */
 #define DEFAULT_STEP_M  1000.0          /* odometer step assumed until learned */
 #define STALE_ODO_NS    (2 * NS_PER_S)  /* older reading: re-baseline at trip start */
+#define STALE_CTR_NS    (5 * NS_PER_S)  /* the same for energy counters (often 1 Hz) */
 #define REBASE_READINGS 5               /* consistent readings that move the baseline */
 #define DROP_FACTOR     1.8             /* period multiple that means a lost frame */
 
@@ -86,6 +87,7 @@ struct trip_state {
 	double ctr_regen_wh;
 	int ctr_dis_have;
 	int ctr_regen_have;
+	int64_t ctr_t;          /* when a counter last arrived */
 	struct odo_state odo;
 	struct period_est period[ROLE_COUNT];
 	struct open_state open;
@@ -221,8 +223,9 @@ static void fill_record(const trip_t *t, int64_t end_t, struct eco2_record *r)
 		if (!use_counters(t) && !use_power(t))
 			r->flags |= ECO2_FLAG_NO_ENERGY;
 	} else {
+		/* Charging is always measured as V x I: no counter sees it. */
 		r->charged_wh = round_half_away(o->charged_wh);
-		if (!use_power(t))
+		if (!has_role(t, ROLE_PACK_VOLTAGE) || !has_role(t, ROLE_PACK_CURRENT))
 			r->flags |= ECO2_FLAG_NO_ENERGY;
 	}
 	if (r->distance_m < 0)
@@ -301,10 +304,14 @@ static void open_new(trip_t *t, int kind, int64_t now)
 		o->odo_seen = s->odo.fresh;
 		o->odo_start_m = s->odo.last_raw_m;
 	}
-	o->ctr_dis_have = s->ctr_dis_have;
-	o->ctr_dis_start_wh = s->ctr_dis_wh;
-	o->ctr_regen_have = s->ctr_regen_have;
-	o->ctr_regen_start_wh = s->ctr_regen_wh;
+	/* Counter values are starting points only if current: what a stale
+	 * one missed was not this trip's. */
+	if (now - s->ctr_t <= STALE_CTR_NS) {
+		o->ctr_dis_have = s->ctr_dis_have;
+		o->ctr_dis_start_wh = s->ctr_dis_wh;
+		o->ctr_regen_have = s->ctr_regen_have;
+		o->ctr_regen_start_wh = s->ctr_regen_wh;
+	}
 	s->idle_ended = 0;
 }
 
@@ -672,7 +679,7 @@ static void on_power_input(trip_t *t, int64_t now)
 	s->have_power = 1;
 }
 
-static void on_counter(trip_t *t, enum eco2_role r, double wh)
+static void on_counter(trip_t *t, enum eco2_role r, double wh, int64_t now)
 {
 	struct trip_state *s = &t->s;
 	struct open_state *o = &s->open;
@@ -692,6 +699,7 @@ static void on_counter(trip_t *t, enum eco2_role r, double wh)
 	}
 	*last = wh;
 	*have = 1;
+	s->ctr_t = now;
 	if (o->kind != OPEN_TRIP || !use_counters(t))
 		return;
 	if (!*ohave) {
@@ -804,7 +812,7 @@ void trip_sample(trip_t *t, const struct eco2_sample *smp)
 		break;
 	case ROLE_DISCHARGE_TOTAL:
 	case ROLE_REGEN_TOTAL:
-		on_counter(t, smp->role, smp->value);
+		on_counter(t, smp->role, smp->value, now);
 		break;
 	case ROLE_IGNITION:
 		on_ignition(t, smp->value, now);
@@ -930,6 +938,7 @@ static void ck_walk(struct trip_state *s, struct ck_buf *b, bool save)
 	D(s->curr_a); W(s->curr_t); W(s->have_curr);
 	D(s->power_w); W(s->power_t); W(s->have_power);
 	D(s->ctr_dis_wh); D(s->ctr_regen_wh); W(s->ctr_dis_have); W(s->ctr_regen_have);
+	W(s->ctr_t);
 	W(od->have); W(od->fresh); D(od->last_raw_m); W(od->last_t); W(od->seen_t);
 	D(od->step_m);
 	D(od->cand_raw_m); W(od->cand_t); W(od->cand_n); W(od->pending_gap_ns);

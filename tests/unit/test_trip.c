@@ -680,6 +680,21 @@ static void test_counters(void **state)
 	assert_int_equal(r.recs[0].regen_wh, 100);
 	assert_true(r.recs[0].flags & ECO2_FLAG_ENDED_EARLY);
 	assert_false(r.recs[0].flags & ECO2_FLAG_NO_ENERGY);
+
+	/* an hour unseen, in which the counters moved: the next trip starts
+	 * from the counters it sees, not from the stale ones */
+	r.t_ns += 3600000000000ull;
+	for (int i = 0; i < 100; i++) {
+		r.t_ns += 100000000;
+		put(&r, ROLE_DISCHARGE_TOTAL, 5900000 + i);
+		put(&r, ROLE_REGEN_TOTAL, 800000);
+		put(&r, ROLE_SPEED, 36);
+		put(&r, ROLE_ODOMETER, 2000000 + floor(i * 1.0 / 10) * 10);
+	}
+	trip_finish(r.t);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.recs[1].discharge_wh, 99);
+	assert_int_equal(r.recs[1].regen_wh, 0);
 	rig_free(&r);
 }
 
