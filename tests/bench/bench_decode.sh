@@ -5,7 +5,8 @@
 # profile's 4 messages, 20% other traffic) is decoded with a profile of 8
 # signals (Intel, Motorola, signed, negative factor, multiplexed):
 #   - binary path: frames in memory -> decode_frame (frames/s, ns/frame),
-#   - text path: candump line parse + decode (lines/s),
+#   - text path: candump line parse + decode (lines/s), in memory and
+#     streamed from the file by the replay reader,
 #   - instructions per frame / line from callgrind (the stable figure),
 #   - python3-canmatrix decoding the same log, as a ratio.
 # Goals (issue 3): >= 20 M frames/s (<= 50 ns/frame), >= 5 M lines/s.
@@ -46,9 +47,10 @@ printf '%-34s %12s   (goal >= 20000000, <= 50 ns)\n' "binary decode frames/s" "$
 printf '%-34s %12s\n' "binary decode ns/frame" "$(get binary_ns_per_frame)"
 printf '%-34s %12s   (goal >= 5000000)\n' "text parse+decode lines/s" "$(get text_lines_per_s)"
 printf '%-34s %12s\n' "text parse+decode ns/line" "$(get text_ns_per_line)"
+printf '%-34s %12s\n' "replay (canlog_next+decode) lines/s" "$(get reader_lines_per_s)"
 
 if command -v valgrind >/dev/null 2>&1; then
-	for pass in binary text; do
+	for pass in binary text reader; do
 		valgrind --tool=callgrind --callgrind-out-file="$work/cg.$pass" \
 			--toggle-collect="bench_${pass}_pass" "$bench" "$dbc" "$work/bus.log" "$sigs" 1 \
 			>/dev/null 2>"$work/cg.$pass.err" || { echo "callgrind failed"; continue; }

@@ -3,8 +3,9 @@
  *   bench-decode DBC LOG MSG.SIG[,MSG.SIG...] [PASSES]
  *
  * Decodes the frames of LOG with a subset decoder of the listed signals
- * (as a vehicle profile does) two ways: binary (frames already in memory,
- * as from SocketCAN) and text (candump lines parsed, then decoded). Prints
+ * (as a vehicle profile does) three ways: binary (frames already in
+ * memory, as from SocketCAN), text (candump lines in memory parsed, then
+ * decoded) and reader (canlog_next() streaming the file, as a replay). Prints
  * "binary_frames N", "binary_ns_per_frame X", "text_ns_per_line X", ...
  * one figure a line. The passes live in noinline functions so that
  * `valgrind --tool=callgrind --toggle-collect=bench_*_pass` counts
@@ -34,6 +35,31 @@ static uint64_t now_ns(void)
 __attribute__((noinline)) size_t bench_binary_pass(const decoder_t *d, const struct can_frame_rec *f,
 						   size_t n);
 __attribute__((noinline)) size_t bench_text_pass(const decoder_t *d, const char *text, size_t len);
+__attribute__((noinline)) size_t bench_reader_pass(const decoder_t *d, const char *path);
+
+/* The replay path: canlog_next() from the file (page cache), then decode. */
+__attribute__((noinline)) size_t bench_reader_pass(const decoder_t *d, const char *path)
+{
+	struct decode_value out[16];
+	struct can_frame_rec f;
+	canlog_reader_t *r;
+	size_t values = 0;
+	double acc = 0;
+
+	if (canlog_open(&r, path))
+		return 0;
+	while (canlog_next(r, &f) == 1) {
+		if (f.flags & (CANREC_RTR | CANREC_ERR))
+			continue;
+		int k = decode_frame(d, f.id, f.flags & CANREC_EXT, f.data, f.len, out, ARRAY_SIZE(out), NULL);
+		for (int j = 0; j < k; j++)
+			acc += out[j].value;
+		values += (size_t)k;
+	}
+	canlog_close(r);
+	sink += acc;
+	return values;
+}
 
 __attribute__((noinline)) size_t bench_binary_pass(const decoder_t *d, const struct can_frame_rec *f,
 						   size_t n)
@@ -160,6 +186,13 @@ int main(int argc, char **argv)
 	t1 = now_ns();
 	double text_ns = (double)(t1 - t0) / ((double)text_lines * (double)passes);
 
+	bench_reader_pass(dec, argv[2]);
+	t0 = now_ns();
+	for (long i = 0; i < passes; i++)
+		bench_reader_pass(dec, argv[2]);
+	t1 = now_ns();
+	double reader_ns = (double)(t1 - t0) / ((double)text_lines * (double)passes);
+
 	printf("signals %zu\n", nsig);
 	printf("frames %zu\n", nframes);
 	printf("values_per_pass %zu\n", values);
@@ -167,6 +200,8 @@ int main(int argc, char **argv)
 	printf("binary_frames_per_s %.0f\n", 1e9 / bin_ns);
 	printf("text_ns_per_line %.2f\n", text_ns);
 	printf("text_lines_per_s %.0f\n", 1e9 / text_ns);
+	printf("reader_ns_per_line %.2f\n", reader_ns);
+	printf("reader_lines_per_s %.0f\n", 1e9 / reader_ns);
 	ret = sink == 12345.6789 ? 3 : 0;   /* never true; uses the sink */
 out:
 	canlog_close(rd);
