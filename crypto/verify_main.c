@@ -578,7 +578,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	qsort(ps.v, ps.n, sizeof(*ps.v), problem_cmp);
+	if (ps.n)
+		qsort(ps.v, ps.n, sizeof(*ps.v), problem_cmp);
 	if (json) {
 		print_json(&sum, keys[0], &ps);
 	} else {
