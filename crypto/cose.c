@@ -419,6 +419,42 @@ bad:
 	return -EBADMSG;
 }
 
+/* The protected header: exactly {1: -7|-8, 4: bstr(8)}. 0, or -EBADMSG
+ * with pr->why set. */
+static int protected_decode(struct cbor_rd *pr, struct cose_sign1 *sp)
+{
+	const uint8_t *kid;
+	int64_t key, alg;
+	uint64_t n;
+	size_t len;
+
+	if (cbor_get_map(pr, &n))
+		return -EBADMSG;
+	if (n != 2)
+		return cbor_fail(pr, "map of 2 entries {1: alg, 4: kid} expected");
+	if (cbor_get_int(pr, &key))
+		return -EBADMSG;
+	if (key != 1)
+		return cbor_fail(pr, "key 1 (alg) expected");
+	if (cbor_get_int(pr, &alg))
+		return -EBADMSG;
+	if (alg != COSE_ALG_ES256 && alg != COSE_ALG_EDDSA)
+		return cbor_fail(pr, "alg must be -7 (ES256) or -8 (EdDSA)");
+	if (cbor_get_int(pr, &key))
+		return -EBADMSG;
+	if (key != 4)
+		return cbor_fail(pr, "key 4 (kid) expected");
+	if (cbor_get_bstr(pr, &kid, &len))
+		return -EBADMSG;
+	if (len != 8)
+		return cbor_fail(pr, "kid must be 8 bytes");
+	if (!cbor_rd_done(pr))
+		return cbor_fail(pr, "trailing bytes");
+	sp->alg = (int)alg;
+	memcpy(sp->kid, kid, 8);
+	return 0;
+}
+
 int cose_record_decode(const uint8_t *buf, size_t len, struct eco2_record *out,
 		       struct cose_sign1 *parts, const char **why)
 {
@@ -426,10 +462,8 @@ int cose_record_decode(const uint8_t *buf, size_t len, struct eco2_record *out,
 	struct cose_sign1 sp;
 	struct cbor_rd rd, pr;
 	uint8_t again[COSE_RECORD_MAX], payload2[COSE_RECORD_MAX];
-	const uint8_t *kid;
 	size_t n, again_len, payload2_len, payload_off;
 	uint64_t u;
-	int64_t alg, key;
 	const char *dummy;
 
 	if (!why)
@@ -477,21 +511,11 @@ int cose_record_decode(const uint8_t *buf, size_t len, struct eco2_record *out,
 		return -EBADMSG;
 	}
 
-	/* protected header: exactly {1: alg, 4: kid} */
 	cbor_rd_init(&pr, sp.prot, sp.prot_len);
-	if (cbor_get_map(&pr, &u) || (u != 2 && cbor_fail(&pr, "map of 2 entries {1: alg, 4: kid} expected")) ||
-	    cbor_get_int(&pr, &key) || (key != 1 && cbor_fail(&pr, "key 1 (alg) expected")) ||
-	    cbor_get_int(&pr, &alg) ||
-	    (alg != COSE_ALG_ES256 && alg != COSE_ALG_EDDSA &&
-	     cbor_fail(&pr, "alg must be -7 (ES256) or -8 (EdDSA)")) ||
-	    cbor_get_int(&pr, &key) || (key != 4 && cbor_fail(&pr, "key 4 (kid) expected")) ||
-	    cbor_get_bstr(&pr, &kid, &n) || (n != 8 && cbor_fail(&pr, "kid must be 8 bytes")) ||
-	    (!cbor_rd_done(&pr) && cbor_fail(&pr, "trailing bytes"))) {
+	if (protected_decode(&pr, &sp)) {
 		*why = reason((size_t)(sp.prot - buf) + pr.why_off, "protected header", pr.why);
 		return -EBADMSG;
 	}
-	sp.alg = (int)alg;
-	memcpy(sp.kid, kid, 8);
 
 	if (payload_decode(sp.payload, sp.payload_len, payload_off, &rec, why))
 		return -EBADMSG;

@@ -105,8 +105,10 @@ int cose_record_decode(const uint8_t *buf, size_t len, struct eco2_record *out,
 		       struct cose_sign1 *parts, const char **why) __must_check;
 
 /* Decode and check the signature against a raw public key (32 bytes
- * Ed25519, or 65 bytes 0x04||X||Y P-256) for alg. Verifies with the default
- * back end (see verify.h); for many records, prefer a verify_key_t.
+ * Ed25519, or 65 bytes 0x04||X||Y P-256) for alg: one record's origin,
+ * not its co2_g or its place in a chain (verify_record checks those).
+ * Verifies with the default back end (see verify.h); for many records,
+ * prefer a verify_key_t.
  *   0             the record is well formed, canonical, made by this key
  *   -EBADMSG      not a well-formed canonical record (*why says what)
  *   -EKEYREJECTED alg or kid differ from the key's
