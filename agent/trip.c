@@ -493,9 +493,16 @@ static void odo_tick(trip_t *t, double delta_m)
 	if (o->anchored) {
 		o->done_m += delta_m;
 	} else {
-		/* From the start to the first tick the vehicle moved between
-		 * nothing and one step: the speed says how much. */
-		o->done_m += o->since_tick_m < odo_step(t) ? o->since_tick_m : odo_step(t);
+		/* From the start (somewhere within the baseline reading's step)
+		 * to the first tick the vehicle moved more than delta - step and
+		 * at most delta: the speed says where in that range. */
+		double lo = delta_m - odo_step(t), d = o->since_tick_m;
+
+		if (d > delta_m)
+			d = delta_m;
+		if (d < lo)
+			d = lo;
+		o->done_m += d > 0 ? d : 0;
 		o->anchored = 1;
 	}
 	o->since_tick_m = 0;

@@ -400,6 +400,25 @@ static void test_glitches(void **state)
 	assert_true(fabs(r.recs[0].distance_m - (r.odo_true_m - 12345678.9)) <= 100);
 	rig_free(&r);
 
+	/* stuck from the start for 160 s (more than two of the 1-km steps
+	 * assumed before any step is seen), then it catches up: the first
+	 * tick covers the whole frozen stretch */
+	rig_init(&r, 100, 0);
+	r.ign = 1;
+	r.odo_freeze = 1;
+	r.odo_frozen_m = r.odo_true_m;
+	run(&r, 10, 60, 20000);
+	run(&r, 150, 60, 8000);
+	r.odo_freeze = 0;
+	run(&r, 30, 60, 8000);
+	run(&r, 10, 0, -5000);
+	r.ign = 0;
+	run(&r, 1, 0, 0);
+	assert_int_equal(r.n, 1);
+	assert_true(r.recs[0].flags & ECO2_FLAG_ODO_STUCK);
+	assert_true(fabs(r.recs[0].distance_m - (r.odo_true_m - 12345678.9)) <= 100);
+	rig_free(&r);
+
 	/* stuck until the end: the speed carries the distance */
 	rig_init(&r, 100, 0);
 	r.ign = 1;
