@@ -1,5 +1,6 @@
 /* canlog — candump log lines: a hand-written scanner (no sscanf, no strtod),
  * since replaying long logs is a hot path (millions of lines a second). */
+#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,22 @@ static uint8_t fd_len2dlc(unsigned len)
 		if (fd_dlc2len[dlc] >= len)
 			return dlc;
 	return 15;
+}
+
+/* Value of the 8 ASCII decimal digits at p, or -1 if one is not a digit
+ * (SWAR: validate all bytes, then combine pairs, quads and halves). */
+static inline int64_t digits8(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	v = le64toh(v);
+	if (((v & 0xF0F0F0F0F0F0F0F0ull) |
+	     (((v + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) != 0x3333333333333333ull)
+		return -1;
+	v = (v & 0x0F0F0F0F0F0F0F0Full) * 2561 >> 8;
+	v = (v & 0x00FF00FF00FF00FFull) * 6553601 >> 16;
+	return (int64_t)((v & 0x0000FFFF0000FFFFull) * 42949672960001ull >> 32);
 }
 
 static inline bool is_blank(char c)
@@ -61,6 +78,22 @@ int canlog_parse_line(const char *line, size_t len, struct can_frame_rec *out,
 	/* (SECONDS.FRACTION) */
 	if (*p != '(')
 		return fail(why, "expected '(' and a timestamp");
+	/* what candump writes, "(SSSSSSSSSS.uuuuuu)", in two 8-digit steps;
+	 * anything else takes the general path below */
+	if (end - p >= 20 && p[11] == '.' && p[18] == ')') {
+		int64_t hi = digits8(p + 1);
+		unsigned d8 = (unsigned)p[9] - '0', d9 = (unsigned)p[10] - '0';
+		/* "S." before the 6 fraction digits, overwritten with "00" */
+		uint64_t w;
+		memcpy(&w, p + 10, 8);
+		w = htole64((le64toh(w) & ~0xFFFFull) | 0x3030u);
+		int64_t us = digits8((const unsigned char *)&w);
+		if (hi >= 0 && d8 <= 9 && d9 <= 9 && us >= 0) {
+			out->t_ns = ((uint64_t)hi * 100 + d8 * 10 + d9) * 1000000000u + (uint64_t)us * 1000u;
+			p += 19;
+			goto iface;
+		}
+	}
 	p++;
 	/* At most 11 digits fit (2^64 ns is 18446744073 s): accumulate without
 	 * overflow checks, then judge the digit count. */
@@ -80,7 +113,7 @@ int canlog_parse_line(const char *line, size_t len, struct can_frame_rec *out,
 		return fail(why, "expected '.' and 6 or 9 fraction digits in the timestamp");
 	p++;
 	d0 = p;
-	for (; p < end && p - d0 < 10; p++) {
+	for (; p < end; p++) {   /* a count other than 6 or 9 is refused below */
 		unsigned c = (unsigned)*p - '0';
 		if (c > 9)
 			break;
@@ -96,6 +129,7 @@ int canlog_parse_line(const char *line, size_t len, struct can_frame_rec *out,
 	p++;
 	out->t_ns = sec * 1000000000u + frac;
 
+iface:
 	/* IFACE: printable, no blanks, up to 15 bytes */
 	if (p == end || !is_blank((char)*p))
 		return fail(why, "expected a blank after the timestamp");
@@ -118,9 +152,11 @@ int canlog_parse_line(const char *line, size_t len, struct can_frame_rec *out,
 	/* ID: 3 or 8 hex digits, then '#' */
 	uint32_t id = 0;
 	const unsigned char *id_start = p;
-	while (p < end && hexval(*p) >= 0 && p - id_start < 9) {
-		id = (id << 4) | (uint32_t)hexval(*p);
-		p++;
+	for (; p < end; p++) {   /* a count other than 3 or 8 is refused below */
+		int v = hexval(*p);
+		if (v < 0)
+			break;
+		id = (id << 4) | (uint32_t)v;
 	}
 	if (p == end || *p != '#')
 		return fail(why, "expected a CAN id of 3 or 8 hex digits and '#'");

@@ -57,6 +57,10 @@ static const struct good goods[] = {
 	{ "(1700000000.000000001) vcan0 7FF#", 1700000000000000001ull, 0x7ff, 0, 0, 0, "vcan0", "" },
 	{ "(0000000001.500000) can1 1FFFFFFF#0102030405060708", 1500000000ull, 0x1fffffff,
 	  CANREC_EXT, 8, 8, "can1", "0102030405060708" },
+	/* the 10-digit fast path and the general path agree */
+	{ "(01700000000.001000) can0 123#00", 1700000000001000000ull, 0x123, 0, 1, 1, "can0", "00" },
+	{ "(9999999999.999999) can0 123#00", 9999999999999999000ull, 0x123, 0, 1, 1, "can0", "00" },
+	{ "(0000000000.000000) can0 123#00", 0, 0x123, 0, 1, 1, "can0", "00" },
 	{ "(1.000001) c 00000000#00", 1000001000ull, 0, CANREC_EXT, 1, 1, "c", "00" },
 	{ "(1.000000) can0 123#1122334455667788_C", 1000000000ull, 0x123, 0, 8, 12, "can0",
 	  "1122334455667788" },
@@ -184,6 +188,10 @@ static void test_format_errors(void **state)
 static const struct { const char *line; const char *why; } bads[] = {
 	{ "1700000000.001000 can0 123#00", "expected '('" },
 	{ "(.001000) can0 123#00", "decimal seconds" },
+	{ "(170000000A.001000) can0 123#00", "expected '.'" },
+	{ "(1700000000.00100A) can0 123#00", "6 or 9 fraction digits" },
+	{ "(1700000000/001000) can0 123#00", "expected '.'" },
+	{ "(1700000000.001000)can0 123#00", "blank after the timestamp" },
 	{ "(1700000000) can0 123#00", "fraction digits" },
 	{ "(1700000000.0010) can0 123#00", "6 or 9 fraction digits" },
 	{ "(1700000000.0010000) can0 123#00", "6 or 9 fraction digits" },
