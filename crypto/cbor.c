@@ -243,7 +243,7 @@ int cbor_skip(struct cbor_rd *r, unsigned max_depth)
 {
 	size_t start = r->off;
 	enum cbor_major m;
-	uint64_t a;
+	uint64_t a = 0;
 	int ret;
 
 	ret = cbor_get_head(r, &m, &a);

@@ -344,7 +344,7 @@ int verify_co2(const struct eco2_record *r, int64_t *expect_g)
 
 static void hex8(const uint8_t kid[8], char out[17])
 {
-	for (int i = 0; i < 8; i++)
+	for (size_t i = 0; i < 8; i++)
 		snprintf(out + 2 * i, 3, "%02x", kid[i]);
 }
 

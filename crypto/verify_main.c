@@ -31,7 +31,7 @@
 #include "crypto/x509.h"
 
 #define BATCH        8192            /* records verified in parallel at once */
-#define PEM_MAX      (64 * 1024)
+#define PEM_MAX      ((size_t)64 * 1024)
 #define JOBS_MAX     256
 #define PROGRESS_MIN (4u << 20)      /* bytes: smaller files need no progress line */
 
@@ -190,13 +190,14 @@ static int read_small_file(const char *path, char **out, size_t *len)
 	if (ret)
 		return ret;
 	if (in.len > PEM_MAX) {
-		log_err("%s: larger than %d bytes: not a key", path, PEM_MAX);
+		log_err("%s: larger than %zu bytes: not a key", path, PEM_MAX);
 		input_close(&in);
 		return -EFBIG;
 	}
 	*out = malloc(in.len + 1);
 	if (*out) {
-		memcpy(*out, in.p, in.len);
+		if (in.len)
+			memcpy(*out, in.p, in.len);
 		(*out)[in.len] = 0;
 		*len = in.len;
 	}
@@ -311,7 +312,7 @@ static void print_text(const struct summary *s, verify_key_t *key, const struct 
 	bool any = false;
 
 	verify_key_kid(key, kid);
-	for (int i = 0; i < 8; i++)
+	for (size_t i = 0; i < 8; i++)
 		snprintf(kid_hex + 2 * i, 3, "%02x", kid[i]);
 	printf("key:                %s kid %s\n", alg_name(verify_key_alg(key)), kid_hex);
 	printf("records:            %zu (%zu verified)\n", s->records, s->verified);
@@ -350,7 +351,7 @@ static void print_json(const struct summary *s, verify_key_t *key, const struct 
 	bool any = false;
 
 	verify_key_kid(key, kid);
-	for (int i = 0; i < 8; i++)
+	for (size_t i = 0; i < 8; i++)
 		snprintf(kid_hex + 2 * i, 3, "%02x", kid[i]);
 	printf("{\"ok\":%s,\"alg\":\"%s\",\"kid\":\"%s\",", ps->n ? "false" : "true",
 	       alg_name(verify_key_alg(key)), kid_hex);

@@ -82,7 +82,7 @@ static void test_backends_agree(void **state)
 		const char *const *names = verify_backends(t->alg);
 
 		for (; *names; names++) {
-			uint8_t msg[300], sig[64];
+			uint8_t msg[300], sig[64] = { 0 };
 			verify_key_t *k;
 
 			randombytes_buf(msg, sizeof(msg));

@@ -61,7 +61,7 @@ static int parse_hex32(const char *h, uint8_t out[32])
 {
 	if (strlen(h) != 64)
 		return -EINVAL;
-	for (int i = 0; i < 32; i++) {
+	for (size_t i = 0; i < 32; i++) {
 		unsigned v;
 
 		if (sscanf(h + 2 * i, "%2x", &v) != 1)
