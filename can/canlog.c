@@ -89,7 +89,7 @@ int canlog_parse_line(const char *line, size_t len, struct can_frame_rec *out,
 		w = htole64((le64toh(w) & ~0xFFFFull) | 0x3030u);
 		int64_t us = digits8((const unsigned char *)&w);
 		if (hi >= 0 && d8 <= 9 && d9 <= 9 && us >= 0) {
-			out->t_ns = ((uint64_t)hi * 100 + d8 * 10 + d9) * 1000000000u + (uint64_t)us * 1000u;
+			out->t_ns = ((uint64_t)hi * 100 + (uint64_t)d8 * 10 + d9) * 1000000000u + (uint64_t)us * 1000u;
 			p += 19;
 			goto iface;
 		}
@@ -335,7 +335,7 @@ int canlog_format(const struct can_frame_rec *f, char *buf, size_t size)
 
 /* ---- streaming reader ---------------------------------------------------- */
 
-#define READER_BUF  (256 * 1024)
+#define READER_BUF  ((size_t)256 * 1024)
 #define LINE_MAX_B  4096
 
 struct canlog_reader {

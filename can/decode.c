@@ -167,7 +167,8 @@ static int build(decoder_t **out, const dbc_t *dbc, const struct dbc_signal *con
 		max_ranges = 0;
 		for (size_t i = 0; i < n_sel; i++) {
 			max_sigs += depth_of(sel[i]);
-			for (const struct dbc_signal *s = sel[i]; s; s = s->mux_switch)
+			max_ranges += sel[i]->n_mux_ranges;
+			for (const struct dbc_signal *s = sel[i]->mux_switch; s; s = s->mux_switch)
 				max_ranges += s->n_mux_ranges;
 		}
 	}

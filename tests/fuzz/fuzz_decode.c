@@ -2,6 +2,7 @@
  * Input: DBC text, a NUL byte, then frames as [ext:1][id:4 LE][len:1][data].
  * Every decoded value must equal the bit-by-bit reference
  * (dbc_extract_raw) and no signal may be reported past the payload. */
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@ static void check(const decoder_t *d, uint32_t id, bool ext, const uint8_t *p, s
 		if (dbc_extract_raw(out[i].sig, p, len, &raw) || raw != out[i].raw)
 			abort();
 		double v = dbc_raw_to_phys(out[i].sig, raw);
-		if (memcmp(&v, &out[i].value, sizeof(v)) && !(v != v && out[i].value != out[i].value))
+		if (!(v == out[i].value || (isnan(v) && isnan(out[i].value))))
 			abort();
 	}
 }

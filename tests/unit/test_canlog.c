@@ -87,8 +87,8 @@ static const struct good goods[] = {
 static void hex(const uint8_t *d, unsigned n, char *out)
 {
 	for (unsigned i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-	out[2 * n] = '\0';
+		snprintf(out + (size_t)2 * i, 3, "%02x", d[i]);
+	out[(size_t)2 * n] = '\0';
 }
 
 static void test_parse_good(void **state)
