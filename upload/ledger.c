@@ -496,8 +496,10 @@ static void transfer_done(ledger_t *l, CURLcode res)
 		handle_ack(l);
 		return;
 	}
+	/* libcurl reports 0 when there was no Retry-After header: treat 0
+	 * as absent (the normal back-off then applies). */
 	if ((code == 429 || code == 503) &&
-	    curl_easy_getinfo(l->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra >= 0)
+	    curl_easy_getinfo(l->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
 		retry_after = ra > 86400 ? 86400 : (long)ra;
 	{
 		char body[161];

@@ -123,7 +123,9 @@ static int string(struct p *p, char *out, size_t out_len)
 	return 0;
 }
 
-static int seqnum(struct p *p, uint64_t *v)
+/* A seq: >= 1, or also 0 when allow_zero (a rejected item that could not
+ * be decoded has no seq). */
+static int seqnum(struct p *p, uint64_t *v, bool allow_zero)
 {
 	uint64_t n = 0;
 	size_t start;
@@ -140,8 +142,8 @@ static int seqnum(struct p *p, uint64_t *v)
 	}
 	if (p->pos == start)
 		return fail(p, "a seq (an unsigned integer)");
-	if (p->s[start] == '0')
-		return fail(p, "a seq >= 1 without leading zeros");
+	if (p->s[start] == '0' && (p->pos - start > 1 || !allow_zero))
+		return fail(p, allow_zero ? "a seq without leading zeros" : "a seq >= 1 without leading zeros");
 	if (p->pos < p->len && (p->s[p->pos] == '.' || p->s[p->pos] == 'e' ||
 				p->s[p->pos] == 'E'))
 		return fail(p, "an integer seq (no fraction or exponent)");
@@ -163,7 +165,7 @@ static int seq_list(struct p *p, uint64_t **arr, size_t *n)
 
 		if (*n >= p->max)
 			return fail(p, "no more seqs than records sent");
-		if (seqnum(p, &v))
+		if (seqnum(p, &v, false))
 			return -EBADMSG;
 		(*arr)[(*n)++] = v;
 	} while (accept(p, ','));
@@ -197,7 +199,7 @@ static int reject_list(struct p *p, struct ledger_reject **arr, size_t *n)
 				return -EBADMSG;
 			if (!strcmp(key, "seq") && !have_seq) {
 				have_seq = true;
-				if (seqnum(p, &r->seq))
+				if (seqnum(p, &r->seq, true))
 					return -EBADMSG;
 			} else if (!strcmp(key, "reason") && !have_reason) {
 				have_reason = true;

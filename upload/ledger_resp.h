@@ -7,10 +7,11 @@
  * each at most once and each optional (absent = empty); seqs are integers
  * in [1, 2^63 - 1] without sign, fraction, exponent or leading zero; a
  * rejected entry has exactly "seq" and "reason" (a string, any escapes
- * valid in JSON; kept up to LEDGER_REASON_MAX - 1 bytes). Whitespace is
- * allowed between tokens; nothing but whitespace after the object. Anything
- * else, including unknown members, is an error: a response we do not fully
- * understand acknowledges nothing. */
+ * valid in JSON; kept up to LEDGER_REASON_MAX - 1 bytes); a rejection's
+ * seq may also be 0 (an item the ledger could not decode). Whitespace is
+ * allowed between tokens; nothing but whitespace after the object.
+ * Anything else, including unknown members, is an error: a response we do
+ * not fully understand acknowledges nothing. */
 #ifndef ECO2_LEDGER_RESP_H
 #define ECO2_LEDGER_RESP_H
 

@@ -306,6 +306,11 @@ int queue_open(queue_t **out, const char *path, const struct queue_opts *opts)
 		if (ret)
 			goto out;
 	}
+	/* A small page cache: batches are read once, in order, so a large
+	 * cache buys nothing and costs RSS on a head unit. */
+	ret = exec(q, "PRAGMA cache_size = -512");
+	if (ret)
+		goto out;
 	ret = exec(q, "PRAGMA foreign_keys = ON");
 	if (ret)
 		goto out;

@@ -22,8 +22,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < r.n_accepted; i++)
 			if (!r.accepted[i])
 				abort();
+		for (size_t i = 0; i < r.n_duplicate; i++)
+			if (!r.duplicate[i])
+				abort();
 		for (size_t i = 0; i < r.n_rejected; i++)
-			if (strlen(r.rejected[i].reason) >= LEDGER_REASON_MAX || !r.rejected[i].seq)
+			if (strlen(r.rejected[i].reason) >= LEDGER_REASON_MAX)
 				abort();
 		ledger_resp_free(&r);
 	} else if (!memchr(err, '\0', sizeof(err)) || strncmp(err, "offset ", 7)) {

@@ -55,6 +55,12 @@ static void test_whitespace_order_escapes(void **state)
 	assert_int_equal(r.rejected[0].seq, UINT64_C(9223372036854775807));
 	assert_string_equal(r.rejected[0].reason, "bad \"sig\" A? ");
 	ledger_resp_free(&r);
+	/* an item the ledger could not decode is rejected with seq 0 */
+	assert_int_equal(parse("{\"accepted\":[],\"duplicate\":[],\"rejected\":[{\"seq\":0,"
+			       "\"reason\":\"item at byte 0: not a record\"}]}", 4, &r, err), 0);
+	assert_int_equal(r.n_rejected, 1);
+	assert_int_equal(r.rejected[0].seq, 0);
+	ledger_resp_free(&r);
 	assert_int_equal(parse("{}", 4, &r, err), 0);
 	assert_int_equal(r.n_accepted + r.n_duplicate + r.n_rejected, 0);
 	ledger_resp_free(&r);
@@ -99,6 +105,8 @@ static void test_refused(void **state)
 		{ "{\"rejected\":[{\"reason\":\"x\"}]}", "offset 27:" },
 		{ "{\"rejected\":[{\"seq\":1,\"reason\":\"x\",\"seq\":2}]}", "offset 41:" },
 		{ "{\"rejected\":[{\"seq\":1,\"reason\":5}]}", "offset 31:" },
+		{ "{\"rejected\":[{\"seq\":00,\"reason\":\"x\"}]}", "offset 22:" },
+		{ "{\"duplicate\":[0]}", "offset 15:" },
 		{ "{\"rejected\":[{\"seq\":1,\"reason\":\"a\\q\"}]}", "offset 34:" },
 		{ "{\"rejected\":[{\"seq\":1,\"reason\":\"\\u12\"}]}", "offset 36:" },
 		{ "{\"rejected\":[{\"seq\":1,\"reason\":\"a\nb\"}]}", "offset 34:" },

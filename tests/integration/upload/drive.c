@@ -74,17 +74,20 @@ static double mono_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static long vm_hwm_kb(void)
+/* A field of /proc/self/status in kB (VmHWM: peak resident; RssAnon:
+ * heap and stacks now; RssFile: mapped library pages now). */
+static long status_kb(const char *field)
 {
 	FILE *f = fopen("/proc/self/status", "r");
 	char line[128];
+	size_t n = strlen(field);
 	long kb = -1;
 
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmHWM:", 6))
-			kb = strtol(line + 6, NULL, 10);
+		if (!strncmp(line, field, n) && line[n] == ':')
+			kb = strtol(line + n + 1, NULL, 10);
 	fclose(f);
 	return kb;
 }
@@ -129,7 +132,8 @@ int main(int argc, char **argv)
 	queue_t *q = NULL;
 	ledger_t *l = NULL;
 	double t0, t1;
-	uint64_t start_pending = 0, prev_failed = 0;
+	uint64_t start_pending = 0, prev_failed = 0, prev_ok = 0;
+	long anon_max_kb = 0;
 	long consecutive = 0;
 	int c, ret = 1;
 
@@ -202,6 +206,14 @@ int main(int argc, char **argv)
 		int n;
 
 		ledger_status(l, &st);
+		if (st.batches_ok != prev_ok) {
+			/* sample the private memory once per acknowledged batch */
+			long a = status_kb("RssAnon");
+
+			prev_ok = st.batches_ok;
+			if (a > anon_max_kb)
+				anon_max_kb = a;
+		}
 		if (st.batches_failed != prev_failed) {
 			consecutive += (long)(st.batches_failed - prev_failed);
 			prev_failed = st.batches_failed;
@@ -260,10 +272,10 @@ int main(int argc, char **argv)
 		ret = 1;
 	printf("upload-drive: acked %" PRIu64 " records (%" PRIu64 " duplicate, %" PRIu64
 	       " rejected) in %.3f s: %.0f records/s; %" PRIu64 " pending; batches ok %" PRIu64
-	       " failed %" PRIu64 "; VmHWM %ld kB\n",
+	       " failed %" PRIu64 "; VmHWM %ld kB (RssFile now %ld kB; RssAnon max %ld kB)\n",
 	       st.records_acked, st.records_duplicate, st.records_rejected, t1 - t0,
 	       t1 > t0 ? st.records_acked / (t1 - t0) : 0.0, qs.pending, st.batches_ok,
-	       st.batches_failed, vm_hwm_kb());
+	       st.batches_failed, status_kb("VmHWM"), status_kb("RssFile"), anon_max_kb);
 	(void)start_pending;
 out:
 	ledger_close(l);
