@@ -27,3 +27,7 @@ itests-y += tests/integration/crypto_tamper.sh
 fuzz-y += fuzz_cose
 fuzz_cose-srcs := tests/fuzz/fuzz_cose.c crypto/cbor.c crypto/cose.c crypto/verify.c \
 	agent/co2.c agent/log.c $(if $(filter y,$(CONFIG_VERIFY_LIBCRYPTO)),crypto/verify_libcrypto.c)
+
+# Bare signature rates per back end for bench_verify.sh (not installed).
+progs-y += eco2-bench-sig
+eco2-bench-sig-objs := tests/bench/verify/bench_sig.o

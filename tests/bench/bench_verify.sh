@@ -7,6 +7,8 @@
 #   verifying   eco2-verify --jobs 1 per back end (sodium Ed25519, mbedtls
 #               ES256, libcrypto ES256): the whole pipeline, file to report
 #   all cores   eco2-verify on a large Ed25519 and ES256 file, every core
+#   bare        verify_sig alone per back end (eco2-bench-sig), the ceiling
+#               the record rates are to be read against
 #   callgrind   instructions per record verified, per back end (stable on a
 #               busy machine, unlike the rates)
 # Rates are records / wall second and records / CPU second (user+sys): on a
@@ -39,6 +41,11 @@ echo "host: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-
 if command -v openssl >/dev/null; then
 	openssl speed -seconds 2 ecdsap256 ed25519 2>/dev/null |
 		awk '/nistp256|Ed25519/ { printf "openssl speed (bare, 1 core): %s verify/s %s\n", $NF, $0 ~ /25519/ ? "Ed25519" : "P-256" }'
+fi
+
+if [ -x "$ECO2_BUILD/eco2-bench-sig" ]; then
+	"$ECO2_BUILD/eco2-bench-sig" 2 | awk '{ split($1, b, "="); split($2, a, "="); split($3, r, "=");
+		printf "bare verify_sig (1 core): %9.0f /s per CPU second  %s %s\n", r[2], a[2], b[2] }'
 fi
 
 # run LABEL N CMD...: time CMD, print records/s by wall and by CPU time
