@@ -13,3 +13,6 @@ itests-y += tests/integration/trip_acceptance.sh tests/integration/trip_segments
 itests-y += tests/integration/trip_faults.sh tests/integration/trip_property.sh
 itests-y += tests/integration/trip_resume.sh tests/integration/trip_co2.sh
 itests-y += tests/integration/trip_profiles.sh
+
+fuzz-y += fuzz_trip
+fuzz_trip-srcs := tests/fuzz/fuzz_trip.c agent/trip.c agent/co2.c agent/log.c

@@ -19,6 +19,8 @@
 #define STALE_CTR_NS    (5 * NS_PER_S)  /* the same for energy counters (often 1 Hz) */
 #define REBASE_READINGS 5               /* consistent readings that move the baseline */
 #define DROP_FACTOR     1.8             /* period multiple that means a lost frame */
+#define TIME_MAX_NS     (INT64_C(1) << 62)
+#define CORR_MAX_NS     (INT64_C(1) << 60)  /* clock steps summed, either way */
 
 enum open_kind { OPEN_NONE = 0, OPEN_TRIP = ECO2_REC_TRIP, OPEN_CHARGE = ECO2_REC_CHARGE };
 
@@ -101,6 +103,16 @@ struct trip {
 	struct trip_state s;
 };
 
+static const char *role_name(enum eco2_role r)
+{
+	static const char *const names[ROLE_COUNT] = {
+		"odometer", "speed", "pack_voltage", "pack_current",
+		"discharge_energy_total", "regen_energy_total", "ignition", "charging",
+	};
+
+	return (unsigned)r < ROLE_COUNT ? names[r] : "?";
+}
+
 static bool has_role(const trip_t *t, enum eco2_role r)
 {
 	return t->p.roles & (1u << r);
@@ -126,8 +138,14 @@ static double odo_step(const trip_t *t)
 	return DEFAULT_STEP_M;
 }
 
+/* Nearest integer, halves away from zero; saturates instead of leaving
+ * the int64 range (only a corrupt state could get there). */
 static int64_t round_half_away(double v)
 {
+	if (!(v > -9.0e18))
+		return v < 0 ? -INT64_C(9000000000000000000) : 0;
+	if (v > 9.0e18)
+		return INT64_C(9000000000000000000);
 	return (int64_t)(v < 0 ? -floor(-v + 0.5) : floor(v + 0.5));
 }
 
@@ -353,16 +371,34 @@ static void check_limits(trip_t *t, int64_t now)
 	}
 }
 
-static void apply_step(trip_t *t, int64_t step_ns)
+/* false for a step no real clock makes (the sum stays within 2^60 ns) */
+static bool apply_step(trip_t *t, int64_t step_ns)
 {
+	if (step_ns > CORR_MAX_NS || step_ns < -CORR_MAX_NS ||
+	    t->s.corr_ns - step_ns > CORR_MAX_NS || t->s.corr_ns - step_ns < -CORR_MAX_NS)
+		return false;
 	t->s.corr_ns -= step_ns;
 	if (t->s.open.kind != OPEN_NONE)
 		t->s.open.flags |= ECO2_FLAG_CLOCK_JUMP;
+	return true;
+}
+
+/* Remember a step seen in the stamps, for trip_clock_step. */
+static void note_auto_step(trip_t *t, int64_t step_ns)
+{
+	int64_t a = t->s.auto_step_ns;
+
+	t->s.auto_step_ns = (a > 0 && step_ns > CORR_MAX_NS - a) ||
+			    (a < 0 && step_ns < -CORR_MAX_NS - a) ? 0 : a + step_ns;
 }
 
 void trip_clock_step(trip_t *t, int64_t step_ns)
 {
-	int64_t d = step_ns - t->s.auto_step_ns;
+	int64_t d;
+
+	if (step_ns > CORR_MAX_NS || step_ns < -CORR_MAX_NS)
+		return;   /* not a clock step a real clock makes */
+	d = step_ns - t->s.auto_step_ns;
 
 	/* Frames stamped after the step may have shown it already: a report
 	 * of the same step (within the detection's slack) is not applied
@@ -372,7 +408,7 @@ void trip_clock_step(trip_t *t, int64_t step_ns)
 		return;
 	}
 	t->s.auto_step_ns = 0;
-	apply_step(t, step_ns);
+	(void)apply_step(t, step_ns);
 }
 
 /* Map a sample time to the internal time line, detecting clock steps a
@@ -383,16 +419,21 @@ void trip_clock_step(trip_t *t, int64_t step_ns)
 static int64_t internal_time(trip_t *t, uint64_t t_ns)
 {
 	struct trip_state *s = &t->s;
-	int64_t now = (int64_t)t_ns + s->corr_ns;
-	int64_t d;
+	int64_t now, d;
+
+	/* Stamps beyond 2^62 ns (year 2116) are corrupt; keeping them there
+	 * keeps every difference below in range. */
+	if (t_ns > TIME_MAX_NS)
+		t_ns = TIME_MAX_NS;
+	now = (int64_t)t_ns + s->corr_ns;
 
 	if (!s->have_last)
 		return now;
 	d = now - s->last_t;
 	if (d < -REORDER_NS) {
 		log_info("trip: wall clock stepped back %.3f s", -d / 1e9);
-		apply_step(t, d);
-		s->auto_step_ns += d;
+		if (apply_step(t, d))
+			note_auto_step(t, d);
 		now = s->last_t;
 	} else if (d < 0) {
 		now = s->last_t;   /* interleaved sources: keep time monotonic */
@@ -400,9 +441,10 @@ static int64_t internal_time(trip_t *t, uint64_t t_ns)
 		   (moving_now(t) || (has_role(t, ROLE_IGNITION) && s->ign == 1))) {
 		log_info("trip: %.3f s without data while driving: taken as a clock step",
 			 d / 1e9);
-		apply_step(t, d);
-		s->auto_step_ns += d;
-		s->odo.pending_gap_ns += d;
+		if (apply_step(t, d))
+			note_auto_step(t, d);
+		if (s->odo.pending_gap_ns < CORR_MAX_NS - d)
+			s->odo.pending_gap_ns += d;
 		now = s->last_t;
 	}
 	return now;
@@ -678,7 +720,7 @@ static void on_power_input(trip_t *t, int64_t now)
 
 		if (dt > lim)
 			o->flags |= ECO2_FLAG_DATA_GAP;
-		else
+		else if (dt > 0)
 			add_energy(t, s->power_w, p, dt);
 	}
 	s->power_w = p;
@@ -778,13 +820,35 @@ static void maybe_start_on_motion(trip_t *t, const struct eco2_sample *smp, int6
 		start_trip(t, now);
 }
 
+/* Physically possible values of each role, in its canonical unit; a
+ * sample outside is a decoding or wiring error and is ignored (it would
+ * only make absurd figures). */
+static const struct {
+	double min, max;
+} role_range[ROLE_COUNT] = {
+	[ROLE_ODOMETER] = { 0, 1e10 },            /* 10 million km */
+	[ROLE_SPEED] = { -1000, 1000 },           /* clamped to max_speed_kmh later */
+	[ROLE_PACK_VOLTAGE] = { 0, 2000 },
+	[ROLE_PACK_CURRENT] = { -5000, 5000 },
+	[ROLE_DISCHARGE_TOTAL] = { 0, 1e12 },     /* Wh */
+	[ROLE_REGEN_TOTAL] = { 0, 1e12 },
+	[ROLE_IGNITION] = { -1e9, 1e9 },          /* any number: zero or not */
+	[ROLE_CHARGING] = { -1e9, 1e9 },
+};
+
 void trip_sample(trip_t *t, const struct eco2_sample *smp)
 {
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60, 5);
 	struct trip_state *s = &t->s;
 	int64_t now;
 
 	if ((unsigned)smp->role >= ROLE_COUNT)
 		return;
+	if (!(smp->value >= role_range[smp->role].min && smp->value <= role_range[smp->role].max)) {
+		log_rl(&rl, LOG_WARNING, "trip: %s sample %g is impossible: ignored",
+		       role_name(smp->role), smp->value);
+		return;
+	}
 	now = internal_time(t, smp->t_ns);
 	check_limits(t, now);
 	s->last_t = now;
@@ -858,7 +922,11 @@ void trip_event(trip_t *t, uint64_t t_ns, enum eco2_can_event ev, uint64_t count
 
 void trip_tick(trip_t *t, uint64_t now_ns)
 {
-	int64_t now = (int64_t)now_ns + t->s.corr_ns;
+	int64_t now;
+
+	if (now_ns > TIME_MAX_NS)
+		now_ns = TIME_MAX_NS;
+	now = (int64_t)now_ns + t->s.corr_ns;
 
 	if (t->s.have_last && now >= t->s.last_t)
 		check_limits(t, now);
@@ -972,6 +1040,49 @@ static size_t ck_body_len(void)
 	return b.len;
 }
 
+/* A blob that passed its checksum was written by trip_checkpoint_save;
+ * still, nothing from storage is trusted to keep the arithmetic in range. */
+static bool t_ok(int64_t v)
+{
+	return v >= -(TIME_MAX_NS / 2) && v <= TIME_MAX_NS;
+}
+
+static bool d_ok(double v)
+{
+	return isfinite(v) && v >= -1e15 && v <= 1e15;
+}
+
+static bool ck_sane(const struct trip_state *s)
+{
+	const struct odo_state *od = &s->odo;
+	const struct open_state *o = &s->open;
+
+	if (s->corr_ns < -CORR_MAX_NS || s->corr_ns > CORR_MAX_NS ||
+	    s->auto_step_ns < -CORR_MAX_NS || s->auto_step_ns > CORR_MAX_NS)
+		return false;
+	if (!t_ok(s->last_t) || !t_ok(s->speed_t) || !t_ok(s->volt_t) || !t_ok(s->curr_t) ||
+	    !t_ok(s->power_t) || !t_ok(s->ctr_t) || !t_ok(od->last_t) || !t_ok(od->seen_t) ||
+	    !t_ok(od->cand_t) || od->pending_gap_ns < 0 || od->pending_gap_ns > CORR_MAX_NS ||
+	    !t_ok(o->start_t) ||
+	    !t_ok(o->last_t) || !t_ok(o->last_motion_t))
+		return false;
+	if (!d_ok(s->speed_kmh) || !d_ok(s->volt_v) || !d_ok(s->curr_a) || !d_ok(s->power_w) ||
+	    !d_ok(s->ctr_dis_wh) || !d_ok(s->ctr_regen_wh) || !d_ok(od->last_raw_m) ||
+	    !d_ok(od->step_m) || od->step_m < 0 || !d_ok(od->cand_raw_m) ||
+	    !d_ok(o->odo_start_m) || !d_ok(o->done_m) || !d_ok(o->since_tick_m) ||
+	    !d_ok(o->discharge_wh) || !d_ok(o->regen_wh) || !d_ok(o->charged_wh) ||
+	    !d_ok(o->ctr_dis_start_wh) || !d_ok(o->ctr_regen_start_wh))
+		return false;
+	if (o->done_m < 0 || o->since_tick_m < 0 || o->discharge_wh < 0 || o->regen_wh < 0 ||
+	    o->charged_wh < 0)
+		return false;
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if (!t_ok(s->period[r].last_t) || !d_ok(s->period[r].period_ns) ||
+		    s->period[r].period_ns < 0)
+			return false;
+	return o->kind == OPEN_NONE || o->kind == OPEN_TRIP || o->kind == OPEN_CHARGE;
+}
+
 static uint64_t fnv1a(const uint8_t *p, size_t n)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
@@ -1041,7 +1152,7 @@ int trip_checkpoint_restore(trip_t *t, const uint8_t *blob, size_t len)
 	ck_walk(&s, &b, false);
 	if (b.bad || b.off != b.len)
 		return -EINVAL;
-	if (s.open.kind != OPEN_NONE && s.open.kind != OPEN_TRIP && s.open.kind != OPEN_CHARGE)
+	if (!ck_sane(&s))
 		return -EINVAL;
 	t->s = s;
 	if (t->s.open.kind != OPEN_NONE)
