@@ -208,5 +208,25 @@ open(sys.argv[2], "wb").write(d)' "$tmp/$alg.cbor" "$tmp/bad.cbor"
 	fi
 done
 
+# The example in docs/record-format.md, checked by the same outside code.
+res=$("$PYTHON" - "$ECO2_SRC/docs/record-format.md" <<'EOF2'
+import hashlib, re, sys, cbor2, nacl.signing
+doc = open(sys.argv[1]).read()
+block = doc.split("<!-- example-record-hex -->")[1].split("<!-- /example-record-hex -->")[0]
+data = bytes.fromhex("".join(re.findall(r"^[0-9a-f]+$", block, re.M)))
+sk = nacl.signing.SigningKey(b"\x01" * 32)
+pub = sk.verify_key.encode()
+tag = cbor2.loads(data)
+prot, unprot, payload, sig = tag.value
+sk.verify_key.verify(cbor2.dumps(["Signature1", prot, b"", payload]), sig)
+p = cbor2.loads(payload)
+kid = hashlib.sha256(pub).digest()[:8]
+ok = (tag.tag == 18 and cbor2.loads(prot) == {1: -8, 4: kid} and p[1] == kid and p[2] == 1
+      and p[3] == bytes(32) and p[12] == 2106 and p[18] == 8 and len(data) == 209)
+print("yes" if ok else "no")
+EOF2
+)
+check "the example in docs/record-format.md verifies with nacl + cbor2 ($res)" [ "$res" = yes ]
+
 echo "1..$n"
 [ $failed -eq 0 ]
