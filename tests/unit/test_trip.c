@@ -559,6 +559,33 @@ static void test_events(void **state)
 	rig_free(&r);
 }
 
+static void test_impossible_values(void **state)
+{
+	struct rig r;
+	(void)state;
+
+	/* a wiring or decoding error: 1e300 A, -5 V, NaN, a negative
+	 * odometer, 5000 km/h: ignored, the figures stay the car's */
+	rig_init(&r, 100, 0);
+	r.ign = 1;
+	run(&r, 10, 60, 20000);
+	put(&r, ROLE_PACK_CURRENT, 1e300);
+	put(&r, ROLE_PACK_VOLTAGE, -5);
+	put(&r, ROLE_PACK_CURRENT, NAN);
+	put(&r, ROLE_ODOMETER, -100);
+	put(&r, ROLE_ODOMETER, INFINITY);
+	put(&r, ROLE_SPEED, 5000);
+	run(&r, 10, 0, -5000);
+	r.ign = 0;
+	run(&r, 1, 0, 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.recs[0].flags, 0);
+	assert_true(fabs(r.recs[0].discharge_wh - r.true_dis_wh) <= 1);
+	assert_true(fabs(r.recs[0].regen_wh - r.true_regen_wh) <= 1);
+	assert_true(fabs(r.recs[0].distance_m - (r.odo_true_m - 12345678.9)) <= 100);
+	rig_free(&r);
+}
+
 static void test_gap_inside_trip(void **state)
 {
 	struct rig r;
@@ -748,6 +775,7 @@ int main(void)
 		cmocka_unit_test(test_charging_session),
 		cmocka_unit_test(test_clock_steps),
 		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_impossible_values),
 		cmocka_unit_test(test_gap_inside_trip),
 		cmocka_unit_test(test_slow_signals),
 		cmocka_unit_test(test_checkpoint),
