@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,6 +403,22 @@ static void count(struct summary *s, const struct eco2_record *r)
 	s->have_time = true;
 }
 
+/* The cores this process may run on (its affinity mask, which a
+ * container or taskset narrows), 1..JOBS_MAX. */
+static unsigned usable_cpus(void)
+{
+	cpu_set_t set;
+	long n = 0;
+
+	if (!sched_getaffinity(0, sizeof(set), &set))
+		n = CPU_COUNT(&set);
+	if (n < 1)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	return n > JOBS_MAX ? JOBS_MAX : (unsigned)n;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -527,11 +544,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	njobs = jobs ? (unsigned)jobs : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-	if (njobs < 1)
-		njobs = 1;
-	if (njobs > JOBS_MAX)
-		njobs = JOBS_MAX;
+	njobs = jobs ? (unsigned)jobs : usable_cpus();
 	for (unsigned t = 1; t < njobs; t++)
 		if (verify_key_clone(keys[0], &keys[t])) {
 			njobs = t;
