@@ -8,7 +8,9 @@
  *   ledger_set_loop_callbacks(l, want_fd, want_timeout, loop);
  *   want_fd(fd, LEDGER_IN | LEDGER_OUT, loop)   -> epoll_ctl ADD/MOD
  *   want_fd(fd, 0, loop)                        -> epoll_ctl DEL
- *   want_timeout(ms, loop)   ms >= 0: arm a one-shot timer; -1: disarm
+ *   want_timeout(ms, loop)   ms >= 0: arm a one-shot timer (0: as soon as
+ *                            possible; a timerfd needs 1 ns, as 0 disarms
+ *                            it); -1: disarm
  *   on readiness:  ledger_on_fd(l, fd, LEDGER_IN/OUT/ERR bits)
  *   on the timer:  ledger_on_timeout(l)
  *
@@ -68,6 +70,9 @@ void ledger_opts_from_config(struct ledger_opts *o, const struct eco2_config *cf
  * borrowed (must outlive the ledger). 0 or -errno (-EINVAL: bad config,
  * logged with the key at fault). */
 int ledger_open(ledger_t **out, const struct ledger_opts *opts, queue_t *q) __must_check;
+/* Stops any transfer. May call want_fd(fd, 0) / want_timeout(-1) for what
+ * it still watches: the loop must stay valid until ledger_close returns
+ * (for a SIGHUP reload: close, then open with the new options). */
 void ledger_close(ledger_t *l);
 
 typedef void ledger_want_fd_fn(int fd, unsigned events, void *loop);

@@ -47,6 +47,19 @@ grep -m1 'ledger' "$WORK/no-client.drive.log" | sed 's/^/# /'
 check "missing client certificate: refused (exit $rc)" [ $rc -ne 0 ]
 check "missing client certificate: clear log line" grep -q 'HTTP 403.*client certificate required' "$WORK/no-client.drive.log"
 check "missing client certificate: nothing marked uploaded" [ "$(uploaded "$WORK/q.db")" = 0 ]
+# Another device's valid certificate: the ledger rejects every record.
+"$DRIVE" --db "$WORK/q.db" --url "https://localhost:$GOOD" --ca "$P/ca.pem" \
+	--cert "$P/device2.pem" --key "$P/device2.key" --max-failures 1 >"$WORK/other-dev.drive.log" 2>&1
+rc=$?
+grep -m1 'rejected' "$WORK/other-dev.drive.log" | sed 's/^/# /'
+check "another device's client certificate: refused (exit $rc)" [ $rc -ne 0 ]
+check "another device's client certificate: records rejected with the reason" \
+	grep -q 'rejected: kid .*does not belong to this device' "$WORK/other-dev.drive.log"
+check "another device's client certificate: nothing marked uploaded" [ "$(uploaded "$WORK/q.db")" = 0 ]
+# A device certificate from another CA cannot be registered.
+reg=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$P/ca.pem" --data-binary @"$P/other-ca.pem" \
+	"https://localhost:$GOOD/v1/devices")
+check "POST /v1/devices with a certificate outside the automaker CAs: 403 ($reg)" [ "$reg" = 403 ]
 "$DRIVE" --db "$WORK/q.db" --url "http://localhost:$GOOD" --ca "$P/ca.pem" >"$WORK/http.drive.log" 2>&1
 rc=$?
 check "http:// URL is a configuration error (exit $rc)" [ $rc -ne 0 ]

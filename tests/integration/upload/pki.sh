@@ -11,6 +11,7 @@
 #   device.key/device.pem  the device key (signs records; mode 0600) and its
 #                          certificate: TLS client certificate and the
 #                          certificate registered with POST /v1/devices
+#   device2.key/.pem       another device, signed by the same CA
 set -eu
 dir=$1
 alg=${2:-es256}
@@ -72,3 +73,8 @@ q openssl req -new -key device.key -subj "/CN=eco2 test device" -out device.csr
 printf 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n' > device.ext
 q openssl x509 -req -in device.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
 	-extfile device.ext -out device.pem
+q openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out device2.key
+chmod 600 device2.key
+q openssl req -new -key device2.key -subj "/CN=another device" -out device2.csr
+q openssl x509 -req -in device2.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+	-extfile device.ext -out device2.pem
