@@ -506,7 +506,8 @@ static void note_period(trip_t *t, enum eco2_role r, int64_t now)
 
 static double plausible_m(const trip_t *t, int64_t dt_ns)
 {
-	return t->p.max_speed_kmh / 3.6 * ((double)dt_ns / 1e9) + 2 * odo_step(t) + 10;
+	/* the distance covered at top speed, plus one step of quantisation */
+	return t->p.max_speed_kmh / 3.6 * ((double)dt_ns / 1e9) + odo_step(t) + 10;
 }
 
 /* Signed change from a to b, unwrapped when the counter's range is known. */
@@ -618,6 +619,8 @@ static void on_odometer(trip_t *t, double raw_m, int64_t now)
 	od->cand_raw_m = raw_m;
 	od->cand_t = now;
 	if (od->cand_n >= REBASE_READINGS) {
+		int64_t since = now - od->last_t;
+
 		log_warn("trip: odometer moved from %.0f m to %.0f m: new baseline",
 			 od->last_raw_m, raw_m);
 		od->last_raw_m = raw_m;
@@ -627,7 +630,7 @@ static void on_odometer(trip_t *t, double raw_m, int64_t now)
 		if (o->kind != OPEN_NONE) {
 			/* What the speed says bridges the change; the next tick
 			 * closes a first-step segment again. */
-			o->done_m += o->since_tick_m < plausible_m(t, 0) ? o->since_tick_m : 0;
+			o->done_m += o->since_tick_m < plausible_m(t, since) ? o->since_tick_m : 0;
 			o->since_tick_m = 0;
 			o->anchored = 0;
 		}
