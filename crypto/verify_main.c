@@ -52,9 +52,14 @@ struct summary {
 	uint64_t flags;
 };
 
+/* Problems kept for the report. A crafted file can hold millions of
+ * damaged records; beyond PROBLEMS_MAX they are counted, not kept. */
+#define PROBLEMS_MAX 100000
+
 struct problems {
 	struct problem *v;
 	size_t n, cap;
+	size_t total;        /* n plus those not kept */
 	bool oom;
 };
 
@@ -63,6 +68,9 @@ static void add_problem(void *ctx, uint64_t seq, const char *reason)
 	struct problems *ps = ctx;
 	struct problem *v;
 
+	ps->total++;
+	if (ps->n == PROBLEMS_MAX)
+		return;
 	if (ps->n == ps->cap) {
 		size_t cap = ps->cap ? ps->cap * 2 : 64;
 
@@ -339,7 +347,10 @@ static void print_text(const struct summary *s, verify_key_t *key, const struct 
 			any = true;
 		}
 	printf("%s\n", any ? "" : " none");
-	if (ps->n)
+	if (ps->total > ps->n)
+		printf("result:             FAILED, %zu problems (the first %zu listed)\n",
+		       ps->total, ps->n);
+	else if (ps->n)
 		printf("result:             FAILED, %zu problem%s\n", ps->n, ps->n == 1 ? "" : "s");
 	else
 		printf("result:             verified\n");
@@ -354,7 +365,7 @@ static void print_json(const struct summary *s, verify_key_t *key, const struct 
 	verify_key_kid(key, kid);
 	for (size_t i = 0; i < 8; i++)
 		snprintf(kid_hex + 2 * i, 3, "%02x", kid[i]);
-	printf("{\"ok\":%s,\"alg\":\"%s\",\"kid\":\"%s\",", ps->n ? "false" : "true",
+	printf("{\"ok\":%s,\"alg\":\"%s\",\"kid\":\"%s\",", ps->total ? "false" : "true",
 	       alg_name(verify_key_alg(key)), kid_hex);
 	printf("\"records\":%zu,\"verified\":%zu,\"trips\":%zu,\"charging_sessions\":%zu,",
 	       s->records, s->verified, s->trips, s->charges);
@@ -375,7 +386,7 @@ static void print_json(const struct summary *s, verify_key_t *key, const struct 
 			printf("%s\"%s\"", any ? "," : "", fl);
 			any = true;
 		}
-	printf("],\"problems\":[");
+	printf("],\"problems_total\":%zu,\"problems\":[", ps->total);
 	for (size_t i = 0; i < ps->n; i++) {
 		printf("%s{\"seq\":%" PRIu64 ",\"reason\":", i ? "," : "", ps->v[i].seq);
 		json_str(stdout, ps->v[i].reason);
@@ -610,7 +621,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "eco2-verify: writing the report: %s\n", strerror(errno));
 		goto out;
 	}
-	status = ps.n ? EXIT_BAD : EXIT_OK;
+	status = ps.total ? EXIT_BAD : EXIT_OK;
 out:
 	verify_chain_free(chain);
 	free(items);
