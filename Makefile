@@ -223,6 +223,11 @@ export ECO2_BUILD := $(objtree)
 export PYTHON
 FUZZ_SECONDS ?= 8
 
+.PHONY: demo
+demo: deps-check
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo.sh
+
 .PHONY: check check-build test-list fuzz bench
 check: deps-check
 	$(Q)$(MAKE) --no-print-directory check-build

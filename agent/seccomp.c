@@ -7,6 +7,7 @@
 #include "agent/seccomp.h"
 
 #if IS_ENABLED(CONFIG_SECCOMP)
+#include <sched.h>
 #include <seccomp.h>
 
 /* What eco2d does after start-up: epoll loop, CAN and TLS sockets, SQLite
@@ -34,7 +35,41 @@ static const char *const allowed[] = {
 	"getegid", "getuid32", "geteuid32", "getgid32", "getegid32", "getrandom",
 	"uname", "sysinfo", "futex", "futex_time64", "set_robust_list", "rseq",
 	"prlimit64", "sched_yield", "exit", "exit_group", "tgkill", "kill", "restart_syscall",
+	"sched_getaffinity", "sched_getattr", "sched_getparam", "sched_getscheduler",
+	"sigaltstack", "getrlimit", "ugetrlimit",
 };
+
+/* Threads (libcurl's resolver, a PKCS#11 module's worker) are allowed;
+ * new processes are not: clone() must carry CLONE_THREAD, and clone3(),
+ * whose flags sit behind a pointer a filter cannot read, answers ENOSYS so
+ * that the C library falls back to clone(). */
+static int allow_threads(scmp_filter_ctx ctx)
+{
+	/* Scheduling changes are refused, not fatal: libraries probe them
+	 * (a PKCS#11 stack re-applies its own policy) and carry on. */
+	static const char *const refused[] = {
+		"sched_setattr", "sched_setscheduler", "sched_setparam", "sched_setaffinity",
+	};
+	int ret, nr;
+
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
+		nr = seccomp_syscall_resolve_name(refused[i]);
+		if (nr == __NR_SCMP_ERROR)
+			continue;
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+		if (ret < 0)
+			return ret;
+	}
+	nr = seccomp_syscall_resolve_name("clone3");
+
+	if (nr != __NR_SCMP_ERROR) {
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
+		if (ret < 0)
+			return ret;
+	}
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+				SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+}
 
 int seccomp_install(const char *const *extra)
 {
@@ -60,6 +95,11 @@ int seccomp_install(const char *const *extra)
 			log_err("seccomp: cannot allow %s: %s", name, strerror(-ret));
 			goto out;
 		}
+	}
+	ret = allow_threads(ctx);
+	if (ret < 0) {
+		log_err("seccomp: cannot allow threads: %s", strerror(-ret));
+		goto out;
 	}
 	ret = seccomp_load(ctx);
 	if (ret < 0)

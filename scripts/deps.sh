@@ -33,5 +33,7 @@ if [ "$arch" != "$native" ] && ! dpkg --print-foreign-architectures | grep -qx "
 	$sudo dpkg --add-architecture "$arch"
 fi
 echo "deps: installing$missing"
-$sudo apt-get update -qq
+# A partial index failure (a mirror mid-sync for one architecture) must not
+# stop the install of packages the other indexes serve.
+$sudo apt-get update -qq || echo "deps: apt-get update reported errors; installing anyway" >&2
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing

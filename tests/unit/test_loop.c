@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +172,11 @@ static void test_notify(void **state)
 	rmdir(path);
 }
 
+static void *thread_main(void *arg)
+{
+	return arg;
+}
+
 /* The filter must let the daemon's own calls through and kill the process
  * on anything else. Run in a child, since it cannot be undone. */
 static void test_seccomp_kills(void **state)
@@ -189,6 +195,22 @@ static void test_seccomp_kills(void **state)
 		if (write(STDOUT_FILENO, "", 0) < 0)   /* allowed */
 			_exit(4);
 		ptrace(PTRACE_TRACEME, 0, NULL, NULL);  /* forbidden */
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGSYS);
+
+	/* Threads may start; processes may not. */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pthread_t th;
+		if (seccomp_install(NULL))
+			_exit(3);
+		if (pthread_create(&th, NULL, thread_main, NULL) || pthread_join(th, NULL))
+			_exit(4);
+		(void)fork();   /* forbidden: no CLONE_THREAD */
 		_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
