@@ -183,6 +183,13 @@ head -c 100000 /dev/urandom >"$tmp/random.cbor"
 "$ver" --pubkey "$tmp/a.pub" "$tmp/random.cbor" >/dev/null 2>&1
 check "100 kB of random bytes: exit 1, no crash" [ $? -eq 1 ]
 
+"$PYTHON" -c 'import sys; sys.stdout.buffer.write(bytes.fromhex("d2844da201270448") * 300000)' >"$tmp/starts.cbor"
+"$ver" --json --pubkey "$tmp/a.pub" "$tmp/starts.cbor" >"$tmp/out.json" 2>/dev/null
+rc=$?
+res=$("$PYTHON" -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["problems_total"], len(j["problems"]))' "$tmp/out.json")
+check "300,000 bare record starts: exit $rc (1), all counted, 100,000 listed ($res)" \
+	[ $rc -eq 1 -a "$res" = "300000 100000" ]
+
 # ---- a large file across verification batches, on every core ----
 "$gen" --key "file:$tmp/a.key" --count 10000 -o "$tmp/big.cbor" 2>/dev/null
 "$PYTHON" - "$tmp/big.cbor" "$tmp/bigbad.cbor" <<'EOF2'
