@@ -14,10 +14,15 @@ want=$(awk -v arch="$arch" -v native="$native" '
 	$2 == "target" { print (arch == native) ? $1 : $1 ":" arch }
 	$2 == "cross" && arch != native { print $1 }' "$top/debian-packages.txt")
 
+# With several architectures installed dpkg-query prints one line each;
+# a package counts when it is installed for the wanted one (or is "all").
 missing=
 for p in $want; do
-	s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-	[ "$s" = installed ] || missing="$missing $p"
+	name=${p%%:*}
+	a=$native
+	[ "$name" = "$p" ] || a=${p#*:}
+	dpkg-query -W -f='${Architecture} ${db:Status-Status}\n' "$name" 2>/dev/null |
+		grep -Eq "^($a|all) installed$" || missing="$missing $p"
 done
 
 if [ "$mode" = check ]; then
