@@ -801,9 +801,13 @@ int agent_run(agent_t *a)
 	(void)notify_status("running");
 	log_info("running: %s", a->opts.replay_path ? a->opts.replay_path : a->cfg.can_interfaces);
 
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
 	ret = loop_run(a->loop);
 	if (ret)
 		log_err("event loop: %s", strerror(-ret));
+	/* For the idle budget: every epoll_wait return is a wakeup. */
+	log_info("loop: %llu wakeups in %.1f s, %llu frames", (unsigned long long)loop_wakeups(a->loop),
+		 (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9, (unsigned long long)a->frames);
 	(void)notify_send("STOPPING=1");
 	/* Whatever ended the loop: store what is finished, save what is open. */
 	store_pending(a);

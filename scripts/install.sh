@@ -21,6 +21,12 @@ if [ -d "$top/can/profiles" ]; then
 		[ -f "$f" ] && $I -m 0644 "$f" "$dest$prefix/share/eco2/profiles/"
 	done
 fi
+if [ -d "$top/can/sim/cycles" ]; then
+	$I -d -m 0755 "$dest$prefix/share/eco2/cycles"
+	for f in "$top"/can/sim/cycles/*; do
+		[ -f "$f" ] && $I -m 0644 "$f" "$dest$prefix/share/eco2/cycles/"
+	done
+fi
 [ -f "$top/agent/eco2d.service" ] && $I -D -m 0644 "$top/agent/eco2d.service" "$dest$unitdir/eco2d.service"
 for m in "$top"/docs/man/*.[1-8]; do
 	[ -f "$m" ] || continue
