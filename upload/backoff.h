@@ -3,7 +3,8 @@
  * The n-th consecutive failure waits a uniformly random time in
  * [0, min(cap, base x 2^n)] ("full jitter"): a fleet that lost the ledger
  * together does not come back in lock step. The random source is
- * libsodium's randombytes_uniform() (the kernel CSPRNG), never rand(). */
+ * libsodium's randombytes_uniform() (the kernel CSPRNG), never the C
+ * library's predictable generator. */
 #ifndef ECO2_BACKOFF_H
 #define ECO2_BACKOFF_H
 

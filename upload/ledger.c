@@ -16,7 +16,7 @@
 #include "upload/ledger.h"
 #include "upload/ledger_resp.h"
 
-#define RESP_MAX (256 * 1024)   /* a larger answer is not an acknowledgement */
+#define RESP_MAX ((size_t)256 * 1024)   /* a larger answer is not an acknowledgement */
 #define PATH_RECORDS "/v1/records"
 
 struct ledger {
@@ -271,7 +271,7 @@ int ledger_open(ledger_t **out, const struct ledger_opts *o, queue_t *q)
 	l->rl.interval_s = 60;
 	l->rl.burst = 5;
 	l->batch_records = o->batch_records ? o->batch_records : 500;
-	l->batch_bytes = o->batch_bytes ? o->batch_bytes : 1024 * 1024;
+	l->batch_bytes = o->batch_bytes ? o->batch_bytes : (size_t)1024 * 1024;
 	backoff_init(&l->bo, o->backoff_base_ms ? o->backoff_base_ms : 1000,
 		     (o->backoff_max_s ? o->backoff_max_s : 3600) * 1000u);
 	l->base = strdup(o->url);

@@ -587,12 +587,10 @@ int queue_next_batch(queue_t *q, size_t max_records, size_t max_bytes,
 			b.buf = nb;
 			cap = ncap;
 		}
-		if (len)
+		if (len && b.buf && p)
 			memcpy(b.buf + b.buf_len, p, len);
 		b.items[b.n].seq = (uint64_t)sqlite3_column_int64(q->st_next, 0);
 		b.items[b.n].len = len;
-		/* offsets for now; pointers once buf stops moving */
-		b.items[b.n].bytes = (const uint8_t *)(uintptr_t)b.buf_len;
 		b.buf_len += len;
 		b.n++;
 	}
@@ -600,8 +598,9 @@ int queue_next_batch(queue_t *q, size_t max_records, size_t max_bytes,
 		ret = sql_fail(q, rc, "reading the upload batch");
 		goto out;
 	}
-	for (size_t i = 0; i < b.n; i++)
-		b.items[i].bytes = b.buf + (uintptr_t)b.items[i].bytes;
+	/* pointers only now that buf no longer moves */
+	for (size_t i = 0, off = 0; i < b.n; off += b.items[i].len, i++)
+		b.items[i].bytes = b.buf + off;
 	*out = b;
 	memset(&b, 0, sizeof(b));
 	ret = 0;

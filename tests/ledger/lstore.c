@@ -422,7 +422,8 @@ int lstore_records(lstore_t *s, const uint8_t kid[8], uint64_t from,
 			buf = nb;
 			cap = ncap;
 		}
-		memcpy(buf + len, sqlite3_column_blob(st, 0), n);
+		if (n && buf)
+			memcpy(buf + len, sqlite3_column_blob(st, 0), n);
 		len += n;
 	}
 	if (rc != SQLITE_DONE)

@@ -29,7 +29,7 @@
 #include "crypto/verify.h"
 #include "tests/ledger/lstore.h"
 
-#define BODY_MAX (64u * 1024 * 1024)
+#define BODY_MAX ((size_t)64 * 1024 * 1024)
 
 struct faults {
 	double fail_rate;          /* answer --status instead of processing */

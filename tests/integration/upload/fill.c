@@ -1,11 +1,12 @@
 /* upload-fill — appends chained test records to a store (tests, benches).
  *
  *   upload-fill --db FILE --count N [--batch B] [--size BYTES]
- *               [--max-bytes QUOTA] [--forever] [--key URI]
+ *               [--max-bytes QUOTA] [--forever] [--key URI] [--variant N]
  *
  * With --key (file:PATH or pkcs11:...) each record is a real signed trip
  * record (crypto/cose.h) with a CO2 figure that follows from its fields,
- * chained by SHA-256 of the previous record. Without it, each record is
+ * chained by SHA-256 of the previous record; --variant N shifts every
+ * start time by N seconds (another chain by the same key: a fork). Without it, each record is
  * opaque test bytes: "ECO2TEST" | seq (8 bytes, big
  * endian) | prev hash (32) | filler up to --size (default 200) bytes; its
  * hash is SHA-256 of those bytes (libsodium). B records go in one
@@ -31,6 +32,7 @@
 struct fill {
 	size_t size;
 	signer_t *signer;
+	int64_t variant;     /* shifts start_s: a different chain by one key */
 	uint8_t kid[8];
 	struct co2_params co2;
 };
@@ -46,7 +48,7 @@ static int make_signed(uint64_t seq, const uint8_t prev[QUEUE_HASH_LEN], struct 
 	r.seq = seq;
 	memcpy(r.prev, prev, 32);
 	r.type = ECO2_REC_TRIP;
-	r.start_s = 1767225600 + (int64_t)seq * 3600;
+	r.start_s = 1767225600 + (int64_t)seq * 3600 + f->variant;
 	r.end_s = r.start_s + 1800;
 	r.distance_m = 10000 + (int64_t)(seq % 977) * 13;
 	r.odo_start_m = 1000000 + (int64_t)seq * 20000;
@@ -106,7 +108,8 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "db", 1, NULL, 'd' }, { "count", 1, NULL, 'n' }, { "batch", 1, NULL, 'b' },
 		{ "size", 1, NULL, 's' }, { "max-bytes", 1, NULL, 'q' },
-		{ "forever", 0, NULL, 'f' }, { "key", 1, NULL, 'k' }, { 0 },
+		{ "forever", 0, NULL, 'f' }, { "key", 1, NULL, 'k' },
+		{ "variant", 1, NULL, 'V' }, { 0 },
 	};
 	struct fill f = { .size = 200 };
 	struct queue_opts qo = { 0 };
@@ -138,9 +141,10 @@ int main(int argc, char **argv)
 		case 'q': qo.max_bytes = (int64_t)v; break;
 		case 'f': forever = true; break;
 		case 'k': key = optarg; break;
+		case 'V': f.variant = (int64_t)v; break;
 		default:
 			fprintf(stderr, "usage: upload-fill --db FILE --count N [--batch B] [--size BYTES] "
-				"[--max-bytes QUOTA] [--forever] [--key URI]\n");
+				"[--max-bytes QUOTA] [--forever] [--key URI] [--variant N]\n");
 			return 2;
 		}
 	}
