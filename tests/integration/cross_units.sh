@@ -6,8 +6,8 @@
 # armhf the same when installed, else a Debian sysroot made by
 # cross/mksysroot.sh (when the armhf package lists exist). A target whose
 # toolchain, qemu-user or libraries are missing is skipped with the reason;
-# both missing: exit 77. ECO2_CROSS_ARCHES="arm64" limits the run (about
-# 1 min per target on 2 cores, builds included).
+# both missing: exit 77. The two targets build and run side by side;
+# ECO2_CROSS_ARCHES="arm64" limits the run to one.
 #
 # qemu-user cannot emulate what it must not let a guest do to qemu itself:
 # it refuses seccomp filters. Failures of the tests listed in `limits`
@@ -32,36 +32,50 @@ has_libs() { # has_libs DEB_ARCH: the target libraries installed as multiarch?
 	done
 }
 
-run_arch() { # run_arch arm64|armhf
-	local arch=$1 cc qemu deb out sysroot= log t line rest status name why
+declare -A pid=() skip=()
+
+# start_arch arm64|armhf: check the toolchain and libraries, then start
+# `make check-cross` in the background (each target's emulation is one
+# thread: the two run side by side on two cores).
+start_arch() {
+	local arch=$1 cc qemu deb out sysroot=
 	case $arch in
 	arm64) cc=aarch64-linux-gnu-gcc qemu=qemu-aarch64-static deb=arm64 ;;
 	armhf) cc=arm-linux-gnueabihf-gcc qemu=qemu-arm-static deb=armhf ;;
+	*) skip[$arch]="unknown target"; return ;;
 	esac
 	out=$build/cross-units-$arch
 	if ! command -v $cc >/dev/null || ! command -v $qemu >/dev/null; then
-		emit ok "$arch: unit suite under $qemu # SKIP $cc or $qemu not installed (make deps ARCH=$arch)"
-		skipped_why="$skipped_why $arch"
+		skip[$arch]="$cc or $qemu not installed (make deps ARCH=$arch)"
 		return
 	fi
 	if ! has_libs $deb; then
-		if dpkg --print-foreign-architectures | grep -qx $deb; then
-			sysroot=$build/sysroot-$deb
-			if ! "$top/cross/mksysroot.sh" $deb "$sysroot" >"$build/mksysroot-$deb.log" 2>&1; then
-				emit ok "$arch: unit suite # SKIP no $deb libraries: $(tail -n 1 "$build/mksysroot-$deb.log")"
-				skipped_why="$skipped_why $arch"
-				return
-			fi
-		else
-			emit ok "$arch: unit suite # SKIP no $deb libraries (make deps ARCH=$arch)"
-			skipped_why="$skipped_why $arch"
+		if ! dpkg --print-foreign-architectures | grep -qx $deb; then
+			skip[$arch]="no $deb libraries (make deps ARCH=$arch)"
+			return
+		fi
+		sysroot=$build/sysroot-$deb
+		if ! "$top/cross/mksysroot.sh" $deb "$sysroot" >"$build/mksysroot-$deb.log" 2>&1; then
+			skip[$arch]="no $deb libraries: $(tail -n 1 "$build/mksysroot-$deb.log")"
 			return
 		fi
 	fi
-	ran=1
-	log=$build/cross-units-$arch.log
+	rm -rf "$out/cross-logs"
 	make --no-print-directory ARCH=$arch O="$out" ${sysroot:+SYSROOT="$sysroot"} \
-		check-cross >"$log" 2>&1
+		check-cross >"$build/cross-units-$arch.log" 2>&1 &
+	pid[$arch]=$!
+}
+
+# report_arch arm64|armhf: one TAP line per unit test of that target.
+report_arch() {
+	local arch=$1 out=$build/cross-units-$1 log=$build/cross-units-$1.log t line rest status name why
+	if [ -n "${skip[$arch]:-}" ]; then
+		emit ok "$arch: unit suite # SKIP ${skip[$arch]}"
+		skipped_why="$skipped_why $arch"
+		return
+	fi
+	ran=1
+	wait "${pid[$arch]}"
 	grep -E '^check-cross:|passed, .* failed' "$log" | sed "s/^/# $arch: /"
 	if ! ls "$out"/cross-logs/unit-*.log >/dev/null 2>&1; then
 		emit "not ok" "$arch: make check-cross ran no test: $(tail -n 1 "$log")"
@@ -98,8 +112,12 @@ run_arch() { # run_arch arm64|armhf
 	done
 }
 
-for a in ${ECO2_CROSS_ARCHES:-arm64 armhf}; do
-	run_arch "$a"
+arches=${ECO2_CROSS_ARCHES:-arm64 armhf}
+for a in $arches; do
+	start_arch "$a"
+done
+for a in $arches; do
+	report_arch "$a"
 done
 echo "1..$n"
 if [ $ran -eq 0 ]; then
