@@ -19,3 +19,6 @@ progs-y += eco2d
 sbin-progs-y += eco2d
 eco2d-objs := agent/main.o
 eco2ctl-objs += agent/ctl_store.o
+
+itests-y += tests/integration/agent_systemd.sh
+itests-y += tests/integration/agent_e2e.sh
