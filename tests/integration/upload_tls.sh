@@ -101,6 +101,26 @@ while f.tell() < len(d):
 assert seqs == list(range(int(sys.argv[2]), int(sys.argv[2]) + 10)), seqs
 PYEOF
 
+# Through an HTTP CONNECT proxy, named on the command line ([ledger]
+# proxy) or by the environment (https_proxy): TLS stays end to end.
+"$PYTHON" "$UP/connect_proxy.py" "$WORK/proxy.log" >"$WORK/proxy.port" &
+PROXY_PID=$!
+LEDGER_PIDS+=("$PROXY_PID")
+for _ in $(seq 50); do grep -q port "$WORK/proxy.port" && break; sleep 0.05; done
+PP=$(sed -n 's/^port //p' "$WORK/proxy.port")
+"$PYTHON" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("update records set state=0 where seq>280"); c.commit()' "$WORK/q.db"
+"$DRIVE" --db "$WORK/q.db" --url "https://localhost:$GOOD" --ca "$P/ca.pem" --proxy "http://127.0.0.1:$PP" \
+	--cert "$P/device.pem" --key "$P/device.key" --max-failures 1 >"$WORK/proxy.drive.log" 2>&1
+check "through the proxy given as an option: acknowledged" grep -q 'acked 20 records (20 duplicate' "$WORK/proxy.drive.log"
+check "the proxy saw CONNECT localhost:$GOOD" grep -q "^CONNECT localhost:$GOOD\$" "$WORK/proxy.log"
+: > "$WORK/proxy.log"
+"$PYTHON" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("update records set state=0 where seq>290"); c.commit()' "$WORK/q.db"
+https_proxy="http://127.0.0.1:$PP" no_proxy= NO_PROXY= "$DRIVE" --db "$WORK/q.db" --url "https://localhost:$GOOD" \
+	--ca "$P/ca.pem" --cert "$P/device.pem" --key "$P/device.key" --max-failures 1 >"$WORK/proxy-env.drive.log" 2>&1
+check "through the proxy from https_proxy: acknowledged" grep -q 'acked 10 records (10 duplicate' "$WORK/proxy-env.drive.log"
+check "the proxy saw it" grep -q "^CONNECT localhost:$GOOD\$" "$WORK/proxy.log"
+kill "$PROXY_PID" 2>/dev/null
+
 # Resending a stored batch: reported duplicate, stored once.
 "$PYTHON" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("update records set state=0 where seq>290"); c.commit()' "$WORK/q.db"
 "$DRIVE" --db "$WORK/q.db" --url "https://localhost:$GOOD" --ca "$P/ca.pem" \

@@ -275,6 +275,8 @@ static void test_next_batch_is_index_scan(void **state)
 	sqlite3_finalize(st);
 	assert_true(uses_index);
 
+	sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
+	sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_VM_STEP, 1);
 	assert_int_equal(queue_next_batch(q, 500, 1 << 20, &b), 0);
 	assert_int_equal(b.n, 500);
 	assert_int_equal(b.items[0].seq, 999001);
@@ -283,8 +285,21 @@ static void test_next_batch_is_index_scan(void **state)
 	/* steps through the pending index: one per row returned, not one per
 	 * stored record */
 	assert_true(sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0) <= 500);
-	print_message("# VM steps for 500 rows: %d\n",
+	print_message("# VM steps for 500 of 1,000 pending rows among 1,000,000: %d\n",
 		      sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_VM_STEP, 0));
+	assert_true(sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_VM_STEP, 0) < 500 * 40);
+
+	/* a million pending records: the same plan, the same cost */
+	assert_int_equal(sqlite3_exec(q->db, "UPDATE records SET state = 0; ANALYZE;",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
+	sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_VM_STEP, 1);
+	assert_int_equal(queue_next_batch(q, 500, 1 << 20, &b), 0);
+	assert_int_equal(b.n, 500);
+	assert_int_equal(b.items[0].seq, 1);
+	assert_int_equal(b.items[499].seq, 500);
+	queue_batch_free(&b);
+	assert_true(sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0) <= 500);
 	assert_true(sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_VM_STEP, 0) < 500 * 40);
 	queue_close(q);
 	rmdb(path);
@@ -293,7 +308,7 @@ static void test_next_batch_is_index_scan(void **state)
 static void test_quota_full_and_recovery(void **state)
 {
 	char *path = tmpdb();
-	struct queue_opts o = { .max_bytes = 128 * 1024 };
+	struct queue_opts o = { .max_bytes = (int64_t)128 * 1024 };
 	struct maker m = { .size = 1000 };
 	struct queue_batch b;
 	uint64_t seq, seq_full;
@@ -347,7 +362,7 @@ static void test_quota_full_and_recovery(void **state)
 	queue_close(q);
 
 	/* a larger quota: appends go on from the same head */
-	o.max_bytes = 1024 * 1024;
+	o.max_bytes = (int64_t)1024 * 1024;
 	assert_int_equal(queue_open(&q, path, &o), 0);
 	assert_int_equal(queue_append_batch(q, make, &m, 50, &n), 0);
 	assert_int_equal(n, 50);
@@ -472,8 +487,8 @@ static void test_damaged_store_refused(void **state)
 	memset(junk, 0xA5, sizeof(junk));
 	fd = open(path, O_WRONLY);
 	assert_true(fd >= 0);
-	assert_int_equal(pwrite(fd, junk, sizeof(junk), 4096 * 3), (ssize_t)sizeof(junk));
-	assert_int_equal(pwrite(fd, junk, sizeof(junk), 4096 * 40), (ssize_t)sizeof(junk));
+	assert_int_equal(pwrite(fd, junk, sizeof(junk), (off_t)4096 * 3), (ssize_t)sizeof(junk));
+	assert_int_equal(pwrite(fd, junk, sizeof(junk), (off_t)4096 * 40), (ssize_t)sizeof(junk));
 	close(fd);
 	assert_int_equal(queue_open(&q, path, NULL), -EUCLEAN);
 	assert_null(q);

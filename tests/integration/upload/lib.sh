@@ -5,6 +5,9 @@
 : "${ECO2_BUILD:=$ECO2_SRC/build}"
 : "${PYTHON:=/usr/bin/python3}"
 UP=$ECO2_SRC/tests/integration/upload
+# the tests talk to loopback; a proxy from the caller's environment would
+# only get in the way (the proxy test sets its own)
+unset https_proxy HTTPS_PROXY all_proxy ALL_PROXY
 LEDGER=$ECO2_BUILD/eco2-ledger
 DRIVE=$ECO2_BUILD/upload-drive
 FILL=$ECO2_BUILD/upload-fill
