@@ -99,7 +99,7 @@ check "--help documents the fault options" [ $? -eq 0 ]
 "$LEDGER" --listen 127.0.0.1:0 >/dev/null 2>&1
 check "missing required options: usage error (exit 2)" [ $? -eq 2 ]
 if command -v man >/dev/null; then
-	MANWIDTH=200 man -l "$ECO2_SRC/tests/ledger/eco2-ledger.1" 2>/dev/null | grep -q -- '--drop-connection P'
+	MANWIDTH=200 man -l "$ECO2_SRC/docs/man/eco2-ledger.1" 2>/dev/null | grep -q -- '--drop-connection P'
 	check "eco2-ledger(1) renders and documents the fault options" [ $? -eq 0 ]
 fi
 finish
