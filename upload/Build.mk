@@ -24,5 +24,5 @@ fuzz_ledger_response-srcs := tests/fuzz/fuzz_ledger_response.c upload/ledger_res
 itests-y += tests/integration/upload_crash.sh tests/integration/upload_diskfull.sh
 ifeq ($(CONFIG_UPLOAD)$(CONFIG_LEDGER_SERVER),yy)
 itests-y += tests/integration/upload_tls.sh tests/integration/upload_faults.sh
-itests-y += tests/integration/upload_ledger.sh
+itests-y += tests/integration/upload_ledger.sh tests/integration/upload_pkcs11.sh
 endif

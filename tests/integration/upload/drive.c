@@ -2,7 +2,7 @@
  * exactly as eco2d's loop drives upload/ledger.c (tests and benchmarks).
  *
  *   upload-drive --db FILE --url https://HOST:PORT [--ca FILE] [--cert FILE
- *                --key FILE] [--pinned-pubkey SPEC] [--proxy URL]
+ *                --key FILE|pkcs11:URI [--key-pin PIN]] [--pinned-pubkey SPEC] [--proxy URL]
  *                [--batch-records N] [--batch-bytes N] [--backoff-base-ms N]
  *                [--backoff-max-s N] [--timeout-s N] [--max-failures N]
  *                [--max-seconds N] [--follow-ms N] [--debug] [--verbose]
@@ -103,7 +103,8 @@ static int num(const char *s, long *v)
 
 static void usage(FILE *f)
 {
-	fputs("usage: upload-drive --db FILE --url https://HOST:PORT [--ca FILE] [--cert FILE --key FILE]\n"
+	fputs("usage: upload-drive --db FILE --url https://HOST:PORT [--ca FILE] [--cert FILE --key FILE|URI]\n"
+	      "         [--key-pin PIN]\n"
 	      "         [--pinned-pubkey SPEC] [--proxy URL] [--batch-records N] [--batch-bytes N]\n"
 	      "         [--backoff-base-ms N] [--backoff-max-s N] [--timeout-s N]\n"
 	      "         [--max-failures N] [--max-seconds N] [--follow-ms N] [--debug] [--verbose]\n", f);
@@ -119,7 +120,7 @@ int main(int argc, char **argv)
 		{ "backoff-max-s", 1, NULL, 'M' }, { "timeout-s", 1, NULL, 't' },
 		{ "max-failures", 1, NULL, 'f' }, { "max-seconds", 1, NULL, 's' },
 		{ "follow-ms", 1, NULL, 'F' }, { "verbose", 0, NULL, 'v' },
-		{ "debug", 0, NULL, 'g' },
+		{ "debug", 0, NULL, 'g' }, { "key-pin", 1, NULL, 'P' },
 		{ "help", 0, NULL, 'h' }, { 0 },
 	};
 	struct ledger_opts o = { 0 };
@@ -146,6 +147,7 @@ int main(int argc, char **argv)
 		case 'a': o.ca = optarg; break;
 		case 'c': o.cert = optarg; break;
 		case 'k': o.key = optarg; break;
+		case 'P': o.key_pin = optarg; break;
 		case 'p': o.pinned_pubkey = optarg; break;
 		case 'x': o.proxy = optarg; break;
 		case 'v': o.verbose = true; log_set_level(LOG_DEBUG); break;
