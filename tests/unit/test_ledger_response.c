@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "upload/ledger_resp.h"
@@ -72,9 +73,8 @@ static void test_long_reason_truncated(void **state)
 	char buf[600], err[96];
 	(void)state;
 
-	memcpy(buf, "{\"rejected\":[{\"seq\":1,\"reason\":\"", 32);
-	memset(buf + 32, 'x', 400);
-	memcpy(buf + 432, "\"}]}", 5);
+	/* {"rejected":[{"seq":1,"reason":"xxx...(400)"}]} */
+	snprintf(buf, sizeof(buf), "{\"rejected\":[{\"seq\":1,\"reason\":\"%0400d\"}]}", 0);
 	assert_int_equal(parse(buf, 1, &r, err), 0);
 	assert_int_equal(strlen(r.rejected[0].reason), LEDGER_REASON_MAX - 1);
 	ledger_resp_free(&r);

@@ -311,8 +311,8 @@ static void test_quota_full_and_recovery(void **state)
 	struct queue_opts o = { .max_bytes = (int64_t)128 * 1024 };
 	struct maker m = { .size = 1000 };
 	struct queue_batch b;
-	uint64_t seq, seq_full;
-	uint8_t head[32], head2[32];
+	uint64_t seq = 0, seq_full = 0;
+	uint8_t head[32] = { 0 }, head2[32] = { 0 };
 	size_t n;
 	int ret = 0, stored = 0;
 	queue_t *q = NULL;
@@ -404,9 +404,9 @@ static void test_checkpoint_and_counters(void **state)
 {
 	char *path = tmpdb();
 	queue_t *q = NULL;
-	void *blob;
-	size_t len;
-	int64_t t, v;
+	void *blob = NULL;
+	size_t len = 0;
+	int64_t t = 0, v = 0;
 	(void)state;
 
 	assert_int_equal(queue_open(&q, path, NULL), 0);
