@@ -71,11 +71,11 @@ check-cross:
 	@command -v $(QEMU_USER) >/dev/null || { echo "check-cross: $(QEMU_USER) not installed (qemu-user-static)" >&2; exit 2; }
 	-$(Q)$(MAKE) --no-print-directory -k $(test-bins)
 	$(Q)$(MAKE) --no-print-directory cross-test-list
-	@start=$$(date +%s.%N); \
-	tests/run-tests.sh $(O)/tests/cross-list $(O)/cross-logs; rc=$$?; \
-	awk -v s=$$start -v e=$$(date +%s.%N) -v a=$(ARCH) -v q=$(QEMU_USER) \
-		'BEGIN { printf "check-cross: %s unit suite under %s: %.1f s\n", a, q, e - s }'; \
-	exit $$rc
+	@bash -c 'TIMEFORMAT="%R %U %S"; { time tests/run-tests.sh $(O)/tests/cross-list \
+		$(O)/cross-logs 2>&1; } 2>$(O)/cross-time; rc=$$?; \
+		read -r r u s <$(O)/cross-time; \
+		awk -v r=$$r -v u=$$u -v s=$$s "BEGIN { printf \"check-cross: $(ARCH) unit suite under $(QEMU_USER): %.1f s wall, %.1f s CPU\\n\", r, u + s }"; \
+		exit $$rc'
 
 # One line per unit test: unit <TAB> name <TAB> command (as test-list).
 cross-test-list:
