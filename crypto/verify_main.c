@@ -438,7 +438,7 @@ static void usage(FILE *f)
 		"  --pubkey PEM   the device's public key (SubjectPublicKeyInfo, P-256 or Ed25519)\n"
 		"  --cert, --ca   the device certificate and the CA root it must chain to\n"
 		"  --json         print one JSON object with a \"problems\" array\n"
-		"  --jobs N       threads for signature checks (default: every online core)\n"
+		"  --jobs N       threads for signature checks (default: every usable core)\n"
 		"  --backend NAME signature back end: sodium, mbedtls, libcrypto (default: fastest)\n"
 		"exit: 0 verified, 1 a record (or the certificate) fails, 2 usage or I/O error\n");
 }
