@@ -620,6 +620,13 @@ static int update_seqs(queue_t *q, sqlite3_stmt *st, const uint64_t *seqs, size_
 		return -EROFS;
 	if (!n)
 		return 0;
+	/* Upload marks need no fsync of their own: a mark lost to a power cut
+	 * only makes the record go once more, and the ledger answers
+	 * "duplicate". So the event loop is not held up by a flush here; the
+	 * next record commit (FULL) flushes these too. */
+	ret = exec(q, "PRAGMA synchronous = NORMAL");
+	if (ret)
+		return ret;
 	ret = exec(q, "BEGIN IMMEDIATE");
 	if (ret)
 		goto fail;
@@ -654,9 +661,10 @@ static int update_seqs(queue_t *q, sqlite3_stmt *st, const uint64_t *seqs, size_
 	ret = exec(q, "COMMIT");
 	if (ret)
 		goto fail;
-	return 0;
+	return exec(q, "PRAGMA synchronous = FULL");
 fail:
 	rollback(q);
+	(void)exec(q, "PRAGMA synchronous = FULL");
 	return ret ? ret : -EIO;
 }
 

@@ -96,7 +96,9 @@ int queue_next_batch(queue_t *q, size_t max_records, size_t max_bytes,
 void queue_batch_free(struct queue_batch *b);
 
 /* Mark the given seqs uploaded (acknowledged by the ledger: accepted or
- * duplicate). Seqs not pending are ignored. One transaction. */
+ * duplicate). Seqs not pending are ignored. One transaction, committed
+ * without its own fsync (synchronous=NORMAL): a mark lost to a power cut
+ * only sends the record again, which the ledger reports as a duplicate. */
 int queue_mark_uploaded(queue_t *q, const uint64_t *seqs, size_t n) __must_check;
 
 /* Note a failed attempt for the given seqs: attempts += 1, next attempt at

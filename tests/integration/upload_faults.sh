@@ -51,8 +51,8 @@ stop_ledger "$LEDGER_PID"
 "$FILL" --db "$WORK/q.db" --count 400 --batch 200 --key "file:$P/device.key" >/dev/null 2>&1
 N=1000
 start_ledger l --listen "127.0.0.1:$PORT" --fail-rate 0.25 --status 500 \
-	--drop-connection 0.2 --garbage 0.2 || exit 1
-drive faults.log --batch-records 40
+	--drop-connection 0.3 --garbage 0.2 || exit 1
+drive faults.log --batch-records 25
 rc=$?
 sed -n 's/^upload-drive: acked/# acked/p' "$WORK/faults.log"
 check "500s, drops and garbage: drained (exit $rc)" [ $rc -eq 0 ]

@@ -1,10 +1,12 @@
 /* lstore — eco2-ledger's verified storage (SQLite). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sqlite3.h>
 
 #include "agent/log.h"
@@ -12,10 +14,12 @@
 #include "crypto/verify.h"
 #include "tests/ledger/lstore.h"
 
+#define WORKERS_MAX 4
+
 struct dev {
 	uint8_t kid[8];
 	verify_key_t *key;
-	bool have_head;
+	verify_key_t *wkey[WORKERS_MAX];  /* one handle per verifying thread */
 	uint64_t seq;
 	uint8_t hash[32];
 };
@@ -23,8 +27,9 @@ struct dev {
 struct lstore {
 	sqlite3 *db;
 	char *path;
-	struct dev *devs;
+	struct dev **devs;
 	size_t n_devs;
+	unsigned workers;                 /* verifying threads per request */
 };
 
 static const char schema[] =
@@ -60,6 +65,11 @@ int lstore_open(lstore_t **out, const char *path)
 	s->path = strdup(path);
 	if (!s->path)
 		goto out;
+	{
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		s->workers = cpus < 1 ? 1 : cpus > WORKERS_MAX ? WORKERS_MAX : (unsigned)cpus;
+	}
 	ret = -EIO;
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
 		log_err("%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
@@ -85,8 +95,12 @@ void lstore_close(lstore_t *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->n_devs; i++)
-		verify_key_free(s->devs[i].key);
+	for (size_t i = 0; i < s->n_devs; i++) {
+		verify_key_free(s->devs[i]->key);
+		for (unsigned w = 0; w < WORKERS_MAX; w++)
+			verify_key_free(s->devs[i]->wkey[w]);
+		free(s->devs[i]);
+	}
 	free(s->devs);
 	sqlite3_close(s->db);
 	free(s->path);
@@ -98,44 +112,54 @@ void lstore_close(lstore_t *s)
 static struct dev *dev_get(lstore_t *s, const uint8_t kid[8])
 {
 	sqlite3_stmt *st = NULL;
-	struct dev d = { 0 }, *nd = NULL;
+	struct dev *d = NULL, *ret = NULL, **nd;
 	const char *err = NULL;
 
 	for (size_t i = 0; i < s->n_devs; i++)
-		if (!memcmp(s->devs[i].kid, kid, 8))
-			return &s->devs[i];
+		if (!memcmp(s->devs[i]->kid, kid, 8))
+			return s->devs[i];
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		goto out;
 	if (sqlite3_prepare_v2(s->db, "SELECT spki FROM devices WHERE kid = ?1", -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_blob(st, 1, kid, 8, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW)
 		goto out;
-	if (verify_key_from_spki(&d.key, sqlite3_column_blob(st, 0),
+	if (verify_key_from_spki(&d->key, sqlite3_column_blob(st, 0),
 				 (size_t)sqlite3_column_bytes(st, 0), NULL, &err)) {
 		log_err("device key in %s unusable: %s", s->path, err ? err : "?");
 		goto out;
 	}
+	for (unsigned w = 0; w < s->workers; w++)
+		if (verify_key_clone(d->key, &d->wkey[w]))
+			goto out;
 	sqlite3_finalize(st);
 	st = NULL;
-	memcpy(d.kid, kid, 8);
+	memcpy(d->kid, kid, 8);
 	if (sqlite3_prepare_v2(s->db, "SELECT seq, hash FROM heads WHERE kid = ?1", -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_blob(st, 1, kid, 8, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 1) == 32) {
-		d.seq = (uint64_t)sqlite3_column_int64(st, 0);
-		memcpy(d.hash, sqlite3_column_blob(st, 1), 32);
+		d->seq = (uint64_t)sqlite3_column_int64(st, 0);
+		memcpy(d->hash, sqlite3_column_blob(st, 1), 32);
 	}
-	d.have_head = true;
 	nd = realloc(s->devs, (s->n_devs + 1) * sizeof(*nd));
 	if (!nd)
 		goto out;
 	s->devs = nd;
-	s->devs[s->n_devs] = d;
-	d.key = NULL;
-	nd = &s->devs[s->n_devs++];
+	s->devs[s->n_devs++] = d;
+	ret = d;
+	d = NULL;
 out:
-	verify_key_free(d.key);
+	if (d) {
+		verify_key_free(d->key);
+		for (unsigned w = 0; w < WORKERS_MAX; w++)
+			verify_key_free(d->wkey[w]);
+		free(d);
+	}
 	sqlite3_finalize(st);
-	return nd;
+	return ret;
 }
 
 int lstore_register(lstore_t *s, const uint8_t *spki, size_t spki_len,
@@ -204,16 +228,74 @@ static int stored_same(lstore_t *s, sqlite3_stmt *st, const uint8_t kid[8], uint
 	return ret;
 }
 
+/* One item of a request body. Phase 1 (in order) decodes it and finds its
+ * device; phase 2 (in parallel) verifies the signature, canonical form and
+ * CO2 figure with crypto/verify.h; phase 3 (in order) applies the chain
+ * rules against the device's head and stores it. */
+struct item {
+	size_t off, len;
+	uint64_t seq;
+	uint8_t kid[8];
+	struct dev *dev;          /* set: verify in phase 2 */
+	bool decided;             /* verdict already known after phase 1 */
+	struct verify_item vi;
+};
+
+struct job {
+	const uint8_t *body;
+	struct item *items;
+	size_t n;
+	unsigned w, nw;
+};
+
+static void *verify_worker(void *arg)
+{
+	struct job *j = arg;
+
+	for (size_t i = j->w; i < j->n; i += j->nw) {
+		struct item *it = &j->items[i];
+
+		if (it->dev)
+			verify_item_check(it->dev->wkey[j->w] ? it->dev->wkey[j->w] : it->dev->key,
+					  j->body + it->off, it->len, &it->vi);
+	}
+	return NULL;
+}
+
+static void verify_all(lstore_t *s, const uint8_t *body, struct item *items, size_t n)
+{
+	struct job jobs[WORKERS_MAX];
+	pthread_t tid[WORKERS_MAX];
+	bool started[WORKERS_MAX] = { false };
+	unsigned nw = s->workers;
+
+	if (n < 32 || nw < 1)
+		nw = 1;
+	for (unsigned w = 0; w < nw; w++)
+		jobs[w] = (struct job){ body, items, n, w, nw };
+	for (unsigned w = 1; w < nw; w++)
+		started[w] = !pthread_create(&tid[w], NULL, verify_worker, &jobs[w]);
+	verify_worker(&jobs[0]);
+	for (unsigned w = 1; w < nw; w++) {
+		if (started[w])
+			pthread_join(tid[w], NULL);
+		else       /* could not start it: do its share here */
+			verify_worker(&jobs[w]);
+	}
+}
+
 int lstore_ingest(lstore_t *s, const uint8_t *body, size_t len,
 		  const uint8_t client_kid[8], struct lstore_result **results,
 		  size_t *n_results)
 {
+	static const uint8_t zero[32];
 	sqlite3_stmt *ins = NULL, *sel = NULL, *head = NULL;
 	struct verify_splitter sp;
 	struct lstore_result *res = NULL;
+	struct item *items = NULL;
 	size_t n = 0, cap = 0, off, ilen;
 	bool tail;
-	int ret = -EIO;
+	int ret = -ENOMEM;
 	int64_t now = (int64_t)time(NULL);
 	struct dev *touched[16];
 	size_t n_touched = 0;
@@ -222,6 +304,73 @@ int lstore_ingest(lstore_t *s, const uint8_t *body, size_t len,
 
 	*results = NULL;
 	*n_results = 0;
+
+	/* phase 1: split, decode, find the device */
+	verify_split_init(&sp, body, len);
+	while (verify_split_next(&sp, &off, &ilen, &tail)) {
+		struct eco2_record er;
+		struct cose_sign1 parts;
+		const char *why = NULL;
+		struct lstore_result *r;
+		struct item *it;
+		char kh[17], ch[17];
+
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct lstore_result *nr = realloc(res, ncap * sizeof(*nr));
+			struct item *ni;
+
+			if (!nr)
+				goto out;
+			res = nr;
+			ni = realloc(items, ncap * sizeof(*ni));
+			if (!ni)
+				goto out;
+			items = ni;
+			cap = ncap;
+		}
+		r = &res[n];
+		it = &items[n];
+		n++;
+		memset(r, 0, sizeof(*r));
+		memset(it, 0, sizeof(*it));
+		it->off = off;
+		it->len = ilen;
+		r->verdict = LS_REJECTED;
+		it->decided = true;
+		if (cose_record_decode(body + off, ilen, &er, &parts, &why)) {
+			snprintf(r->reason, sizeof(r->reason), "item at byte %zu: %s", off,
+				 why ? why : "not a record");
+			continue;
+		}
+		r->seq = it->seq = er.seq;
+		memcpy(it->kid, parts.kid, 8);
+		hex(parts.kid, 8, kh);
+		if (!client_kid || memcmp(parts.kid, client_kid, 8)) {
+			if (client_kid)
+				hex(client_kid, 8, ch);
+			snprintf(r->reason, sizeof(r->reason),
+				 "kid %s: the client certificate (%s) does not belong to this device",
+				 kh, client_kid ? ch : "none");
+			continue;
+		}
+		it->decided = false;
+		it->dev = dev_get(s, parts.kid);
+		if (!it->dev) {
+			it->decided = true;
+			snprintf(r->reason, sizeof(r->reason),
+				 "kid %s: unknown device (POST /v1/devices first)", kh);
+			continue;
+		}
+		if (er.seq <= it->dev->seq)
+			it->dev = NULL;   /* a resend: compared with the stored bytes */
+	}
+
+	/* phase 2: signatures, canonical form, CO2 figure, in parallel */
+	verify_all(s, body, items, n);
+
+	/* phase 3: chain rules and storage, in order, in one transaction */
+	ret = -EIO;
 	if (exec(s, "BEGIN IMMEDIATE"))
 		goto out;
 	if (sqlite3_prepare_v2(s->db, "INSERT INTO records (kid, seq, cose, hash, received) "
@@ -233,95 +382,48 @@ int lstore_ingest(lstore_t *s, const uint8_t *body, size_t len,
 		log_err("%s: %s", s->path, sqlite3_errmsg(s->db));
 		goto fail;
 	}
-	verify_split_init(&sp, body, len);
-	while (verify_split_next(&sp, &off, &ilen, &tail)) {
-		const uint8_t *rec = body + off;
-		struct lstore_result *r;
-		struct eco2_record er;
-		struct cose_sign1 parts;
-		const char *why = NULL;
-		uint8_t sha[32];
+	for (size_t i = 0; i < n; i++) {
+		struct item *it = &items[i];
+		struct lstore_result *r = &res[i];
+		const uint8_t *rec = body + it->off;
 		struct dev *d;
-		char kh[17], ch[17];
-		int vr;
 
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct lstore_result *nr = realloc(res, ncap * sizeof(*nr));
+		if (it->decided)
+			continue;
+		d = dev_get(s, it->kid);      /* cached since phase 1 */
+		if (!d)
+			continue;
+		if (it->seq <= d->seq) {
+			int same = stored_same(s, sel, it->kid, it->seq, rec, it->len);
 
-			if (!nr) {
-				ret = -ENOMEM;
-				goto fail;
-			}
-			res = nr;
-			cap = ncap;
-		}
-		r = &res[n++];
-		memset(r, 0, sizeof(*r));
-		r->verdict = LS_REJECTED;
-		if (cose_record_decode(rec, ilen, &er, &parts, &why)) {
-			snprintf(r->reason, sizeof(r->reason), "item at byte %zu: %s", off,
-				 why ? why : "not a record");
-			continue;
-		}
-		r->seq = er.seq;
-		hex(parts.kid, 8, kh);
-		if (!client_kid || memcmp(parts.kid, client_kid, 8)) {
-			if (client_kid)
-				hex(client_kid, 8, ch);
-			snprintf(r->reason, sizeof(r->reason),
-				 "kid %s: the client certificate (%s) does not belong to this device",
-				 kh, client_kid ? ch : "none");
-			continue;
-		}
-		d = dev_get(s, parts.kid);
-		if (!d) {
-			snprintf(r->reason, sizeof(r->reason),
-				 "kid %s: unknown device (POST /v1/devices first)", kh);
-			continue;
-		}
-		if (er.seq <= d->seq) {
-			int same = stored_same(s, sel, parts.kid, er.seq, rec, ilen);
-
-			if (same == 1) {
+			if (same == 1)
 				r->verdict = LS_DUPLICATE;
-			} else {
+			else
 				snprintf(r->reason, sizeof(r->reason),
 					 "seq %llu is already stored with other bytes (a fork)",
-					 (unsigned long long)er.seq);
-			}
+					 (unsigned long long)it->seq);
 			continue;
 		}
-		if (er.seq > d->seq + 1) {
+		if (it->seq > d->seq + 1) {
 			snprintf(r->reason, sizeof(r->reason), "gap: seq %llu, expected seq %llu",
-				 (unsigned long long)er.seq, (unsigned long long)d->seq + 1);
+				 (unsigned long long)it->seq, (unsigned long long)d->seq + 1);
 			continue;
 		}
-		vr = verify_record(d->key, rec, ilen, d->seq + 1, d->seq ? d->hash : NULL,
-				   NULL, sha, &why);
-		if (!vr && d->seq == 0) {
-			static const uint8_t zero[32];
-
-			if (memcmp(er.prev, zero, 32)) {
-				vr = -EILSEQ;
-				why = "seq 1 must have prev = 32 zero bytes";
-			}
-		}
-		if (vr) {
-			snprintf(r->reason, sizeof(r->reason), "%s", why ? why : "does not verify");
+		if (!it->dev) {      /* not verified in phase 2 (cannot happen) */
+			snprintf(r->reason, sizeof(r->reason), "not verified");
 			continue;
 		}
-		sqlite3_reset(ins);
-		sqlite3_bind_blob(ins, 1, parts.kid, 8, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 2, (int64_t)er.seq);
-		sqlite3_bind_blob(ins, 3, rec, (int)ilen, SQLITE_STATIC);
-		sqlite3_bind_blob(ins, 4, sha, 32, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 5, now);
-		if (sqlite3_step(ins) != SQLITE_DONE) {
-			log_err("%s: storing a record: %s", s->path, sqlite3_errmsg(s->db));
-			goto fail;
+		if (it->vi.status) {
+			snprintf(r->reason, sizeof(r->reason), "%s",
+				 it->vi.why ? it->vi.why : "does not verify");
+			continue;
 		}
-		sqlite3_reset(ins);
+		if (memcmp(it->vi.rec.prev, d->seq ? d->hash : zero, 32)) {
+			snprintf(r->reason, sizeof(r->reason), d->seq ?
+				 "prev is not SHA-256 of the previous record" :
+				 "seq 1 must have prev = 32 zero bytes");
+			continue;
+		}
 		{
 			size_t t;
 
@@ -329,7 +431,6 @@ int lstore_ingest(lstore_t *s, const uint8_t *body, size_t len,
 				;
 			if (t == n_touched) {
 				if (n_touched == ARRAY_SIZE(touched)) {
-					r->verdict = LS_REJECTED;
 					snprintf(r->reason, sizeof(r->reason), "too many devices in one request");
 					continue;
 				}
@@ -340,8 +441,19 @@ int lstore_ingest(lstore_t *s, const uint8_t *body, size_t len,
 				n_touched++;
 			}
 		}
-		d->seq = er.seq;
-		memcpy(d->hash, sha, 32);
+		sqlite3_reset(ins);
+		sqlite3_bind_blob(ins, 1, it->kid, 8, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 2, (int64_t)it->seq);
+		sqlite3_bind_blob(ins, 3, rec, (int)it->len, SQLITE_STATIC);
+		sqlite3_bind_blob(ins, 4, it->vi.sha256, 32, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 5, now);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			log_err("%s: storing a record: %s", s->path, sqlite3_errmsg(s->db));
+			goto fail;
+		}
+		sqlite3_reset(ins);
+		d->seq = it->seq;
+		memcpy(d->hash, it->vi.sha256, 32);
 		r->verdict = LS_ACCEPTED;
 	}
 	for (size_t t = 0; t < n_touched; t++) {
@@ -367,12 +479,12 @@ fail:
 		undo[t].d->seq = undo[t].seq;
 		memcpy(undo[t].d->hash, undo[t].hash, 32);
 	}
-	if (ret != -ENOMEM)
-		ret = -EIO;
+	ret = -EIO;
 out:
 	sqlite3_finalize(ins);
 	sqlite3_finalize(sel);
 	sqlite3_finalize(head);
+	free(items);
 	free(res);
 	return ret;
 }

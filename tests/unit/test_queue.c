@@ -225,6 +225,9 @@ static void test_batches_and_marks(void **state)
 	assert_int_equal(st.oldest_pending_seq, 3);
 	assert_true(st.last_upload_s > 0);
 
+	/* record commits stay synchronous=FULL after a (NORMAL) mark */
+	assert_int_equal(sql_int(q, "PRAGMA synchronous"), 2);
+
 	uint64_t failed[] = { 3, 5 };
 	assert_int_equal(queue_note_failure(q, failed, 2, 12345, "HTTP 500"), 0);
 	assert_int_equal(queue_note_failure(q, failed, 1, 12346, NULL), 0);

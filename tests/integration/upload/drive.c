@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/timerfd.h>
 
 #include "agent/log.h"
@@ -132,7 +133,7 @@ int main(int argc, char **argv)
 	long max_failures = 0, max_seconds = 0, follow_ms = 0, v;
 	queue_t *q = NULL;
 	ledger_t *l = NULL;
-	double t0, t1;
+	double t0, t1, cpu_s = 0;
 	uint64_t start_pending = 0, prev_failed = 0, prev_ok = 0;
 	long anon_max_kb = 0;
 	long consecutive = 0;
@@ -269,15 +270,22 @@ int main(int argc, char **argv)
 		}
 	}
 	t1 = mono_s();
+	{
+		struct rusage ru;
+
+		getrusage(RUSAGE_SELF, &ru);
+		cpu_s = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+			ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	}
 	ledger_status(l, &st);
 	if (queue_stats(q, &qs))
 		ret = 1;
 	printf("upload-drive: acked %" PRIu64 " records (%" PRIu64 " duplicate, %" PRIu64
 	       " rejected) in %.3f s: %.0f records/s; %" PRIu64 " pending; batches ok %" PRIu64
-	       " failed %" PRIu64 "; VmHWM %ld kB (RssFile now %ld kB; RssAnon max %ld kB)\n",
+	       " failed %" PRIu64 "; uploader CPU %.2f s; VmHWM %ld kB (RssFile now %ld kB; RssAnon max %ld kB)\n",
 	       st.records_acked, st.records_duplicate, st.records_rejected, t1 - t0,
 	       t1 > t0 ? st.records_acked / (t1 - t0) : 0.0, qs.pending, st.batches_ok,
-	       st.batches_failed, status_kb("VmHWM"), status_kb("RssFile"), anon_max_kb);
+	       st.batches_failed, cpu_s, status_kb("VmHWM"), status_kb("RssFile"), anon_max_kb);
 	(void)start_pending;
 out:
 	ledger_close(l);
