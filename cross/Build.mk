@@ -34,6 +34,7 @@ test_time64-objs := tests/unit/test_time64.o
 itests-y += tests/integration/cross_vm_smoke.sh
 itests-y += tests/integration/cross_vm_system.sh
 itests-y += tests/integration/cross_units.sh
+itests-y += tests/integration/cross_sysroot.sh
 itests-y += tests/integration/install_layout.sh
 itests-y += tests/integration/cross_recipes_lint.sh
 
