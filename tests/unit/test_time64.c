@@ -93,7 +93,7 @@ static void test_libc_calendar(void **state)
 	unsigned int n = 0;
 	(void)state;
 
-	for (t = T_2038 - 86400 * 366; t < civil_s(2200, 1, 1, 0, 0, 0); t += 997331) {
+	for (t = T_2038 - INT64_C(86400) * 366; t < civil_s(2200, 1, 1, 0, 0, 0); t += 997331) {
 		time_t tt = (time_t)t;
 		struct tm tm;
 		char got[40], want[40];
@@ -242,7 +242,7 @@ static void test_trip_2100(void **state)
 	struct emitted e = { 0 };
 	trip_t *t = NULL;
 	const int64_t t0 = T_2100 + 3600;
-	int64_t s;
+	int64_t s, odo_m = 5000000;
 	(void)state;
 
 	trip_params_default(&p);
@@ -253,8 +253,10 @@ static void test_trip_2100(void **state)
 	sample(t, t0, 0, ROLE_IGNITION, 1);
 	for (s = 0; s <= 600; s++) {
 		sample(t, t0 + s, 100, ROLE_SPEED, 60);
-		if (s % 6 == 0)   /* 60 km/h = 100 m per 6 s */
-			sample(t, t0 + s, 200, ROLE_ODOMETER, 5000000.0 + (double)(s / 6) * 100);
+		if (s % 6 == 0) {   /* 60 km/h = 100 m per 6 s */
+			odo_m += s ? 100 : 0;
+			sample(t, t0 + s, 200, ROLE_ODOMETER, (double)odo_m);
+		}
 	}
 	sample(t, t0 + 601, 0, ROLE_IGNITION, 0);
 	trip_finish(t);
