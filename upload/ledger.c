@@ -16,7 +16,10 @@
 #include "upload/ledger.h"
 #include "upload/ledger_resp.h"
 
-#define RESP_MAX ((size_t)256 * 1024)   /* a larger answer is not an acknowledgement */
+/* A larger answer is not an acknowledgement: room for every record of a
+ * batch to be rejected with a reason of a few hundred bytes. */
+#define RESP_BASE ((size_t)4096)
+#define RESP_PER_RECORD ((size_t)512)
 #define PATH_RECORDS "/v1/records"
 
 struct ledger {
@@ -42,6 +45,7 @@ struct ledger {
 	struct queue_batch batch;   /* in flight */
 	char *resp;
 	size_t resp_len;
+	size_t resp_max;
 	bool resp_too_big;
 	char errbuf[CURL_ERROR_SIZE];
 	struct ledger_status st;
@@ -132,7 +136,7 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userp)
 	size_t n = size * nmemb;
 	char *nb;
 
-	if (l->resp_len + n > RESP_MAX) {
+	if (l->resp_len + n > l->resp_max) {
 		l->resp_too_big = true;
 		return 0;     /* aborts the transfer: CURLE_WRITE_ERROR */
 	}
@@ -272,6 +276,7 @@ int ledger_open(ledger_t **out, const struct ledger_opts *o, queue_t *q)
 	l->rl.burst = 5;
 	l->batch_records = o->batch_records ? o->batch_records : 500;
 	l->batch_bytes = o->batch_bytes ? o->batch_bytes : (size_t)1024 * 1024;
+	l->resp_max = RESP_BASE + l->batch_records * RESP_PER_RECORD;
 	backoff_init(&l->bo, o->backoff_base_ms ? o->backoff_base_ms : 1000,
 		     (o->backoff_max_s ? o->backoff_max_s : 3600) * 1000u);
 	l->base = strdup(o->url);
