@@ -1,52 +1,61 @@
 #!/bin/sh
 # mksysroot.sh DEB_ARCH DIR — build a Debian sysroot for DEB_ARCH (arm64,
-# armhf) in DIR without installing anything on the host: the "target"
-# libraries of debian-packages.txt plus libc6-dev, with their run-time
-# dependencies (apt-cache depends --recurse), fetched with `apt-get download`
-# and unpacked with `dpkg-deb -x`. Stands in for a vendor SDK sysroot:
+# armhf) in DIR without installing anything and without touching the
+# host's apt or dpkg configuration: the "target" libraries of
+# debian-packages.txt plus libc6-dev, with their run-time dependencies,
+# resolved against package lists of DEB_ARCH kept in DIR/.apt (apt's own
+# sources, a private state folder, DEB_ARCH as the only architecture),
+# fetched with `apt-get download` and unpacked with `dpkg-deb -x`. Stands in
+# for a vendor SDK sysroot:
 #
 #   make ARCH=armhf SYSROOT=$DIR O=build-armhf-sysroot
 #   qemu-arm-static -L $DIR build-armhf-sysroot/tests/test_co2
 #
-# Needs `dpkg --add-architecture DEB_ARCH && apt-get update` (the package
-# lists only; nothing of DEB_ARCH gets installed). Re-running reuses the
-# downloaded .debs in DIR/.debs. Unlike multiarch installation the versions
-# need not match the host's, so it also works while a mirror's security
-# index for DEB_ARCH lags the host's.
+# The lists are refreshed when older than a day; the .debs are kept in
+# DIR/.debs. Unlike multiarch installation the versions need not match the
+# host's, and an index the mirror fails to serve (a lagging security
+# suite) only costs that suite's updates. Exit 2 when nothing can be had.
 set -eu
 [ $# -eq 2 ] || { echo "usage: mksysroot.sh arm64|armhf DIR" >&2; exit 1; }
 arch=$1
 top=$(cd "$(dirname "$0")/.." && pwd)
-mkdir -p "$2/.debs"
+mkdir -p "$2/.debs" "$2/.apt/lists/partial" "$2/.apt/archives/partial"
 dir=$(cd "$2" && pwd)
-chmod 0777 "$dir/.debs"   # apt-get download runs as _apt
+# apt-get drops privileges to _apt for downloads: let it write there.
+chmod 0777 "$dir/.debs" "$dir/.apt/lists/partial" "$dir/.apt/archives/partial"
 
-roots=$(awk -v a="$arch" '/^#/ || NF < 2 { next } $2 == "target" { print $1 ":" a }' \
-	"$top/debian-packages.txt")
-roots="$roots libc6-dev:$arch"
-# Only packages of the target architecture: arch-all ones in the closure
-# are tools and configuration (libc-dev-bin, rpcsvc-proto), not sysroot.
-pkgs=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
-	--no-breaks --no-replaces --no-enhances $roots 2>/dev/null |
-	grep -E "^[a-z0-9][a-z0-9.+-]*:$arch\$" | sort -u)
+apt_opts="-o APT::Architecture=$arch -o APT::Architectures::=$arch
+	-o Dir::State::Lists=$dir/.apt/lists -o Dir::State::status=/dev/null
+	-o Dir::Cache=$dir/.apt -o Dir::Cache::Archives=$dir/.apt/archives
+	-o Debug::NoLocking=1"
+
+fresh=$(find "$dir/.apt/lists" -maxdepth 1 -name '*_Packages*' -mtime -1 2>/dev/null | head -n 1)
+if [ -z "$fresh" ]; then
+	# A suite the mirror fails to serve is reported and skipped.
+	apt-get $apt_opts update -q >"$dir/.apt/update.log" 2>&1 ||
+		grep -E '^(E|W):' "$dir/.apt/update.log" | sed 's/^/mksysroot: apt: /' >&2
+fi
+
+roots=$(awk '/^#/ || NF < 2 { next } $2 == "target" { print $1 }' "$top/debian-packages.txt")
+roots="$roots libc6-dev"
+pkgs=$(apt-cache $apt_opts depends --recurse --no-recommends --no-suggests \
+	--no-conflicts --no-breaks --no-replaces --no-enhances $roots 2>/dev/null |
+	grep -E '^[a-z0-9][a-z0-9.+-]*$' | sort -u)
 [ -n "$pkgs" ] || {
-	echo "mksysroot: no $arch packages in the apt lists (dpkg --add-architecture $arch && apt-get update)" >&2
+	echo "mksysroot: no $arch packages in the lists (network? see $dir/.apt/update.log)" >&2
 	exit 2
 }
 need=
 for p in $pkgs; do
-	ls "$dir/.debs/${p%%:*}"_*_"$arch".deb >/dev/null 2>&1 || need="$need $p"
+	ls "$dir/.debs/${p}"_*.deb >/dev/null 2>&1 || need="$need $p"
 done
 if [ -n "$need" ]; then
-	(cd "$dir/.debs" && apt-get download -q $need >&2) || {
+	(cd "$dir/.debs" && apt-get $apt_opts download -q $need >&2) || {
 		echo "mksysroot: apt-get download failed" >&2
 		exit 2
 	}
 fi
-for deb in "$dir"/.debs/*_"$arch".deb; do
+for deb in "$dir"/.debs/*.deb; do
 	dpkg-deb -x "$deb" "$dir"
 done
-# Debian 12 ships libc in /lib/<triplet> with /lib a real folder inside
-# packages (merged /usr is made at install time), which the toolchain's
-# --sysroot search handles; nothing to fix up.
 echo "$dir"
