@@ -25,4 +25,5 @@ itests-y += tests/integration/upload_crash.sh tests/integration/upload_diskfull.
 ifeq ($(CONFIG_UPLOAD)$(CONFIG_LEDGER_SERVER),yy)
 itests-y += tests/integration/upload_tls.sh tests/integration/upload_faults.sh
 itests-y += tests/integration/upload_ledger.sh tests/integration/upload_pkcs11.sh
+itests-y += tests/integration/upload_tls_gnutls.sh
 endif

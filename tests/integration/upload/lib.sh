@@ -9,7 +9,7 @@ UP=$ECO2_SRC/tests/integration/upload
 # only get in the way (the proxy test sets its own)
 unset https_proxy HTTPS_PROXY all_proxy ALL_PROXY
 LEDGER=$ECO2_BUILD/eco2-ledger
-DRIVE=$ECO2_BUILD/upload-drive
+DRIVE=${UPLOAD_DRIVE:-$ECO2_BUILD/upload-drive}
 FILL=$ECO2_BUILD/upload-fill
 
 tap_n=0 tap_fail=0
