@@ -2,7 +2,10 @@
  * accepted exactly in the documented form, and everything else (HTML error
  * pages, truncation, wrong types, signs, fractions, leading zeros, unknown
  * or repeated members, lists longer than the batch, trailing bytes) is
- * refused with the offset of the problem, so it can mark nothing. */
+ * refused with the offset of the problem, so it can mark nothing.
+ * The second half drives upload/ledger.c's answer handling (the file is
+ * included to reach it) against a real queue: only seqs of the batch that
+ * the answer lists as accepted or duplicate are marked. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,6 +17,7 @@
 #include <string.h>
 
 #include "upload/ledger_resp.h"
+#include "upload/ledger.c"
 
 static int parse(const char *s, size_t max, struct ledger_resp *r, char *err)
 {
@@ -140,9 +144,115 @@ static void test_nul_byte_refused(void **state)
 	ledger_resp_free(&r);
 }
 
+static int make10(uint64_t seq, const uint8_t prev[QUEUE_HASH_LEN], void *ctx,
+		  uint8_t **bytes, size_t *len, uint8_t hash[QUEUE_HASH_LEN])
+{
+	(void)prev;
+	(void)ctx;
+	*bytes = malloc(10);
+	if (!*bytes)
+		return -ENOMEM;
+	memset(*bytes, (int)seq, 10);
+	*len = 10;
+	memset(hash, (int)seq, QUEUE_HASH_LEN);
+	return 0;
+}
+
+static uint64_t pending(queue_t *q)
+{
+	struct queue_stats st;
+
+	assert_int_equal(queue_stats(q, &st), 0);
+	return st.pending;
+}
+
+/* Hand an answer to the uploader as if the batch 1..5 had been sent. */
+static void answer(ledger_t *l, const char *body)
+{
+	queue_batch_free(&l->batch);
+	assert_int_equal(queue_next_batch(l->q, 5, 1 << 20, &l->batch), 0);
+	assert_int_equal(l->batch.n, 5);
+	free(l->resp);
+	l->resp = strdup(body);
+	l->resp_len = strlen(body);
+	l->state = LEDGER_SENDING;
+	l->backoff_deadline_ms = -1;
+	handle_ack(l);
+}
+
+static void test_only_acknowledged_seqs_marked(void **state)
+{
+	char dir[] = "/tmp/test_ledger_response.XXXXXX", path[64], cmd[96];
+	struct ledger_opts o = { .url = "https://127.0.0.1:9", .batch_records = 5 };
+	struct ledger_status st;
+	queue_t *q = NULL;
+	ledger_t *l = NULL;
+	size_t n;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/q.db", dir);
+	assert_int_equal(queue_open(&q, path, NULL), 0);
+	assert_int_equal(queue_append_batch(q, make10, NULL, 20, &n), 0);
+	assert_int_equal(ledger_open(&l, &o, q), 0);
+
+	/* garbage, a seq that was not sent, an HTML page: nothing marked */
+	answer(l, "{\"accepted\":[1,2");
+	assert_int_equal(pending(q), 20);
+	assert_int_equal(l->state, LEDGER_BACKOFF);
+	answer(l, "{\"accepted\":[1,2,3,4,5,6],\"duplicate\":[],\"rejected\":[]}");
+	assert_int_equal(pending(q), 20);
+	answer(l, "{\"accepted\":[1,2,3,4,17],\"duplicate\":[],\"rejected\":[]}");
+	assert_int_equal(pending(q), 20);
+	ledger_status(l, &st);
+	assert_non_null(strstr(st.last_error, "seq 17, which was not sent"));
+	answer(l, "<html>200 OK</html>");
+	assert_int_equal(pending(q), 20);
+	assert_int_equal(l->st.records_acked, 0);
+
+	/* a partial answer: the listed seqs only, and a back-off */
+	answer(l, "{\"accepted\":[1,2],\"duplicate\":[3],"
+		  "\"rejected\":[{\"seq\":4,\"reason\":\"prev is not SHA-256 of the previous record\"}]}");
+	assert_int_equal(pending(q), 17);
+	assert_int_equal(l->st.records_acked, 3);
+	assert_int_equal(l->st.records_rejected, 1);
+	assert_int_equal(l->state, LEDGER_BACKOFF);
+	ledger_status(l, &st);
+	assert_non_null(strstr(st.last_error, "seq 4: prev is not SHA-256"));
+
+	/* now 4..8 pending first: a full answer marks all five */
+	answer(l, "{\"accepted\":[4,5,6],\"duplicate\":[7,8],\"rejected\":[]}");
+	assert_int_equal(pending(q), 12);
+	assert_int_equal(l->st.records_acked, 8);
+	assert_int_equal(l->st.batches_ok, 1);
+	assert_int_equal(l->st.last_error[0], '\0');
+
+	ledger_close(l);
+	queue_close(q);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_plain_http_refused(void **state)
+{
+	struct ledger_opts o = { .url = "http://127.0.0.1:9" };
+	ledger_t *l = NULL;
+	(void)state;
+
+	assert_int_equal(ledger_open(&l, &o, NULL), -EINVAL);
+	assert_null(l);
+	o.url = "HTTPS://";
+	assert_int_equal(ledger_open(&l, &o, NULL), -EINVAL);
+	o.url = "https://127.0.0.1:9";
+	o.cert = "/nonexistent/device.pem";
+	assert_int_equal(ledger_open(&l, &o, NULL), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_only_acknowledged_seqs_marked),
+		cmocka_unit_test(test_plain_http_refused),
 		cmocka_unit_test(test_full_answer),
 		cmocka_unit_test(test_whitespace_order_escapes),
 		cmocka_unit_test(test_long_reason_truncated),
@@ -150,5 +260,6 @@ int main(void)
 		cmocka_unit_test(test_nul_byte_refused),
 	};
 
+	log_open("test_ledger_response", LOG_TO_STDERR, LOG_CRIT);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
