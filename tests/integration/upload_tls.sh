@@ -75,10 +75,12 @@ stop_ledger "$LEDGER_PID"
 # The pin of the right key passes; the whole queue arrives.
 "$DRIVE" --db "$WORK/q.db" --url "https://localhost:$GOOD" --ca "$P/ca.pem" \
 	--cert "$P/device.pem" --key "$P/device.key" --pinned-pubkey "$(cat "$P/server.pin")" \
-	--batch-records 64 --max-failures 3 >"$WORK/good.drive.log" 2>&1
+	--batch-records 64 --max-failures 3 --verbose >"$WORK/good.drive.log" 2>&1
 rc=$?
 sed -n 's/^upload-drive: acked/# acked/p' "$WORK/good.drive.log"
 check "upload over mTLS with the right pin succeeds" [ $rc -eq 0 ]
+reuse=$(grep -ci 're-using existing connection\|reusing existing connection' "$WORK/good.drive.log")
+check "keep-alive: 5 batches over one connection ($reuse reuses)" [ "$reuse" -ge 4 ]
 check "all $N records marked uploaded" [ "$(uploaded "$WORK/q.db")" = $N ]
 head=$(curl -sS --cacert "$P/ca.pem" "https://localhost:$GOOD/v1/devices/$KID/head")
 echo "# head: $head"
