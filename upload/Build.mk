@@ -21,7 +21,7 @@ fuzz-y += fuzz_ledger_response
 fuzz_ledger_response-srcs := tests/fuzz/fuzz_ledger_response.c upload/ledger_resp.c
 
 
-itests-y += tests/integration/upload_crash.sh tests/integration/upload_diskfull.sh
+itests-y += tests/integration/upload_crash.sh tests/integration/upload_diskfull.sh tests/integration/upload_recover.sh
 ifeq ($(CONFIG_UPLOAD)$(CONFIG_LEDGER_SERVER),yy)
 itests-y += tests/integration/upload_tls.sh tests/integration/upload_faults.sh
 itests-y += tests/integration/upload_ledger.sh tests/integration/upload_pkcs11.sh
