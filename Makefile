@@ -228,7 +228,7 @@ demo: deps-check
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh
 
-.PHONY: check check-build test-list fuzz bench
+.PHONY: check check-build test-list fuzz bench soak
 check: deps-check
 	$(Q)$(MAKE) --no-print-directory check-build
 	$(Q)$(MAKE) --no-print-directory test-list
@@ -246,6 +246,10 @@ test-list:
 	   if [ -n "$(SANITIZE)" ]; then :; else \
 	   for f in $(fuzz-y); do printf 'fuzz\t%s\t%s %s %s %s\n' $$f $(srctree)/tests/fuzz/run-fuzz.sh $(objtree)/fuzz/$$f $(srctree)/tests/fuzz/corpus/$$f $(FUZZ_SECONDS); done; fi; \
 	 } > $(O)/tests/list
+
+# The crash loops at length: 1000 kill -9 rounds against eco2d.
+soak: all
+	$(Q)AGENT_CRASH_ROUNDS=1000 tests/integration/agent_crash.sh
 
 fuzz: $(fuzz-bins)
 	$(Q)for f in $(fuzz-y); do tests/fuzz/run-fuzz.sh $(O)/fuzz/$$f tests/fuzz/corpus/$$f $${FUZZ_LONG_SECONDS:-300} || exit 1; done

@@ -22,3 +22,5 @@ eco2ctl-objs += agent/ctl_store.o
 
 itests-y += tests/integration/agent_systemd.sh
 itests-y += tests/integration/agent_e2e.sh
+itests-y += tests/integration/agent_signals.sh
+itests-y += tests/integration/agent_crash.sh

@@ -39,7 +39,7 @@
 #define REPLAY_CHUNK      2048     /* frames per loop turn while replaying */
 #define STORE_RETRY_MS    5000     /* after the store refused a record */
 #define MAX_PENDING       4096     /* finished records waiting for the store */
-#define CKPT_MAGIC        0x45434b31u  /* "ECK1": agent checkpoint wrapper */
+#define CKPT_MAGIC        0x45434b32u  /* "ECK2": agent checkpoint wrapper */
 
 struct agent {
 	struct agent_opts opts;
@@ -68,6 +68,12 @@ struct agent {
 	size_t n_pending;
 
 	uint64_t last_tick_ns;        /* replay: log time of the last trip_tick */
+	uint64_t replay_frames;       /* frames read from the log so far */
+	uint64_t replay_first_t_ns;   /* the log's first frame: which log it is */
+	uint64_t skip_frames;         /* resumed replay: frames already consumed */
+	uint64_t skip_first_t_ns;
+	uint64_t suppress;            /* resumed replay: records already stored */
+	bool store_blocked;           /* the store refused; the retry timer runs */
 	int64_t wall_minus_mono_ns;   /* live: for clock-step detection */
 	bool trip_open;
 
@@ -158,6 +164,7 @@ static void store_pending(agent_t *a)
 		a->store_failures++;
 		log_rl(&rl, LOG_ERR, "store: cannot store record (%s); %zu kept pending, retrying every %d s",
 		       strerror(-ret), a->n_pending, STORE_RETRY_MS / 1000);
+		a->store_blocked = true;
 		loop_timer_arm(a->t_store_retry, STORE_RETRY_MS, 0);
 	}
 }
@@ -173,20 +180,45 @@ static void on_record(const struct eco2_record *rec, void *ctx)
 		a->exit_status = 1;
 		return;
 	}
+	if (a->suppress) {
+		/* Replayed after a crash between storing it and saving the
+		 * checkpoint: this record is already in the store. */
+		a->suppress--;
+		log_info("record already stored before the restart; not stored again");
+		return;
+	}
 	a->pending[a->n_pending++] = *rec;
-	store_pending(a);
 }
+
+static void maybe_exit(agent_t *a);
 
 static void on_store_retry(loop_t *l, loop_timer_t *t, void *ctx)
 {
+	agent_t *a = ctx;
 	(void)l; (void)t;
-	store_pending(ctx);
+
+	a->store_blocked = false;
+	store_pending(a);
+	maybe_exit(a);
 }
 
 /* ---- checkpoints ----------------------------------------------------------
- * Blob: magic, chain head seq when saved, then the trip calculator's own
- * blob. A head that moved on since the save means the trip in it ended
- * and was stored: such a checkpoint is stale and not resumed. */
+ * The agent's checkpoint wraps the trip calculator's blob:
+ *
+ *   u32 magic   u64 chain head seq   u64 frames consumed from a replayed
+ *   log   u64 t_ns of that log's first frame   trip blob
+ *
+ * It is saved after every stored record, every trip.checkpoint_s while a
+ * trip is open, and at exit; always between frames, never inside one.
+ * On a restart:
+ *   - live, head unchanged: the open trip continues (ECO2_FLAG_RESUMED);
+ *   - live, head moved on: the process died between storing a record and
+ *     saving the checkpoint, so the trip in it is the one stored: dropped;
+ *   - replay of the same log: the state is restored, the frames it had
+ *     consumed are skipped, and as many records as the head moved on since
+ *     the save are recognised as already stored when they come round again
+ *     (a replay is deterministic). A kill -9 at any point thus yields the
+ *     records of one uninterrupted run. */
 
 /* Add what a counter gained since the last flush to its stored total
  * (eco2ctl status reads them). A failure leaves the delta for next time. */
@@ -206,39 +238,44 @@ static void flush_counters(agent_t *a)
 	flush_counter(a, "store.failures", a->store_failures, &a->flushed_store_failures);
 }
 
+#define CKPT_HDR 28
+
 static void checkpoint_now(agent_t *a)
 {
 	uint8_t head_hash[QUEUE_HASH_LEN];
 	uint64_t head = 0;
 	uint8_t *blob = NULL, *wrapped = NULL;
+	uint32_t magic = CKPT_MAGIC;
 	size_t len = 0;
 	int ret;
 
 	flush_counters(a);
-	if (!trip_is_open(a->trip)) {
-		ret = queue_checkpoint_clear(a->queue);
-		goto out;
-	}
+	/* Never ahead of the store: while finished records wait for it, the
+	 * last checkpoint (from before they ended) is the one to resume. */
+	if (a->n_pending)
+		return;
 	ret = queue_head(a->queue, &head, head_hash);
 	if (ret)
 		goto out;
 	ret = trip_checkpoint_save(a->trip, &blob, &len);
 	if (ret)
 		goto out;
-	wrapped = malloc(len + 12);
+	wrapped = malloc(len + CKPT_HDR);
 	if (!wrapped) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	uint32_t magic = CKPT_MAGIC;
 	memcpy(wrapped, &magic, 4);
 	memcpy(wrapped + 4, &head, 8);
-	memcpy(wrapped + 12, blob, len);
-	ret = queue_checkpoint_put(a->queue, wrapped, len + 12, (int64_t)(now_ns(CLOCK_REALTIME) / 1000000000u));
+	memcpy(wrapped + 12, &a->replay_frames, 8);
+	memcpy(wrapped + 20, &a->replay_first_t_ns, 8);
+	memcpy(wrapped + CKPT_HDR, blob, len);
+	ret = queue_checkpoint_put(a->queue, wrapped, len + CKPT_HDR,
+				   (int64_t)(now_ns(CLOCK_REALTIME) / 1000000000u));
 out:
 	if (ret) {
 		static struct log_ratelimit rl = LOG_RATELIMIT_INIT(300, 1);
-		log_rl(&rl, LOG_ERR, "checkpoint: cannot save the open trip: %s", strerror(-ret));
+		log_rl(&rl, LOG_ERR, "checkpoint: cannot save the trip state: %s", strerror(-ret));
 	}
 	free(blob);
 	free(wrapped);
@@ -247,14 +284,14 @@ out:
 static int checkpoint_resume(agent_t *a)
 {
 	uint8_t head_hash[QUEUE_HASH_LEN];
-	uint64_t head = 0, saved_head;
+	uint64_t head = 0, saved_head, frames, first_t_ns;
 	uint32_t magic;
-	void *blob = NULL;
+	uint8_t *blob = NULL;
 	size_t len = 0;
 	int64_t t_s;
 	int ret;
 
-	ret = queue_checkpoint_get(a->queue, &blob, &len, &t_s);
+	ret = queue_checkpoint_get(a->queue, (void **)&blob, &len, &t_s);
 	if (ret == -ENOENT)
 		return 0;
 	if (ret)
@@ -262,23 +299,33 @@ static int checkpoint_resume(agent_t *a)
 	ret = queue_head(a->queue, &head, head_hash);
 	if (ret)
 		goto out;
-	if (len < 12)
-		goto stale;
-	memcpy(&magic, blob, 4);
-	memcpy(&saved_head, (uint8_t *)blob + 4, 8);
-	if (magic != CKPT_MAGIC || saved_head != head)
-		goto stale;
-	ret = trip_checkpoint_restore(a->trip, (uint8_t *)blob + 12, len - 12);
-	if (ret) {
-		log_err("checkpoint: cannot restore the open trip (%s); starting afresh",
-			strerror(-ret));
-		ret = 0;
+	if (len < CKPT_HDR) {
+		log_warn("checkpoint: %zu bytes, too short; not resumed", len);
 		goto out;
 	}
-	log_notice("resumed the open trip from its checkpoint of %lld", (long long)t_s);
-	goto out;
-stale:
-	log_info("checkpoint: stale (its trip was stored), not resumed");
+	memcpy(&magic, blob, 4);
+	memcpy(&saved_head, blob + 4, 8);
+	memcpy(&frames, blob + 12, 8);
+	memcpy(&first_t_ns, blob + 20, 8);
+	if (magic != CKPT_MAGIC || saved_head > head) {
+		log_warn("checkpoint: not one of this store's; not resumed");
+		goto out;
+	}
+	if (!a->opts.replay_path && saved_head != head) {
+		log_info("checkpoint: its trip was stored before the restart; not resumed");
+		goto out;
+	}
+	if (trip_checkpoint_restore(a->trip, blob + CKPT_HDR, len - CKPT_HDR)) {
+		log_err("checkpoint: cannot restore the trip state; starting afresh");
+		goto out;
+	}
+	if (a->opts.replay_path) {
+		a->skip_frames = frames;
+		a->skip_first_t_ns = first_t_ns;
+		a->suppress = head - saved_head;
+	}
+	log_notice("resumed from the checkpoint of %lld%s", (long long)t_s,
+		   trip_is_open(a->trip) ? " with an open trip" : "");
 out:
 	free(blob);
 	return ret;
@@ -305,6 +352,16 @@ static void trip_timers(agent_t *a)
 	}
 }
 
+/* After each input (a frame, an event, a tick): store what the trip
+ * calculator finished, now that its state is whole again, and arm the
+ * timers an open trip needs. */
+static void settle(agent_t *a)
+{
+	if (a->n_pending && !a->store_blocked)
+		store_pending(a);
+	trip_timers(a);
+}
+
 static void on_frame(void *ctx, const struct can_frame_rec *f)
 {
 	agent_t *a = ctx;
@@ -322,6 +379,7 @@ static void on_frame(void *ctx, const struct can_frame_rec *f)
 			a->bus_errors++;
 			trip_event(a->trip, f->t_ns, CAN_EV_ERROR_PASSIVE, 0);
 		}
+		settle(a);
 		return;
 	}
 	n = profile_decode(a->profile, f, smp, ROLE_COUNT);
@@ -331,7 +389,7 @@ static void on_frame(void *ctx, const struct can_frame_rec *f)
 		trip_tick(a->trip, f->t_ns);
 		a->last_tick_ns = f->t_ns;
 	}
-	trip_timers(a);
+	settle(a);
 }
 
 static void on_can_event(void *ctx, const char *iface, enum eco2_can_event ev,
@@ -360,6 +418,7 @@ static void on_can_event(void *ctx, const char *iface, enum eco2_can_event ev,
 		break;
 	}
 	trip_event(a->trip, t_ns, ev, value);
+	settle(a);
 }
 
 static void on_tick(loop_t *l, loop_timer_t *t, void *ctx)
@@ -377,7 +436,7 @@ static void on_tick(loop_t *l, loop_timer_t *t, void *ctx)
 	}
 	a->wall_minus_mono_ns = offset;
 	trip_tick(a->trip, wall);
-	trip_timers(a);
+	settle(a);
 }
 
 static void on_checkpoint(loop_t *l, loop_timer_t *t, void *ctx)
@@ -480,6 +539,31 @@ out:
 
 static void replay_end(agent_t *a);
 
+static int trip_start(agent_t *a);
+
+/* A resumed replay must be of the log its checkpoint was made from. */
+static void replay_first_frame(agent_t *a, const struct can_frame_rec *f)
+{
+	a->replay_first_t_ns = f->t_ns;
+	if (!a->skip_frames || f->t_ns == a->skip_first_t_ns) {
+		if (a->skip_frames)
+			log_notice("%s: skipping the %llu frames consumed before the restart",
+				   a->opts.replay_path, (unsigned long long)a->skip_frames);
+		return;
+	}
+	log_warn("%s: the checkpoint is of another log; replaying from its start, afresh",
+		 a->opts.replay_path);
+	a->skip_frames = 0;
+	a->suppress = 0;
+	trip_free(a->trip);
+	a->trip = NULL;
+	if (trip_start(a)) {
+		log_err("trip calculator: out of memory");
+		a->exit_status = 1;
+		loop_stop(a->loop);
+	}
+}
+
 static void on_replay(loop_t *l, int fd, uint32_t events, void *ctx)
 {
 	agent_t *a = ctx;
@@ -489,7 +573,10 @@ static void on_replay(loop_t *l, int fd, uint32_t events, void *ctx)
 	for (int i = 0; i < REPLAY_CHUNK; i++) {
 		int ret = canlog_next(a->replay, &f);
 		if (ret == 1) {
-			on_frame(a, &f);
+			if (a->replay_frames++ == 0)
+				replay_first_frame(a, &f);
+			if (a->replay_frames > a->skip_frames)
+				on_frame(a, &f);
 			continue;
 		}
 		if (ret < 0)
@@ -520,7 +607,7 @@ static void replay_end(agent_t *a)
 			 a->opts.replay_path, canlog_bad_lines(a->replay), canlog_lines(a->replay));
 	log_info("%s: end of log after %lu lines", a->opts.replay_path, canlog_lines(a->replay));
 	trip_finish(a->trip);
-	trip_timers(a);
+	settle(a);
 	checkpoint_now(a);
 	maybe_exit(a);
 }

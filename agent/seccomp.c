@@ -27,7 +27,7 @@ static const char *const allowed[] = {
 	"timerfd_create", "timerfd_settime", "timerfd_settime64", "timerfd_gettime",
 	"timerfd_gettime64", "signalfd4", "rt_sigprocmask", "rt_sigaction",
 	"rt_sigreturn", "sigreturn", "eventfd2", "pipe2",
-	"socket", "connect", "bind", "listen", "accept4", "getsockname", "getpeername",
+	"socket", "socketpair", "connect", "bind", "listen", "accept4", "getsockname", "getpeername",
 	"setsockopt", "getsockopt", "sendto", "recvfrom", "sendmsg", "recvmsg",
 	"sendmmsg", "recvmmsg", "recvmmsg_time64", "shutdown", "ioctl",
 	"clock_gettime", "clock_gettime64", "clock_nanosleep", "clock_nanosleep_time64",
