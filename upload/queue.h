@@ -33,11 +33,12 @@ struct queue_opts {
 	int busy_timeout_ms;   /* 0: 5000 */
 };
 
-/* Open (creating and migrating when writable) the store at path. Runs
- * PRAGMA quick_check first: a damaged file gives -EUCLEAN with the
- * damage logged and docs/store.md's recovery steps named; the file is not
- * touched. -ENOSPC when the disk is full while creating. 0 or -errno;
- * *out is set only on success. */
+/* Open (creating and migrating when writable) the store at path. A
+ * writable open runs PRAGMA quick_check first (time in proportion to the
+ * file: about a second per few hundred MB): a damaged file gives -EUCLEAN
+ * with the damage logged and docs/store.md's recovery steps named; the
+ * file is not touched. A read-only open skips the check. -ENOSPC when the
+ * disk is full while creating. 0 or -errno; *out is set only on success. */
 int queue_open(queue_t **out, const char *path,
 	       const struct queue_opts *opts) __must_check;
 void queue_close(queue_t *q);
