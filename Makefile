@@ -247,8 +247,10 @@ test-list:
 	   for f in $(fuzz-y); do printf 'fuzz\t%s\t%s %s %s %s\n' $$f $(srctree)/tests/fuzz/run-fuzz.sh $(objtree)/fuzz/$$f $(srctree)/tests/fuzz/corpus/$$f $(FUZZ_SECONDS); done; fi; \
 	 } > $(O)/tests/list
 
-# The crash loops at length: 1000 kill -9 rounds against eco2d.
+# The crash loops at length: 1000 kill -9 rounds against the queue writer
+# and uploader, and against eco2d.
 soak: all
+	$(Q)UPLOAD_CRASH_ITER=1000 tests/integration/upload_crash.sh
 	$(Q)AGENT_CRASH_ROUNDS=1000 tests/integration/agent_crash.sh
 
 fuzz: $(fuzz-bins)

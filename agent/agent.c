@@ -876,7 +876,9 @@ int agent_run(agent_t *a)
 	if (wd_usec)
 		loop_timer_arm(a->t_watchdog, wd_usec / 2000, wd_usec / 2000);
 	/* Start-up is over: files, sockets and the key are open. */
-	if (!a->opts.no_seccomp && IS_ENABLED(CONFIG_SECCOMP)) {
+	if (ECO2_ASAN && IS_ENABLED(CONFIG_SECCOMP) && !a->opts.no_seccomp)
+		log_notice("seccomp: not installed in an AddressSanitizer build (its leak check needs ptrace)");
+	else if (!a->opts.no_seccomp && IS_ENABLED(CONFIG_SECCOMP)) {
 		ret = seccomp_install(NULL);
 		if (ret) {
 			log_err("seccomp: %s", strerror(-ret));

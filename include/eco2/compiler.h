@@ -9,4 +9,12 @@
 #define unlikely(x)   __builtin_expect(!!(x), 0)
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Built with AddressSanitizer: its runtime (leak checking at exit) needs
+ * system calls a seccomp allowlist must not grant. */
+#if defined(__SANITIZE_ADDRESS__)
+#define ECO2_ASAN 1
+#else
+#define ECO2_ASAN 0
+#endif
+
 #endif
