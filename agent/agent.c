@@ -238,8 +238,6 @@ static void flush_counters(agent_t *a)
 	flush_counter(a, "store.failures", a->store_failures, &a->flushed_store_failures);
 }
 
-#define CKPT_HDR 28
-
 static void checkpoint_now(agent_t *a)
 {
 	uint8_t head_hash[QUEUE_HASH_LEN];
@@ -260,7 +258,7 @@ static void checkpoint_now(agent_t *a)
 	ret = trip_checkpoint_save(a->trip, &blob, &len);
 	if (ret)
 		goto out;
-	wrapped = malloc(len + CKPT_HDR);
+	wrapped = malloc(len + AGENT_CKPT_HDR);
 	if (!wrapped) {
 		ret = -ENOMEM;
 		goto out;
@@ -269,8 +267,8 @@ static void checkpoint_now(agent_t *a)
 	memcpy(wrapped + 4, &head, 8);
 	memcpy(wrapped + 12, &a->replay_frames, 8);
 	memcpy(wrapped + 20, &a->replay_first_t_ns, 8);
-	memcpy(wrapped + CKPT_HDR, blob, len);
-	ret = queue_checkpoint_put(a->queue, wrapped, len + CKPT_HDR,
+	memcpy(wrapped + AGENT_CKPT_HDR, blob, len);
+	ret = queue_checkpoint_put(a->queue, wrapped, len + AGENT_CKPT_HDR,
 				   (int64_t)(now_ns(CLOCK_REALTIME) / 1000000000u));
 out:
 	if (ret) {
@@ -299,7 +297,7 @@ static int checkpoint_resume(agent_t *a)
 	ret = queue_head(a->queue, &head, head_hash);
 	if (ret)
 		goto out;
-	if (len < CKPT_HDR) {
+	if (len < AGENT_CKPT_HDR) {
 		log_warn("checkpoint: %zu bytes, too short; not resumed", len);
 		goto out;
 	}
@@ -315,7 +313,7 @@ static int checkpoint_resume(agent_t *a)
 		log_info("checkpoint: its trip was stored before the restart; not resumed");
 		goto out;
 	}
-	if (trip_checkpoint_restore(a->trip, blob + CKPT_HDR, len - CKPT_HDR)) {
+	if (trip_checkpoint_restore(a->trip, blob + AGENT_CKPT_HDR, len - AGENT_CKPT_HDR)) {
 		log_err("checkpoint: cannot restore the trip state; starting afresh");
 		goto out;
 	}

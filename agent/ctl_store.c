@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/agent.h"
 #include "agent/config.h"
 #include "agent/ctl.h"
 #include "agent/log.h"
@@ -100,13 +101,17 @@ static void print_open_trip(const struct eco2_config *cfg, queue_t *q)
 		return;
 	}
 	utc(t_s, when, sizeof(when));
-	/* The daemon's checkpoint: 12 bytes of its own, then the trip's. */
-	if (len < 12 || profile_load(&prof, cfg->can_profile))
+	if (len < AGENT_CKPT_HDR || profile_load(&prof, cfg->can_profile))
 		goto unknown;
 	trip_params_for(&tp, cfg, prof);
 	if (trip_new(&tp, ignore_record, NULL, &trip) ||
-	    trip_checkpoint_restore(trip, (uint8_t *)blob + 12, len - 12) ||
-	    trip_peek(trip, &r))
+	    trip_checkpoint_restore(trip, (uint8_t *)blob + AGENT_CKPT_HDR, len - AGENT_CKPT_HDR))
+		goto unknown;
+	if (!trip_is_open(trip)) {
+		printf("current trip:      none (state saved %s)\n", when);
+		goto out;
+	}
+	if (trip_peek(trip, &r))
 		goto unknown;
 	utc(r.start_s, start, sizeof(start));
 	printf("current trip:      %s since %s: %.3f km, %.3f kWh out, %.3f kWh regen (saved %s)\n",
@@ -149,6 +154,15 @@ int ctl_status(int argc, char **argv)
 	printf("ledger:            %s\n", cfg.ledger_enabled ? cfg.ledger_url : "disabled (queue only)");
 	printf("store:             %s, %" PRIu64 " bytes, %" PRId64 " write failures\n",
 	       cfg.store_path, st.db_bytes, counter(q, "store.failures"));
+	char err[256], next[32];
+	uint64_t err_seq;
+	int64_t next_s;
+	if (!queue_last_error(q, err, sizeof(err), &err_seq, &next_s)) {
+		utc(next_s, next, sizeof(next));
+		printf("last error:        upload of seq %" PRIu64 ": %s (next try %s)\n", err_seq, err, next);
+	} else {
+		printf("last error:        none\n");
+	}
 	ret = 0;
 out:
 	queue_close(q);

@@ -864,6 +864,37 @@ out:
 	return ret;
 }
 
+int queue_last_error(queue_t *q, char *buf, size_t len, uint64_t *seq,
+		     int64_t *next_attempt_s)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = -EIO, rc;
+
+	rc = sqlite3_prepare_v2(q->db, "SELECT seq, last_error, next_attempt FROM records "
+				"WHERE state = 0 AND last_error IS NOT NULL ORDER BY seq DESC LIMIT 1",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		ret = sql_fail(q, rc, "reading the last upload error");
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		ret = sql_fail(q, rc, "reading the last upload error");
+		goto out;
+	}
+	*seq = (uint64_t)sqlite3_column_int64(st, 0);
+	snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 1));
+	*next_attempt_s = sqlite3_column_int64(st, 2);
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
 int queue_walk(queue_t *q, uint64_t from, queue_walk_fn *fn, void *ctx)
 {
 	sqlite3_stmt *st = NULL;

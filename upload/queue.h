@@ -133,6 +133,12 @@ int queue_checkpoint_clear(queue_t *q) __must_check;
 int queue_counter_add(queue_t *q, const char *name, int64_t delta) __must_check;
 int queue_counter_get(queue_t *q, const char *name, int64_t *value) __must_check;
 
+/* The error of the newest pending record whose upload failed (what the
+ * ledger or the network said), its seq and when it is tried next (UTC s),
+ * for eco2ctl status. -ENOENT when no pending record has failed. */
+int queue_last_error(queue_t *q, char *buf, size_t len, uint64_t *seq,
+		     int64_t *next_attempt_s) __must_check;
+
 /* Read stored records from seq `from` in order, whatever their state (for
  * eco2ctl export): fn is called for each; a non-zero return stops the walk
  * and is returned. */

@@ -33,6 +33,9 @@ check "SIGTERM: exit 0" [ $? -eq 0 ]
 n1=$("$PYTHON" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from records").fetchone()[0])' "$W/a.db")
 check "SIGTERM mid-trip: no record yet ($n1)" [ "$n1" = 0 ]
 check "SIGTERM mid-trip: the open trip saved" grep -q 'saving the open trip' "$W/a1.log"
+"$B/eco2ctl" -c "$W/a.conf" status > "$W/status.txt"
+check "eco2ctl status shows the open trip: $(head -n 1 "$W/status.txt")" \
+	grep -qE '^current trip: +driving since [0-9T:-]+Z: [0-9.]+ km' "$W/status.txt"
 "$B/eco2d" -c "$W/a.conf" --replay "$W/long.log" --exit-at-end 2> "$W/a2.log"
 check "restart: exit 0" [ $? -eq 0 ]
 check "restart: resumed with the open trip" grep -q 'resumed from the checkpoint.*with an open trip' "$W/a2.log"
