@@ -19,26 +19,15 @@ set -eu
 [ $# -eq 2 ] || { echo "usage: mksysroot.sh arm64|armhf DIR" >&2; exit 1; }
 arch=$1
 top=$(cd "$(dirname "$0")/.." && pwd)
-mkdir -p "$2/.debs" "$2/.apt/lists/partial" "$2/.apt/archives/partial"
+mkdir -p "$2/.debs"
 dir=$(cd "$2" && pwd)
 # apt-get drops privileges to _apt for downloads: let it write there.
-chmod 0777 "$dir/.debs" "$dir/.apt/lists/partial" "$dir/.apt/archives/partial"
-
-apt_opts="-o APT::Architecture=$arch -o APT::Architectures::=$arch
-	-o Dir::State::Lists=$dir/.apt/lists -o Dir::State::status=/dev/null
-	-o Dir::Cache=$dir/.apt -o Dir::Cache::Archives=$dir/.apt/archives
-	-o Debug::NoLocking=1"
-
-fresh=$(find "$dir/.apt/lists" -maxdepth 1 -name '*_Packages*' -mtime -1 2>/dev/null | head -n 1)
-if [ -z "$fresh" ]; then
-	# A suite the mirror fails to serve is reported and skipped.
-	apt-get $apt_opts update -q >"$dir/.apt/update.log" 2>&1 ||
-		grep -E '^(E|W):' "$dir/.apt/update.log" | sed 's/^/mksysroot: apt: /' >&2
-fi
+chmod 0777 "$dir/.debs"
+target_apt() { "$top/cross/apt-arch.sh" "$arch" "$dir/.apt" "$@"; }
 
 roots=$(awk '/^#/ || NF < 2 { next } $2 == "target" { print $1 }' "$top/debian-packages.txt")
 roots="$roots libc6-dev"
-pkgs=$(apt-cache $apt_opts depends --recurse --no-recommends --no-suggests \
+pkgs=$(target_apt apt-cache depends --recurse --no-recommends --no-suggests \
 	--no-conflicts --no-breaks --no-replaces --no-enhances $roots 2>/dev/null |
 	grep -E '^[a-z0-9][a-z0-9.+-]*$' | sort -u)
 [ -n "$pkgs" ] || {
@@ -50,7 +39,7 @@ for p in $pkgs; do
 	ls "$dir/.debs/${p}"_*.deb >/dev/null 2>&1 || need="$need $p"
 done
 if [ -n "$need" ]; then
-	(cd "$dir/.debs" && apt-get $apt_opts download -q $need >&2) || {
+	(cd "$dir/.debs" && target_apt apt-get download -q $need >&2) || {
 		echo "mksysroot: apt-get download failed" >&2
 		exit 2
 	}

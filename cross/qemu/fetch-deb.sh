@@ -4,7 +4,8 @@
 # extract it with `dpkg-deb -x` into DIR/PACKAGE-ARCH (cached) and print that
 # folder. For programs of a foreign architecture that cannot be installed
 # next to the host's (busybox-static, can-utils, ...); their libraries come
-# from the multiarch root. Exit 2 when the package cannot be had.
+# from the multiarch root or a sysroot. Foreign package lists are kept in
+# DIR/.apt-ARCH (cross/apt-arch.sh). Exit 2 when the package cannot be had.
 set -eu
 [ $# -eq 3 ] || { echo "usage: fetch-deb.sh ARCH PACKAGE DIR" >&2; exit 1; }
 case $1 in
@@ -14,14 +15,16 @@ armhf) a=armhf ;;
 *) echo "fetch-deb: ARCH=$1: expected amd64, arm64 or armhf" >&2; exit 1 ;;
 esac
 pkg=$2
+here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$3"
 dir=$(cd "$3" && pwd)/$pkg-$a
 if [ ! -f "$dir/.extracted" ]; then
 	tmp=$(mktemp -d "$dir.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
 	chmod 0777 "$tmp"   # apt-get download runs as _apt
-	(cd "$tmp" && apt-get download -q "$pkg:$a" >&2) || {
-		echo "fetch-deb: apt-get download $pkg:$a failed (for a foreign architecture: dpkg --add-architecture $a && apt-get update)" >&2
+	(cd "$tmp" && "$here/../apt-arch.sh" "$a" "$(dirname "$dir")/.apt-$a" \
+		apt-get download -q "$pkg" >&2) || {
+		echo "fetch-deb: apt-get download $pkg ($a) failed" >&2
 		exit 2
 	}
 	mkdir "$tmp/x"

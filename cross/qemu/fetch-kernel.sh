@@ -13,9 +13,8 @@
 #   KERNEL=/abs/DIR/<pkg>/boot/vmlinuz-<kver>
 #   MODULES=/abs/DIR/<pkg>/lib/modules/<kver>
 #   KVER=<kver>
-# Exit 0 on success; 2 when the package cannot be had (no network, foreign
-# architecture not added with dpkg --add-architecture), with the reason on
-# stderr.
+# Exit 0 on success; 2 when the package cannot be had (no network), with
+# the reason on stderr.
 set -eu
 
 die() { echo "fetch-kernel: $*" >&2; exit 2; }
@@ -28,9 +27,10 @@ arm64 | aarch64) deb_arch=arm64 ;;
 esac
 mkdir -p "$2"
 dir=$(cd "$2" && pwd)
-native=$(dpkg --print-architecture)
-qual=
-[ "$deb_arch" = "$native" ] || qual=":$deb_arch"
+# Package lists of a foreign architecture live in DIR/.apt-ARCH (see
+# cross/apt-arch.sh): no dpkg --add-architecture needed.
+apt_arch="$(cd "$(dirname "$0")/.." && pwd)/apt-arch.sh"
+state=$dir/.apt-$deb_arch
 
 pick_cached() {
 	# Newest already-extracted package, for offline reuse.
@@ -39,12 +39,12 @@ pick_cached() {
 
 pkg=${ECO2_KERNEL_PKG:-}
 if [ -z "$pkg" ]; then
-	pkg=$(apt-cache depends "linux-image-$deb_arch$qual" 2>/dev/null |
+	pkg=$("$apt_arch" "$deb_arch" "$state" apt-cache depends "linux-image-$deb_arch" 2>/dev/null |
 		sed -n 's/^ *Depends: \(linux-image-6\.1\.[^: ]*\).*/\1/p' | head -n 1)
 fi
 if [ -z "$pkg" ]; then
 	cached=$(pick_cached)
-	[ -n "$cached" ] || die "no linux-image-6.1.* for $deb_arch in the apt lists (for a foreign architecture: dpkg --add-architecture $deb_arch && apt-get update)"
+	[ -n "$cached" ] || die "no linux-image-6.1.* for $deb_arch in the apt lists (network?)"
 	pkg=$(basename "$cached")
 fi
 root=$dir/$pkg
@@ -54,8 +54,8 @@ if [ ! -f "$root/.extracted" ]; then
 	trap 'rm -rf "$tmp"' EXIT
 	# apt-get download drops privileges to _apt: give it a folder it may write.
 	chmod 0777 "$tmp"
-	(cd "$tmp" && apt-get download -q "$pkg$qual" >&2) ||
-		die "apt-get download $pkg$qual failed"
+	(cd "$tmp" && "$apt_arch" "$deb_arch" "$state" apt-get download -q "$pkg" >&2) ||
+		die "apt-get download $pkg ($deb_arch) failed"
 	deb=$(ls "$tmp"/*.deb)
 	rm -rf "$root"
 	mkdir -p "$tmp/x"

@@ -4,7 +4,8 @@
 #
 # A target uses its multiarch libraries when installed
 # (libcurl4-openssl-dev:arm64 ...), else a Debian sysroot made by
-# cross/mksysroot.sh (package lists of its own, nothing installed). A target whose
+# cross/mksysroot.sh (package lists of its own, nothing installed);
+# ECO2_CROSS_SYSROOT=1 takes the sysroot for both. A target whose
 # toolchain, qemu-user or libraries are missing is skipped with the reason;
 # both missing: exit 77. The two targets build and run side by side;
 # ECO2_CROSS_ARCHES="arm64" limits the run to one.
@@ -49,7 +50,7 @@ start_arch() {
 		skip[$arch]="$cc or $qemu not installed (make deps ARCH=$arch)"
 		return
 	fi
-	if ! has_libs $deb; then
+	if [ "${ECO2_CROSS_SYSROOT:-0}" = 1 ] || ! has_libs $deb; then
 		sysroot=$build/sysroot-$deb
 		if ! "$top/cross/mksysroot.sh" $deb "$sysroot" >"$build/mksysroot-$deb.log" 2>&1; then
 			skip[$arch]="no $deb libraries: $(tail -n 1 "$build/mksysroot-$deb.log")"

@@ -9,8 +9,10 @@
 # energy with the simulator's truth (one odometer step; 2 % + 1 Wh). The guest side is
 # tests/integration/cross/system_guest.sh.
 #
-# A target whose toolchain, libraries, qemu or kernel is missing is a SKIP
-# line with the reason; both missing: exit 77.
+# arm64 programs link the multiarch libraries when installed, else a Debian
+# sysroot from cross/mksysroot.sh (ECO2_CROSS_SYSROOT=1 forces it). A target
+# whose toolchain, qemu or kernel is missing is a SKIP line with the reason;
+# both missing: exit 77.
 set -u
 top=${ECO2_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${ECO2_BUILD:-$top/build}
@@ -55,8 +57,18 @@ run_arch() { # run_arch x86_64|arm64
 	command -v $cc >/dev/null 2>&1 || { skip_arch $arch "$cc not installed"; return; }
 	rm -rf "$work"
 	mkdir -p "$work"
+	local sysroot=
 	if [ $arch != x86_64 ]; then
-		(cd "$top" && make --no-print-directory ARCH=$arch O="$bin" -j2 \
+		# The multiarch libraries when installed, else a Debian sysroot
+		# (ECO2_CROSS_SYSROOT=1 forces the sysroot).
+		if [ "${ECO2_CROSS_SYSROOT:-0}" = 1 ] ||
+			[ "$(dpkg-query -W -f='${db:Status-Status}' libcurl4-openssl-dev:$arch 2>/dev/null)" != installed ]; then
+			sysroot=$build/sysroot-$arch
+			bin=$bin-sysroot
+			"$top/cross/mksysroot.sh" $arch "$sysroot" >"$work/mksysroot.log" 2>&1 ||
+				{ skip_arch $arch "no $arch libraries: $(tail -n 1 "$work/mksysroot.log")"; return; }
+		fi
+		(cd "$top" && make --no-print-directory ARCH=$arch O="$bin" ${sysroot:+SYSROOT="$sysroot"} -j2 \
 			"$bin/eco2d" "$bin/eco2ctl" "$bin/eco2-sim") >"$work/build.log" 2>&1 ||
 			{ skip_arch $arch "cannot build for $arch: $(grep -m1 -E 'error|No such' "$work/build.log")"; return; }
 	fi
@@ -79,8 +91,9 @@ run_arch() { # run_arch x86_64|arm64
 		-K "$MODULES" -m can-raw -m vcan \
 		-b "$bin/eco2d" -b "$bin/eco2ctl" -b "$bin/eco2-sim" -b "$work/vcan-add" \
 		-f "$top/can/profiles=/eco2/profiles" -f "$cycle=/eco2/cycle.csv" \
-		-e TAP_BASE=$((n + 1)) -e SPEEDUP=1 -c "$cache" >"$work/mkinitramfs.log" 2>&1
-	tap $? "$arch: initramfs with eco2d, eco2ctl, eco2-sim and their libraries ($KVER)"
+		-e TAP_BASE=$((n + 1)) -e SPEEDUP=1 -c "$cache" ${sysroot:+-R "$sysroot"} \
+		>"$work/mkinitramfs.log" 2>&1
+	tap $? "$arch: initramfs with eco2d, eco2ctl, eco2-sim and their libraries ($KVER${sysroot:+, libraries from a Debian sysroot})"
 	"$q/run-vm.sh" -a $arch -k "$KERNEL" -i "$work/initrd.cpio.gz" -t 240 -m 512 \
 		-O "$work/out" -l "$work/console.log"
 	rc=$?
