@@ -8,10 +8,15 @@ status=0
 echo "  CPPCHECK"
 cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	--inline-suppr --std=c11 --suppress=missingIncludeSystem \
+	--suppress='preprocessorErrorDirective:/usr/include/*' \
 	--library=posix -D__GNUC__ $incs $srcs || status=1
 echo "  TIDY"
+# The static analyser does not know that a failed cmocka assertion ends
+# the test, so in tests/ it reports paths that cannot run; the bug-prone
+# checks still apply there.
 for f in $srcs; do
-	clang-tidy --quiet "$f" -- -std=gnu11 $incs 2>/dev/null | grep -E 'warning:|error:' && status=1
+	case $f in tests/*) checks=--checks=-clang-analyzer-* ;; *) checks= ;; esac
+	clang-tidy --quiet $checks "$f" -- -std=gnu11 $incs 2>/dev/null | grep -E 'warning:|error:' && status=1
 done
 [ $status -eq 0 ] && echo "lint: clean"
 exit $status

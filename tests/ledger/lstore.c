@@ -144,7 +144,8 @@ static struct dev *dev_get(lstore_t *s, const uint8_t kid[8])
 		d->seq = (uint64_t)sqlite3_column_int64(st, 0);
 		memcpy(d->hash, sqlite3_column_blob(st, 1), 32);
 	}
-	nd = realloc(s->devs, (s->n_devs + 1) * sizeof(*nd));
+	/* An array of pointers: sizeof(*nd) is a pointer's size. */
+	nd = realloc(s->devs, (s->n_devs + 1) * sizeof(*nd)); /* NOLINT(bugprone-sizeof-expression) */
 	if (!nd)
 		goto out;
 	s->devs = nd;
@@ -264,7 +265,7 @@ static void *verify_worker(void *arg)
 
 static void verify_all(lstore_t *s, const uint8_t *body, struct item *items, size_t n)
 {
-	struct job jobs[WORKERS_MAX];
+	struct job jobs[WORKERS_MAX] = { { 0 } };
 	pthread_t tid[WORKERS_MAX];
 	bool started[WORKERS_MAX] = { false };
 	unsigned nw = s->workers;
