@@ -1,4 +1,3 @@
 # libFuzzer targets: one per parser. <name>-srcs lists every source.
 fuzz-y += fuzz_config
 fuzz_config-srcs := tests/fuzz/fuzz_config.c agent/config.c agent/log.c
-itests-y += tests/integration/lint_banned.sh
