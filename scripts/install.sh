@@ -14,7 +14,15 @@ for p in $bin; do $I -D -m 0755 "$obj/$p" "$dest$prefix/bin/$p"; done
 $I -d -m 0750 "$dest$sysconf/eco2"
 $I -d -m 0700 "$dest$sysconf/eco2/keys"
 $I -d -m 0700 "$dest$state/lib/eco2"
-[ -f "$top/agent/eco2d.conf" ] && $I -m 0640 "$top/agent/eco2d.conf" "$dest$sysconf/eco2/eco2d.conf"
+# The configuration is the operator's once installed: never overwritten;
+# the shipped one goes beside it for comparison.
+if [ -f "$top/agent/eco2d.conf" ]; then
+	if [ -e "$dest$sysconf/eco2/eco2d.conf" ]; then
+		$I -m 0640 "$top/agent/eco2d.conf" "$dest$sysconf/eco2/eco2d.conf.dist"
+	else
+		$I -m 0640 "$top/agent/eco2d.conf" "$dest$sysconf/eco2/eco2d.conf"
+	fi
+fi
 if [ -d "$top/can/profiles" ]; then
 	$I -d -m 0755 "$dest$prefix/share/eco2/profiles"
 	for f in "$top"/can/profiles/*; do
