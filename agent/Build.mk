@@ -1,5 +1,5 @@
 # agent/ — wires CAN input to trips, records and upload; eco2d and eco2ctl.
-lib-y += agent/log.o agent/config.o
+lib-y += agent/log.o agent/config.o agent/ini_lines.o
 lib-y += agent/co2.o
 
 # eco2ctl: each module adds its command's object with `eco2ctl-objs += ...`

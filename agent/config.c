@@ -10,6 +10,7 @@
 #include <ini.h>
 
 #include "agent/config.h"
+#include "agent/ini_lines.h"
 #include "agent/log.h"
 
 enum conf_type {
@@ -85,14 +86,9 @@ struct parse_state {
 	struct eco2_config *cfg;
 	const char *name;        /* file name for messages */
 	char *dir;               /* folder relative paths start from; NULL: cwd */
-	unsigned line;           /* current line, counted by the reader */
+	struct ini_lines in;     /* the reader: counts lines */
 	unsigned set_line[ARRAY_SIZE(options)];
 	unsigned errors;
-	bool long_line;          /* the reader is inside an over-long line */
-	/* memory reader */
-	const char *buf;
-	size_t len, pos;
-	FILE *file;
 };
 
 static void conf_error(struct parse_state *st, unsigned line, const char *section,
@@ -261,65 +257,29 @@ static int on_value(void *user, const char *section, const char *key, const char
 
 	o = find_option(section, key, &section_known);
 	if (!o) {
-		conf_error(st, st->line, section, key,
+		conf_error(st, st->in.line, section, key,
 			   section_known ? "unknown key" : "unknown section");
 		return 1;
 	}
 	size_t idx = (size_t)(o - options);
 	if (st->set_line[idx]) {
 		snprintf(msg, sizeof(msg), "set twice (first on line %u)", st->set_line[idx]);
-		conf_error(st, st->line, section, key, msg);
+		conf_error(st, st->in.line, section, key, msg);
 		return 1;
 	}
-	st->set_line[idx] = st->line;
+	st->set_line[idx] = st->in.line;
 	why = set_value(st, o, value);
 	if (why)
-		conf_error(st, st->line, section, key, why);
+		conf_error(st, st->in.line, section, key, why);
 	return 1;
 }
 
-/* libinih reads through this, so the parser always knows the line number. */
-static char *read_line(char *out, int size, void *stream)
+static void conf_too_long(void *ctx, unsigned line, int max_chars)
 {
-	struct parse_state *st = stream;
-	int n = 0;
+	struct parse_state *st = ctx;
 
-	if (st->file) {
-		if (!fgets(out, size, st->file))
-			return NULL;
-		n = (int)strlen(out);
-	} else {
-		if (st->pos >= st->len)
-			return NULL;
-		while (n < size - 1 && st->pos < st->len) {
-			char c = st->buf[st->pos++];
-			out[n++] = c ? c : ' ';
-			if (c == '\n')
-				break;
-		}
-		out[n] = '\0';
-	}
-	bool complete = n > 0 && out[n - 1] == '\n';
-	bool at_eof = st->file ? feof(st->file) : st->pos >= st->len;
-	if (!st->long_line)
-		st->line++;
-	if (!complete && !at_eof) {
-		/* The rest of this line would come back as a line of its own;
-		 * report it once and hand inih only comments until it ends. */
-		if (!st->long_line) {
-			st->errors++;
-			log_err("%s:%u: line longer than %d characters", st->name,
-				st->line, size - 2);
-		}
-		st->long_line = true;
-		snprintf(out, (size_t)size, "#\n");
-		return out;
-	}
-	if (st->long_line) {
-		st->long_line = false;
-		snprintf(out, (size_t)size, "#\n");
-	}
-	return out;
+	st->errors++;
+	log_err("%s:%u: line longer than %d characters", st->name, line, max_chars);
 }
 
 static int conf_parse(struct parse_state *st)
@@ -339,7 +299,9 @@ static int conf_parse(struct parse_state *st)
 		}
 	}
 
-	r = ini_parse_stream(read_line, st, on_value, st);
+	st->in.too_long = conf_too_long;
+	st->in.ctx = st;
+	r = ini_parse_stream(ini_lines_read, &st->in, on_value, st);
 	if (r > 0) {
 		st->errors++;
 		log_err("%s:%d: expected '[section]' or 'key = value'", st->name, r);
@@ -367,7 +329,7 @@ static void config_init(struct eco2_config *cfg, const char *name)
 int config_load_buffer(struct eco2_config *cfg, const char *name,
 		       const char *text, size_t len)
 {
-	struct parse_state st = { .cfg = cfg, .name = name, .buf = text, .len = len };
+	struct parse_state st = { .cfg = cfg, .name = name, .in = { .buf = text, .len = len } };
 
 	config_init(cfg, name);
 	return conf_parse(&st);
@@ -380,8 +342,8 @@ int config_load(struct eco2_config *cfg, const char *path)
 	const char *slash;
 
 	config_init(cfg, path);
-	st.file = fopen(path, "re");
-	if (!st.file) {
+	st.in.fp = fopen(path, "re");
+	if (!st.in.fp) {
 		ret = -errno;
 		log_err("%s: cannot open: %s", path, strerror(errno));
 		goto out;
@@ -405,8 +367,8 @@ int config_load(struct eco2_config *cfg, const char *path)
 	}
 	ret = conf_parse(&st);
 out:
-	if (st.file)
-		fclose(st.file);
+	if (st.in.fp)
+		fclose(st.in.fp);
 	free(st.dir);
 	return ret;
 }

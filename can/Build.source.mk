@@ -19,5 +19,5 @@ itests-$(CONFIG_CAN_SOCKETCAN) += tests/integration/can_vcan.sh
 itests-$(CONFIG_CAN_SOCKETCAN) += tests/integration/vcan/can_profiles_oracle.sh
 
 fuzz-y += fuzz_profile
-fuzz_profile-srcs := tests/fuzz/fuzz_profile.c can/profile.c can/dbc.c can/decode.c \
+fuzz_profile-srcs := tests/fuzz/fuzz_profile.c can/profile.c agent/ini_lines.c can/dbc.c can/decode.c \
 	can/j1939.c agent/log.c

@@ -8,6 +8,7 @@
 
 #include <ini.h>
 
+#include "agent/ini_lines.h"
 #include "agent/log.h"
 #include "can/decode.h"
 #include "can/j1939.h"
@@ -79,16 +80,11 @@ struct pstate {
 	struct profile *p;
 	const char *file;
 	const char *base_dir;
-	unsigned line;
+	struct ini_lines in;     /* the reader: counts lines */
 	unsigned errors;
-	bool long_line;
 	char *dbc_path;
 	unsigned dbc_line, j1939_line, name_line, current_line;
 	bool current_charge;
-	/* reader */
-	const char *buf;
-	size_t len, pos;
-	FILE *fp;
 };
 
 static void perr(struct pstate *st, unsigned line, const char *fmt, ...) __printf(3, 4);
@@ -139,10 +135,10 @@ static bool set_once(struct pstate *st, unsigned *line, const char *section,
 		     const char *key)
 {
 	if (*line) {
-		perr(st, st->line, "[%s] %s: set twice (first on line %u)", section, key, *line);
+		perr(st, st->in.line, "[%s] %s: set twice (first on line %u)", section, key, *line);
 		return false;
 	}
-	*line = st->line;
+	*line = st->in.line;
 	return true;
 }
 
@@ -170,16 +166,16 @@ static int on_value(void *user, const char *section, const char *key, const char
 				return 0;
 		} else if (!strcmp(key, "dbc")) {
 			if (!*value)
-				perr(st, st->line, "[vehicle] dbc: expected a DBC file path");
+				perr(st, st->in.line, "[vehicle] dbc: expected a DBC file path");
 			else if (set_once(st, &st->dbc_line, section, key) && set_str(&st->dbc_path, value))
 				return 0;
 		} else if (!strcmp(key, "j1939")) {
 			if (strcmp(value, "builtin"))
-				perr(st, st->line, "[vehicle] j1939: expected 'builtin', not '%s'", value);
+				perr(st, st->in.line, "[vehicle] j1939: expected 'builtin', not '%s'", value);
 			else
 				(void)set_once(st, &st->j1939_line, section, key);
 		} else {
-			perr(st, st->line, "[vehicle] %s: unknown key (expected name, dbc or j1939)", key);
+			perr(st, st->in.line, "[vehicle] %s: unknown key (expected name, dbc or j1939)", key);
 		}
 		return 1;
 	}
@@ -189,10 +185,10 @@ static int on_value(void *user, const char *section, const char *key, const char
 		if (klen > 5 && !strcmp(key + klen - 5, "_unit")) {
 			r = role_by_key(key, klen - 5);
 			if (r < 0) {
-				perr(st, st->line, "[%s] %s: unknown role '%.*s'", section, key,
+				perr(st, st->in.line, "[%s] %s: unknown role '%.*s'", section, key,
 				     (int)(klen - 5), key);
 			} else if (!unit_find(value)) {
-				perr(st, st->line, "[%s] %s: unknown unit '%s' (expected km, m, mi, km/h, m/s, mph, V, mV, A, mA, Wh or kWh)",
+				perr(st, st->in.line, "[%s] %s: unknown unit '%s' (expected km, m, mi, km/h, m/s, mph, V, mV, A, mA, Wh or kWh)",
 				     section, key, value);
 			} else if (set_once(st, &p->map[r].unit_line, section, key) &&
 				   set_str(&p->map[r].unit, value)) {
@@ -205,12 +201,12 @@ static int on_value(void *user, const char *section, const char *key, const char
 	if (!strcmp(section, "signals")) {
 		r = role_by_key(key, klen);
 		if (r < 0) {
-			perr(st, st->line, "[signals] %s: unknown role (expected odometer, speed, pack_voltage, pack_current, discharge_energy_total, regen_energy_total, ignition or charging)",
+			perr(st, st->in.line, "[signals] %s: unknown role (expected odometer, speed, pack_voltage, pack_current, discharge_energy_total, regen_energy_total, ignition or charging)",
 			     key);
 			return 1;
 		}
 		if (!strchr(value, '.') || value[0] == '.' || value[strlen(value) - 1] == '.') {
-			perr(st, st->line, "[signals] %s: expected MessageName.SignalName, not '%s'",
+			perr(st, st->in.line, "[signals] %s: expected MessageName.SignalName, not '%s'",
 			     key, value);
 			return 1;
 		}
@@ -228,56 +224,22 @@ static int on_value(void *user, const char *section, const char *key, const char
 			else if (!strcasecmp(value, "charge"))
 				st->current_charge = true;
 			else
-				perr(st, st->line, "[options] current_positive: expected discharge or charge, not '%s'",
+				perr(st, st->in.line, "[options] current_positive: expected discharge or charge, not '%s'",
 				     value);
 		} else {
-			perr(st, st->line, "[options] %s: unknown key (expected current_positive or <role>_unit)",
+			perr(st, st->in.line, "[options] %s: unknown key (expected current_positive or <role>_unit)",
 			     key);
 		}
 		return 1;
 	}
 
-	perr(st, st->line, "[%s]: unknown section (expected vehicle, signals or options)", section);
+	perr(st, st->in.line, "[%s]: unknown section (expected vehicle, signals or options)", section);
 	return 1;
 }
 
-/* libinih reads through this so every message knows its line. */
-static char *read_line(char *out, int size, void *stream)
+static void profile_too_long(void *ctx, unsigned line, int max_chars)
 {
-	struct pstate *st = stream;
-	int n = 0;
-
-	if (st->fp) {
-		if (!fgets(out, size, st->fp))
-			return NULL;
-		n = (int)strlen(out);
-	} else {
-		if (st->pos >= st->len)
-			return NULL;
-		while (n < size - 1 && st->pos < st->len) {
-			char c = st->buf[st->pos++];
-			out[n++] = c ? c : ' ';
-			if (c == '\n')
-				break;
-		}
-		out[n] = '\0';
-	}
-	bool complete = n > 0 && out[n - 1] == '\n';
-	bool at_eof = st->fp ? feof(st->fp) : st->pos >= st->len;
-	if (!st->long_line)
-		st->line++;
-	if (!complete && !at_eof) {
-		if (!st->long_line)
-			perr(st, st->line, "line longer than %d characters", size - 2);
-		st->long_line = true;
-		snprintf(out, (size_t)size, "#\n");
-		return out;
-	}
-	if (st->long_line) {
-		st->long_line = false;
-		snprintf(out, (size_t)size, "#\n");
-	}
-	return out;
+	perr(ctx, line, "line longer than %d characters", max_chars);
 }
 
 static char *join_path(const char *dir, const char *path)
@@ -392,8 +354,10 @@ static int parse(struct pstate *st)
 	int r;
 
 	errno = 0;
-	r = ini_parse_stream(read_line, st, on_value, st);
-	if (st->fp && ferror(st->fp)) {
+	st->in.too_long = profile_too_long;
+	st->in.ctx = st;
+	r = ini_parse_stream(ini_lines_read, &st->in, on_value, st);
+	if (st->in.fp && ferror(st->in.fp)) {
 		r = errno ? -errno : -EIO;
 		log_err("%s: cannot read: %s", st->file, strerror(-r));
 		return r;
@@ -471,7 +435,7 @@ out:
 int profile_load_buffer(profile_t **out, const char *name, const char *text,
 			size_t len, const char *base_dir)
 {
-	struct pstate st = { .file = name, .base_dir = base_dir, .buf = text, .len = len };
+	struct pstate st = { .file = name, .base_dir = base_dir, .in = { .buf = text, .len = len } };
 
 	return load_common(out, &st);
 }
@@ -484,20 +448,20 @@ int profile_load(profile_t **out, const char *path)
 	int ret;
 
 	*out = NULL;
-	st.fp = fopen(path, "re");
-	if (!st.fp) {
+	st.in.fp = fopen(path, "re");
+	if (!st.in.fp) {
 		ret = -errno;
 		log_err("%s: cannot open: %s", path, strerror(errno));
 		return ret;
 	}
 	dir = slash ? strndup(path, (size_t)(slash > path ? slash - path : 1)) : strdup(".");
 	if (!dir) {
-		fclose(st.fp);
+		fclose(st.in.fp);
 		return -ENOMEM;
 	}
 	st.base_dir = dir;
 	ret = load_common(out, &st);
-	fclose(st.fp);
+	fclose(st.in.fp);
 	free(dir);
 	return ret;
 }
