@@ -18,24 +18,7 @@
 #include "agent/log.h"
 #include "can/dbc.h"
 
-static char messages[16384];
-
-static void capture(int level, const char *msg, void *ctx)
-{
-	(void)level; (void)ctx;
-	size_t n = strlen(messages);
-	snprintf(messages + n, sizeof(messages) - n, "%s\n", msg);
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	messages[0] = '\0';
-	log_open("test", LOG_TO_STDERR, LOG_EMERG);
-	log_set_level(LOG_DEBUG);
-	log_set_hook(capture, NULL);
-	return 0;
-}
+#include "tests/unit/test_util.h"
 
 static int load(dbc_t **dbc, const char *text)
 {
