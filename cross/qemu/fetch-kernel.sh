@@ -1,12 +1,13 @@
 #!/bin/sh
 # fetch-kernel.sh ARCH DIR — fetch Debian's stock kernel for ARCH into DIR.
 #
-#   ARCH  x86_64 (or amd64) | arm64 (or aarch64)
+#   ARCH  x86_64 (or amd64) | arm64 (or aarch64) | armhf
 #   DIR   cache folder; reused on later calls (nothing is downloaded when
 #         the package already sits extracted there)
 #
 # Picks the linux-image-6.1.* package that Debian's linux-image-amd64 /
-# linux-image-arm64 metapackage depends on (ECO2_KERNEL_PKG overrides it),
+# linux-image-arm64 / linux-image-armmp-lpae (armhf, for qemu's virt
+# machine) metapackage depends on (ECO2_KERNEL_PKG overrides it),
 # downloads it with `apt-get download` and extracts it with `dpkg-deb -x`
 # (mkinitramfs.sh resolves module dependencies from each module's .modinfo,
 # so no depmod is needed). Prints, for `eval`:
@@ -19,11 +20,12 @@ set -eu
 
 die() { echo "fetch-kernel: $*" >&2; exit 2; }
 
-[ $# -eq 2 ] || { echo "usage: fetch-kernel.sh x86_64|arm64 DIR" >&2; exit 1; }
+[ $# -eq 2 ] || { echo "usage: fetch-kernel.sh x86_64|arm64|armhf DIR" >&2; exit 1; }
 case $1 in
-x86_64 | amd64) deb_arch=amd64 ;;
-arm64 | aarch64) deb_arch=arm64 ;;
-*) echo "fetch-kernel: ARCH=$1: expected x86_64 or arm64" >&2; exit 1 ;;
+x86_64 | amd64) deb_arch=amd64 flavour=amd64 ;;
+arm64 | aarch64) deb_arch=arm64 flavour=arm64 ;;
+armhf) deb_arch=armhf flavour=armmp-lpae ;;
+*) echo "fetch-kernel: ARCH=$1: expected x86_64, arm64 or armhf" >&2; exit 1 ;;
 esac
 mkdir -p "$2"
 dir=$(cd "$2" && pwd)
@@ -34,12 +36,12 @@ state=$dir/.apt-$deb_arch
 
 pick_cached() {
 	# Newest already-extracted package, for offline reuse.
-	ls -d "$dir"/linux-image-6.1.*-"$deb_arch" 2>/dev/null | sort -V | tail -n 1
+	ls -d "$dir"/linux-image-6.1.*-"$flavour" 2>/dev/null | sort -V | tail -n 1
 }
 
 pkg=${ECO2_KERNEL_PKG:-}
 if [ -z "$pkg" ]; then
-	pkg=$("$apt_arch" "$deb_arch" "$state" apt-cache depends "linux-image-$deb_arch" 2>/dev/null |
+	pkg=$("$apt_arch" "$deb_arch" "$state" apt-cache depends "linux-image-$flavour" 2>/dev/null |
 		sed -n 's/^ *Depends: \(linux-image-6\.1\.[^: ]*\).*/\1/p' | head -n 1)
 fi
 if [ -z "$pkg" ]; then

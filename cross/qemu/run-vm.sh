@@ -2,11 +2,12 @@
 # run-vm.sh — boot a kernel and an initramfs from mkinitramfs.sh under qemu,
 # relay the test script's output to stdout and exit with its status.
 #
-#   run-vm.sh -k KERNEL -i INITRD [-a x86_64|arm64] [-t SECONDS] [-m MiB]
+#   run-vm.sh -k KERNEL -i INITRD [-a x86_64|arm64|armhf] [-t SECONDS] [-m MiB]
 #             [-A "kernel args"] [-O OUTDIR] [-l LOG] [-v]
 #
 #   -a  x86_64: qemu-system-x86_64 -M q35 -cpu max -accel tcg;
-#       arm64: qemu-system-aarch64 -M virt -cpu cortex-a57 -accel tcg
+#       arm64: qemu-system-aarch64 -M virt -cpu cortex-a57 -accel tcg;
+#       armhf: qemu-system-arm -M virt -cpu cortex-a15 -accel tcg (an LPAE kernel)
 #       (ECO2_QEMU_ACCEL=kvm opts in to KVM where it works; tcg is the
 #       default because nested KVM is unreliable on CI machines)
 #   -t  hard limit for the whole boot-run-poweroff (default 180 s)
@@ -51,8 +52,13 @@ arm64 | aarch64)
 	console=ttyAMA0
 	[ "$accel" != auto ] || accel=tcg
 	;;
+armhf)
+	qemu=(qemu-system-arm -M virt -cpu cortex-a15)
+	console=ttyAMA0
+	[ "$accel" != auto ] || accel=tcg
+	;;
 *)
-	echo "run-vm: -a $arch: expected x86_64 or arm64" >&2
+	echo "run-vm: -a $arch: expected x86_64, arm64 or armhf" >&2
 	exit 1
 	;;
 esac

@@ -2,7 +2,7 @@
 # cross_vm_system.sh: the target's own eco2ctl makes the device key, eco2d
 # reads vcan0 while eco2-sim drives a short cycle onto it, eco2d stops on
 # SIGTERM and eco2ctl exports the signed records. Everything the host
-# checks goes to /eco2/out. Prints TAP numbered from $TAP_BASE + 1.
+# checks ends in /eco2/out. Prints TAP numbered from $TAP_BASE + 1.
 n=$TAP_BASE
 rc=0
 tap() {
@@ -10,7 +10,8 @@ tap() {
 	if [ "$1" -eq 0 ]; then echo "ok $n - $ECO2_VM_ARCH: $2"; else echo "not ok $n - $ECO2_VM_ARCH: $2"; rc=1; fi
 }
 conf=/etc/eco2/eco2d.conf
-out=/eco2/out
+out=/tmp/out      # copied to /eco2/out (and so to the host) at the end
+mkdir -p $out
 
 mkdir -p /etc/eco2/keys /var/lib/eco2
 chmod 0750 /etc/eco2
@@ -47,6 +48,15 @@ level = info
 CONF
 chmod 0640 $conf
 
+# VM_EPOCH: start the guest's clock there (2100-01-01 on armhf: kernel
+# timestamps, trips, records and the store past 2038 on a 32-bit target).
+# (set-clock: busybox's date has a 32-bit time_t on armhf.)
+if [ -n "${VM_EPOCH:-}" ]; then
+	now=$(set-clock "$VM_EPOCH")
+	tap $? "guest clock set to $now"
+else
+	tap 0 "guest clock is the host's ($(date -u +%Y-%m-%dT%H:%M:%SZ))"
+fi
 vcan-add vcan0
 tap $? "vcan0 created"
 eco2ctl -c $conf keygen --uri file:/etc/eco2/keys/device.key --alg ed25519 >$out/keygen.log 2>&1
@@ -67,7 +77,9 @@ while ! listening && [ $i -lt 1000 ]; do
 	i=$((i + 1)); usleep 10000
 done
 listening
-tap $? "eco2d listens on vcan0 (after $((i * 10)) ms)"
+st=$?
+tap $st "eco2d listens on vcan0 (after $((i * 10)) ms)"
+[ $st -eq 0 ] || sed 's/^/# eco2d: /' $out/eco2d.log
 
 eco2-sim --profile /eco2/profiles/reference.profile --cycle /eco2/cycle.csv \
 	--iface vcan0 --speedup "${SPEEDUP:-10}" >$out/truth.json 2>$out/sim.log
@@ -82,4 +94,14 @@ tap $? "eco2ctl export"
 [ -s $out/records.cbor ]
 tap $? "at least one signed record exported ($(wc -c <$out/records.cbor) bytes)"
 eco2ctl -c $conf trips 2>&1 | sed 's/^/# /'
+
+# Files dated past 2038 cannot leave the guest through busybox (32-bit
+# stat on armhf: EOVERFLOW): back to the host's time, then copy them with
+# cat, which does not stat, into fresh files.
+if [ -n "${VM_EPOCH:-}" ] && [ -n "${HOST_EPOCH:-}" ]; then
+	set-clock "$HOST_EPOCH" >/dev/null
+fi
+for f in $out/*; do
+	cat "$f" >"/eco2/out/${f##*/}"
+done
 exit $rc
