@@ -26,52 +26,20 @@ mkdir -p "$data/profiles"
 cp "$top"/can/profiles/reference.* "$data/profiles/"
 printf 'time_s,speed_kmh\n0,0\n1,0\n6,40\n14,40\n19,0\n20,0\n' >"$data/drive.csv"
 
+# shellcheck source=tests/integration/lib/vcan.sh
+. "$top/tests/integration/lib/vcan.sh"
+
 # ---- on the host, when it has vcan ---------------------------------------
 ifname=eco2s$$
-if [ "$(id -u)" = 0 ] && ip link add dev "$ifname" type vcan 2>/dev/null; then
-	ip link delete "$ifname"
-	trap 'ip link delete "$ifname" 2>/dev/null; rm -rf "$data"' EXIT
-	echo "# host kernel $(uname -r) has vcan: testing on $ifname"
-	printf '#!/bin/sh\nip link add dev "$1" type vcan && ip link set "$1" up\n' >"$data/vcan-add"
-	chmod +x "$data/vcan-add"
-	IF=$ifname DATA=$data SIM=$sim REPLAY=$replay WORK=$data VCAN_ADD=$data/vcan-add \
-		sh "$guest" >"$data/tap"
-	rc=$?
-	cat "$data/tap"
-	echo "1..$(grep -cE '^(not )?ok ' "$data/tap")"
-	exit $rc
+if vcan_host_has "$ifname"; then
+	vcan_host_run "$ifname" "$data" \
+		IF="$ifname" DATA="$data" SIM="$sim" REPLAY="$replay" WORK="$data"
 fi
 
 # ---- in a qemu guest -------------------------------------------------------
-for t in qemu-system-x86_64 cpio readelf gcc dpkg-deb apt-get; do
-	command -v $t >/dev/null 2>&1 ||
-		{ echo "skip: no vcan on this host and $t (for the qemu guest) is missing"; exit 77; }
-done
-[ -x "$q/run-vm.sh" ] || { echo "skip: cross/qemu harness missing"; exit 77; }
-work=$build/qemu/sim-vcan
-rm -rf "$work"
-mkdir -p "$work" "$cache"
-kinfo=$("$q/fetch-kernel.sh" x86_64 "$cache" 2>"$work/fetch.log") ||
-	{ echo "skip: no vcan here and no Debian kernel: $(tail -n 1 "$work/fetch.log")"; exit 77; }
-KERNEL= MODULES=
-eval "$kinfo"
-gcc -std=gnu11 -O2 -Wall -Wextra -o "$work/vcan-add" "$q/vcan-add.c" ||
-	{ echo "not ok 1 - vcan-add builds"; exit 1; }
-"$q/mkinitramfs.sh" -a x86_64 -o "$work/initrd.cpio.gz" -s "$guest" \
-	-K "$MODULES" -m can -m can-raw -m can-dev -m vcan \
+vcan_qemu_prepare sim-vcan
+vcan_qemu_run \
 	-b "$sim" -b "$replay" -b "$(command -v candump)" -b "$work/vcan-add" \
 	-f "$data=/eco2/data" \
 	-e IF=vcan0 -e DATA=/eco2/data -e SIM=eco2-sim -e REPLAY=trip-replay \
-	-e VCAN_ADD=vcan-add -e WORK=/tmp -c "$cache" >"$work/mkinitramfs.log" 2>&1 ||
-	{ echo "not ok 1 - initramfs builds"; sed 's/^/# /' "$work/mkinitramfs.log"; exit 1; }
-"$q/run-vm.sh" -a x86_64 -k "$KERNEL" -i "$work/initrd.cpio.gz" -t 240 \
-	-l "$work/console.log" >"$work/tap"
-rc=$?
-cat "$work/tap"
-n=$(grep -cE '^(not )?ok ' "$work/tap")
-if [ $rc -ne 0 ] && [ $rc -ne 1 ]; then
-	n=$((n + 1))
-	echo "not ok $n - guest ended with status $rc (124: time-out, 125: no report); console: $work/console.log"
-fi
-echo "1..$n"
-exit $rc
+	-e VCAN_ADD=vcan-add -e WORK=/tmp
