@@ -12,25 +12,12 @@
 # Then eco2-verify must agree with the oracle's totals, and the oracle must
 # refuse a file with one changed signature byte (it can fail).
 set -u
-: "${ECO2_SRC:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${ECO2_BUILD:=$ECO2_SRC/build}"
-: "${PYTHON:=/usr/bin/python3}"
-gen=$ECO2_BUILD/eco2-rec-gen
-ver=$ECO2_BUILD/eco2-verify
-
-for b in "$gen" "$ver"; do
-	[ -x "$b" ] || { echo "$b not built"; exit 77; }
-done
-command -v openssl >/dev/null || { echo "openssl CLI not installed"; exit 77; }
+# shellcheck source=tests/integration/lib/records.sh
+. "$(dirname "$0")/lib/records.sh"
 "$PYTHON" -c 'import cbor2, cryptography, nacl' 2>/dev/null ||
 	{ echo "$PYTHON lacks cbor2, cryptography or nacl (python3-cbor2, python3-cryptography, python3-nacl)"; exit 77; }
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else notok "$what"; fi; }
+records_scratch
 
 cat >"$tmp/oracle.py" <<'EOF'
 # oracle.py PUBKEY.pem RECORDS.cbor OUTDIR -> prints "records=N co2_g=G trips=T charges=C"
@@ -116,13 +103,7 @@ print(f"records={seq} co2_g={total} trips={trips} charges={charges}")
 EOF
 
 for alg in ed25519 p256; do
-	if [ $alg = ed25519 ]; then
-		openssl genpkey -algorithm ed25519 -out "$tmp/$alg.key" 2>/dev/null
-	else
-		openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/$alg.key" 2>/dev/null
-	fi
-	chmod 600 "$tmp/$alg.key"
-	openssl pkey -in "$tmp/$alg.key" -pubout -out "$tmp/$alg.pub" 2>/dev/null
+	mkkey $alg $alg
 	vin=
 	[ $alg = p256 ] && vin="--vin WVWZZZ1JZXW000001"
 	# shellcheck disable=SC2086

@@ -11,35 +11,12 @@
 #   huge length prefix; device certificates from the wrong CA, expired, and
 #   without digitalSignature; and usage or I/O errors exit 2.
 set -u
-: "${ECO2_SRC:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${ECO2_BUILD:=$ECO2_SRC/build}"
-: "${PYTHON:=/usr/bin/python3}"
-gen=$ECO2_BUILD/eco2-rec-gen
-ver=$ECO2_BUILD/eco2-verify
-
-for b in "$gen" "$ver"; do
-	[ -x "$b" ] || { echo "$b not built"; exit 77; }
-done
-command -v openssl >/dev/null || { echo "openssl CLI not installed"; exit 77; }
+# shellcheck source=tests/integration/lib/records.sh
+. "$(dirname "$0")/lib/records.sh"
 "$PYTHON" -c 'import cbor2, cryptography' 2>/dev/null ||
 	{ echo "$PYTHON lacks cbor2 or cryptography (python3-cbor2, python3-cryptography)"; exit 77; }
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else notok "$what"; fi; }
-
-mkkey() {   # mkkey NAME ed25519|p256
-	if [ "$2" = ed25519 ]; then
-		openssl genpkey -algorithm ed25519 -out "$tmp/$1.key" 2>/dev/null
-	else
-		openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/$1.key" 2>/dev/null
-	fi
-	chmod 600 "$tmp/$1.key"
-	openssl pkey -in "$tmp/$1.key" -pubout -out "$tmp/$1.pub" 2>/dev/null
-}
+records_scratch
 
 # Helper: record boundaries, splicing and canonical-form games, in Python.
 cat >"$tmp/rec.py" <<'EOF'
