@@ -447,6 +447,21 @@ static int sig_index(const struct msg_x *mx, const struct tok *t)
 	return -1;
 }
 
+/* The index in mx of the signal named by t, or -1. A name that mx (a
+ * message that exists) does not have is warned about as "<section> for
+ * unknown signal" and ignored; with mx NULL the message was already
+ * reported. */
+static int sig_for_section(struct parser *ps, const struct msg_x *mx, const struct tok *t,
+			   const char *section)
+{
+	int i = mx ? sig_index(mx, t) : -1;
+
+	if (mx && i < 0)
+		log_warn("%s:%u:%u: %s for unknown signal %.*s; ignored",
+			 ps->name, t->line, t->col, section, (int)t->n, t->s);
+	return i;
+}
+
 /* ---- sections -------------------------------------------------------------- */
 
 /* Known sections whose content is not needed: skip to their ';'. */
@@ -728,10 +743,7 @@ static void parse_cm(struct parser *ps)
 				expected(ps, "a signal name");
 				return;
 			}
-			int i = mx ? sig_index(mx, &ps->t) : -1;
-			if (mx && i < 0)
-				log_warn("%s:%u:%u: CM_ for unknown signal %.*s; ignored",
-					 ps->name, ps->t.line, ps->t.col, (int)ps->t.n, ps->t.s);
+			int i = sig_for_section(ps, mx, &ps->t, "CM_");
 			if (i >= 0)
 				target = &mx->sigs[i].comment;
 			next(ps);
@@ -901,13 +913,41 @@ static void parse_ba(struct parser *ps)
 	expect_punct(ps, ';');
 }
 
+/* {num "label"} up to the closing ';' (left for the caller), shared by
+ * VAL_ and VAL_TABLE_. The pairs are appended to *vals (*n used of *cap)
+ * or, with vals NULL, checked and dropped. false on an error (reported). */
+static bool parse_value_descs(struct parser *ps, struct dbc_value_desc **vals, unsigned *n,
+			      unsigned *cap)
+{
+	while (!punct(&ps->t, ';') && !ps->err) {
+		int64_t v;
+		if (!parse_i64(ps, &v, "a value or ';'"))
+			return false;
+		if (ps->t.kind != T_STR) {
+			expected(ps, "the value's label string");
+			return false;
+		}
+		if (vals) {
+			if (!grow(vals, cap, *n, sizeof(**vals))) {
+				ps->err = -ENOMEM;
+				return false;
+			}
+			(*vals)[*n].value = v;
+			(*vals)[*n].label = tok_str(ps, &ps->t);
+			(*n)++;
+		}
+		next(ps);
+	}
+	return true;
+}
+
 /* VAL_ id sig {num "label"} ;   or   VAL_ envvar {...} ; */
 static void parse_val(struct parser *ps)
 {
 	struct tok at = ps->t;
 	struct sig_x *x = NULL;
 	uint32_t id;
-	bool ext;
+	bool ext, ok;
 
 	next(ps);
 	if (ps->t.kind == T_IDENT) {   /* environment variable */
@@ -921,32 +961,16 @@ static void parse_val(struct parser *ps)
 		expected(ps, "a signal name");
 		return;
 	}
-	int i = mx ? sig_index(mx, &ps->t) : -1;
-	if (mx && i < 0)
-		log_warn("%s:%u:%u: VAL_ for unknown signal %.*s; ignored",
-			 ps->name, ps->t.line, ps->t.col, (int)ps->t.n, ps->t.s);
+	int i = sig_for_section(ps, mx, &ps->t, "VAL_");
 	if (i >= 0)
 		x = &mx->x[i];
 	next(ps);
-	while (!punct(&ps->t, ';') && !ps->err) {
-		int64_t v;
-		if (!parse_i64(ps, &v, "a value or ';'"))
-			return;
-		if (ps->t.kind != T_STR) {
-			expected(ps, "the value's label string");
-			return;
-		}
-		if (x) {
-			if (!grow(&x->vals, &x->cap_vals, x->n_vals, sizeof(*x->vals))) {
-				ps->err = -ENOMEM;
-				return;
-			}
-			x->vals[x->n_vals].value = v;
-			x->vals[x->n_vals].label = tok_str(ps, &ps->t);
-			x->n_vals++;
-		}
-		next(ps);
-	}
+	if (x)
+		ok = parse_value_descs(ps, &x->vals, &x->n_vals, &x->cap_vals);
+	else
+		ok = parse_value_descs(ps, NULL, NULL, NULL);
+	if (!ok)
+		return;
 	expect_punct(ps, ';');
 }
 
@@ -971,23 +995,8 @@ static void parse_val_table(struct parser *ps)
 		return;
 	dbc->n_tables++;
 	next(ps);
-	while (!punct(&ps->t, ';') && !ps->err) {
-		int64_t v;
-		if (!parse_i64(ps, &v, "a value or ';'"))
-			return;
-		if (ps->t.kind != T_STR) {
-			expected(ps, "the value's label string");
-			return;
-		}
-		if (!grow(&vt->vals, &vt->cap, vt->n, sizeof(*vt->vals))) {
-			ps->err = -ENOMEM;
-			return;
-		}
-		vt->vals[vt->n].value = v;
-		vt->vals[vt->n].label = tok_str(ps, &ps->t);
-		vt->n++;
-		next(ps);
-	}
+	if (!parse_value_descs(ps, &vt->vals, &vt->n, &vt->cap))
+		return;
 	expect_punct(ps, ';');
 }
 
@@ -1019,10 +1028,7 @@ static void parse_sig_valtype(struct parser *ps)
 		     (unsigned long long)vt);
 		return;
 	}
-	int i = mx ? sig_index(mx, &sname) : -1;
-	if (mx && i < 0)
-		log_warn("%s:%u:%u: SIG_VALTYPE_ for unknown signal %.*s; ignored",
-			 ps->name, sname.line, sname.col, (int)sname.n, sname.s);
+	int i = sig_for_section(ps, mx, &sname, "SIG_VALTYPE_");
 	if (i >= 0) {
 		struct dbc_signal *s = &mx->sigs[i];
 		if ((vt == 1 && s->length != 32) || (vt == 2 && s->length != 64)) {
@@ -1058,10 +1064,7 @@ static void parse_sg_mul_val(struct parser *ps)
 	}
 	struct tok swname = ps->t;
 	next(ps);
-	int i = mx ? sig_index(mx, &sname) : -1;
-	if (mx && i < 0)
-		log_warn("%s:%u:%u: SG_MUL_VAL_ for unknown signal %.*s; ignored",
-			 ps->name, sname.line, sname.col, (int)sname.n, sname.s);
+	int i = sig_for_section(ps, mx, &sname, "SG_MUL_VAL_");
 	struct sig_x *x = i >= 0 ? &mx->x[i] : NULL;
 	if (x) {
 		if (x->mul_switch && (strlen(x->mul_switch) != swname.n ||
