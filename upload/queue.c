@@ -146,7 +146,9 @@ static int prepare(queue_t *q, sqlite3_stmt **st, const char *sql)
 	return 0;
 }
 
-static int pragma_int(queue_t *q, const char *sql, int64_t *v)
+/* The first row of sql: column 0 into *a and, when b is not NULL, column 1
+ * into *b. 0, or -errno (logged) when it does not prepare or gives no row. */
+static int query_u64(queue_t *q, const char *sql, uint64_t *a, uint64_t *b)
 {
 	sqlite3_stmt *st = NULL;
 	int ret = -EIO;
@@ -161,10 +163,23 @@ static int pragma_int(queue_t *q, const char *sql, int64_t *v)
 		ret = sql_fail(q, rc, sql);
 		goto out;
 	}
-	*v = sqlite3_column_int64(st, 0);
+	*a = (uint64_t)sqlite3_column_int64(st, 0);
+	if (b)
+		*b = (uint64_t)sqlite3_column_int64(st, 1);
 	ret = 0;
 out:
 	sqlite3_finalize(st);
+	return ret;
+}
+
+/* An integer pragma's value, signed (user_version may be negative). */
+static int pragma_int(queue_t *q, const char *sql, int64_t *v)
+{
+	uint64_t u;
+	int ret = query_u64(q, sql, &u, NULL);
+
+	if (!ret)
+		*v = (int64_t)u;
 	return ret;
 }
 
@@ -682,30 +697,6 @@ int queue_note_failure(queue_t *q, const uint64_t *seqs, size_t n,
 		       int64_t next_attempt_s, const char *error)
 {
 	return update_seqs(q, q->st_fail, seqs, n, next_attempt_s, error, false);
-}
-
-static int query_u64(queue_t *q, const char *sql, uint64_t *a, uint64_t *b)
-{
-	sqlite3_stmt *st = NULL;
-	int ret = -EIO;
-	int rc = sqlite3_prepare_v2(q->db, sql, -1, &st, NULL);
-
-	if (rc != SQLITE_OK) {
-		ret = sql_fail(q, rc, sql);
-		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		ret = sql_fail(q, rc, sql);
-		goto out;
-	}
-	*a = (uint64_t)sqlite3_column_int64(st, 0);
-	if (b)
-		*b = (uint64_t)sqlite3_column_int64(st, 1);
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	return ret;
 }
 
 int queue_stats(queue_t *q, struct queue_stats *st)
