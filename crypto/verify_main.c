@@ -314,15 +314,41 @@ static const char *alg_name(int alg)
 	return alg == COSE_ALG_ES256 ? "ES256" : alg == COSE_ALG_EDDSA ? "EdDSA" : "?";
 }
 
-static void print_text(const struct summary *s, verify_key_t *key, const struct problems *ps)
+/* The key's 8-byte kid as 16 lower-case hex digits. */
+static void kid_to_hex(verify_key_t *key, char hex[17])
 {
-	char a[40], b[40], fl[64], kid_hex[17];
 	uint8_t kid[8];
-	bool any = false;
 
 	verify_key_kid(key, kid);
 	for (size_t i = 0; i < 8; i++)
-		snprintf(kid_hex + 2 * i, 3, "%02x", kid[i]);
+		snprintf(hex + 2 * i, 3, "%02x", kid[i]);
+}
+
+/* The names of the flags set, in bit order: " a, b" as text, or
+ * "\"a\",\"b\"" as JSON strings. false when none is set. */
+static bool print_flags(uint64_t flags, bool json)
+{
+	char fl[64];
+	bool any = false;
+
+	for (unsigned bit = 0; bit < 64; bit++)
+		if (flags & (UINT64_C(1) << bit)) {
+			flag_name(bit, fl, sizeof(fl));
+			if (json)
+				printf("%s\"%s\"", any ? "," : "", fl);
+			else
+				printf("%s %s", any ? "," : "", fl);
+			any = true;
+		}
+	return any;
+}
+
+static void print_text(const struct summary *s, verify_key_t *key, const struct problems *ps)
+{
+	char a[40], b[40], kid_hex[17];
+	bool any;
+
+	kid_to_hex(key, kid_hex);
 	printf("key:                %s kid %s\n", alg_name(verify_key_alg(key)), kid_hex);
 	printf("records:            %zu (%zu verified)\n", s->records, s->verified);
 	printf("trips:              %zu\n", s->trips);
@@ -340,12 +366,7 @@ static void print_text(const struct summary *s, verify_key_t *key, const struct 
 		printf("first:              -\nlast:               -\n");
 	}
 	printf("flags:             ");
-	for (unsigned bit = 0; bit < 64; bit++)
-		if (s->flags & (UINT64_C(1) << bit)) {
-			flag_name(bit, fl, sizeof(fl));
-			printf("%s %s", any ? "," : "", fl);
-			any = true;
-		}
+	any = print_flags(s->flags, false);
 	printf("%s\n", any ? "" : " none");
 	if (ps->total > ps->n)
 		printf("result:             FAILED, %zu problems (the first %zu listed)\n",
@@ -358,13 +379,9 @@ static void print_text(const struct summary *s, verify_key_t *key, const struct 
 
 static void print_json(const struct summary *s, verify_key_t *key, const struct problems *ps)
 {
-	char a[40], b[40], fl[64], kid_hex[17];
-	uint8_t kid[8];
-	bool any = false;
+	char a[40], b[40], kid_hex[17];
 
-	verify_key_kid(key, kid);
-	for (size_t i = 0; i < 8; i++)
-		snprintf(kid_hex + 2 * i, 3, "%02x", kid[i]);
+	kid_to_hex(key, kid_hex);
 	printf("{\"ok\":%s,\"alg\":\"%s\",\"kid\":\"%s\",", ps->total ? "false" : "true",
 	       alg_name(verify_key_alg(key)), kid_hex);
 	printf("\"records\":%zu,\"verified\":%zu,\"trips\":%zu,\"charging_sessions\":%zu,",
@@ -380,12 +397,7 @@ static void print_json(const struct summary *s, verify_key_t *key, const struct 
 		printf("\"first_time\":null,\"last_time\":null,");
 	}
 	printf("\"flags\":[");
-	for (unsigned bit = 0; bit < 64; bit++)
-		if (s->flags & (UINT64_C(1) << bit)) {
-			flag_name(bit, fl, sizeof(fl));
-			printf("%s\"%s\"", any ? "," : "", fl);
-			any = true;
-		}
+	print_flags(s->flags, true);
 	printf("],\"problems_total\":%zu,\"problems\":[", ps->total);
 	for (size_t i = 0; i < ps->n; i++) {
 		printf("%s{\"seq\":%" PRIu64 ",\"reason\":", i ? "," : "", ps->v[i].seq);
