@@ -556,7 +556,6 @@ static void replay_first_frame(agent_t *a, const struct can_frame_rec *f)
 	trip_free(a->trip);
 	a->trip = NULL;
 	if (trip_start(a)) {
-		log_err("trip calculator: out of memory");
 		a->exit_status = 1;
 		loop_stop(a->loop);
 	}
@@ -777,9 +776,24 @@ static void on_watchdog(loop_t *l, loop_timer_t *t, void *ctx)
 static int trip_start(agent_t *a)
 {
 	struct trip_params tp;
+	int ret;
 
+	/* Both strings go into every signed record: one that does not fit
+	 * is refused here, not cut short in the record (or refused by
+	 * trip_new without a word). */
+	if (strlen(a->cfg.method_id) >= sizeof(tp.method)) {
+		log_err("%s: [method] id: at most %zu characters", a->cfg.path, sizeof(tp.method) - 1);
+		return -EINVAL;
+	}
+	if (a->cfg.vehicle_vin && strlen(a->cfg.vehicle_vin) > 17) {
+		log_err("%s: [vehicle] vin: at most 17 characters", a->cfg.path);
+		return -EINVAL;
+	}
 	trip_params_for(&tp, &a->cfg, a->profile);
-	return trip_new(&tp, on_record, a, &a->trip);
+	ret = trip_new(&tp, on_record, a, &a->trip);
+	if (ret)
+		log_err("trip calculator: %s", strerror(-ret));
+	return ret;
 }
 
 int agent_open(agent_t **out, const struct agent_opts *opts)

@@ -13,6 +13,7 @@
 #include "agent/agent.h"
 #include "agent/config.h"
 #include "agent/log.h"
+#include "agent/trip.h"
 #include "can/profile.h"
 
 static void usage(FILE *out)
@@ -41,6 +42,17 @@ static int check_config(const char *path)
 	ret = config_load(&cfg, path);
 	if (!ret)
 		ret = profile_load(&p, cfg.can_profile);
+	/* What the daemon refuses at start-up is refused here too: the
+	 * strings every signed record carries must fit it whole. */
+	if (!ret && strlen(cfg.method_id) >= sizeof(((struct trip_params *)0)->method)) {
+		log_err("%s: [method] id: at most %zu characters", path,
+			sizeof(((struct trip_params *)0)->method) - 1);
+		ret = -EINVAL;
+	}
+	if (!ret && cfg.vehicle_vin && strlen(cfg.vehicle_vin) > 17) {
+		log_err("%s: [vehicle] vin: at most 17 characters", path);
+		ret = -EINVAL;
+	}
 	profile_free(p);
 	if (!ret) {
 		config_dump(&cfg, stdout);

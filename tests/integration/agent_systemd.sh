@@ -20,6 +20,24 @@ else
 	ok "systemd-analyze verify # SKIP systemd-analyze not installed"
 fi
 
+# Start-up refuses what a signed record cannot carry whole, with a reason,
+# and --check-config refuses it too (a VIN is 17 characters, the method id
+# at most 31): no silent exit, no record with a cut-short field.
+: > "$W/none.log"
+for bad in 'vin = WVWZZZ1JZXW0000001|[vehicle] vin' \
+	'id = eco2-ev-v1-with-a-method-name-too-long|[method] id'; do
+	line=${bad%%|*} field=${bad#*|}
+	write_conf "$W/bad.conf" "$W/bad.db" "${field%% *}" "$line"
+	"$B/eco2d" -c "$W/bad.conf" --check-config > /dev/null 2> "$W/bad.log"
+	rc=$?
+	check "--check-config refuses a too long $field" \
+		eval '[ $rc -ne 0 ] && grep -qF "$field: at most" "$W/bad.log"'
+	"$B/eco2d" -c "$W/bad.conf" --replay "$W/none.log" --exit-at-end 2> "$W/bad.log"
+	rc=$?
+	check "start-up refuses a too long $field, saying so" \
+		eval '[ $rc -ne 0 ] && grep -qF "$field: at most" "$W/bad.log"'
+done
+
 # A daemon with nothing to do: an empty replay and no --exit-at-end leave
 # it serving its timers until it is told to stop (this host's kernel may
 # have no CAN for a live one).
@@ -60,8 +78,10 @@ check "STATUS= sent" grep -q ' STATUS=' "$W/notify.log"
 check "STOPPING=1 sent last" sh -c "tail -n 1 '$W/notify.log' | grep -q STOPPING=1"
 wd=$(grep -c ' WATCHDOG=1' "$W/notify.log")
 # 1.5 s at a 0.2 s period: about 7 pings.
-check "WATCHDOG=1 at half the watchdog period ($wd pings in 1.5 s)" [ "$wd" -ge 5 ] && [ "$wd" -le 9 ]
+# (check runs one command: a compound condition goes through eval, or its
+# second half would run outside the check and never fail the test.)
+check "WATCHDOG=1 at half the watchdog period ($wd pings in 1.5 s)" eval '[ "$wd" -ge 5 ] && [ "$wd" -le 9 ]'
 # Idle: the only wakeups are the watchdog's (and the signal that ended it).
 wake=$(sed -n 's/.*loop: \([0-9]*\) wakeups.*/\1/p' "$W/live.log")
-check "idle wakeups are the watchdog's: $wake for $wd pings" [ -n "$wake" ] && [ "$wake" -le $((wd + 3)) ]
+check "idle wakeups are the watchdog's: $wake for $wd pings" eval '[ -n "$wake" ] && [ "$wake" -le $((wd + 3)) ]'
 finish
