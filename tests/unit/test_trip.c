@@ -18,6 +18,7 @@
 
 #define T0_NS 1700000000000000000ull   /* 2023-11-14T22:13:20Z */
 #define MAX_RECS 16
+#define ODO_START_M 12345678.9   /* where rig_init() puts the car */
 
 struct rig {
 	trip_t *t;
@@ -57,7 +58,7 @@ static void rig_init(struct rig *r, double res_m, uint32_t roles_off)
 	p.roles &= ~roles_off;
 	p.odo_wrap_m = 0;
 	r->res_m = res_m;
-	r->odo_true_m = 12345678.9;
+	r->odo_true_m = ODO_START_M;
 	r->t_ns = T0_NS;
 	r->ign = (roles_off & (1u << ROLE_IGNITION)) ? -1 : 0;
 	r->charging = (roles_off & (1u << ROLE_CHARGING)) ? -1 : 0;
@@ -135,6 +136,28 @@ static void run(struct rig *r, double secs, double kmh_to, double power_w)
 static void sleep_s(struct rig *r, double secs)
 {
 	r->t_ns += (uint64_t)(secs * 1e9);
+}
+
+/* Ignition on, then 0 to 60 km/h in 10 s drawing 20 kW. */
+static void drive_away(struct rig *r)
+{
+	r->ign = 1;
+	run(r, 10, 60, 20000);
+}
+
+/* Brake to a stop in 10 s (5 kW regenerated), ignition off, 1 s more:
+ * the trip ends. */
+static void pull_over(struct rig *r)
+{
+	run(r, 10, 0, -5000);
+	r->ign = 0;
+	run(r, 1, 0, 0);
+}
+
+/* The true distance driven since rig_init(). */
+static double driven_m(const struct rig *r)
+{
+	return r->odo_true_m - ODO_START_M;
 }
 
 static void rig_free(struct rig *r)
@@ -349,55 +372,46 @@ static void test_glitches(void **state)
 
 	/* one reading 100 km ahead */
 	rig_init(&r, 100, 0);
-	r.ign = 1;
-	run(&r, 10, 60, 20000);
+	drive_away(&r);
 	run(&r, 60, 60, 8000);
 	r.odo_add_m = 100000;
 	run(&r, 0.1, 60, 8000);
 	r.odo_add_m = 0;
 	run(&r, 60, 60, 8000);
-	run(&r, 10, 0, -5000);
-	r.ign = 0;
-	run(&r, 1, 0, 0);
+	pull_over(&r);
 	assert_int_equal(r.n, 1);
 	assert_true(r.recs[0].flags & ECO2_FLAG_ODO_JUMP);
-	assert_true(fabs(r.recs[0].distance_m - (r.odo_true_m - 12345678.9)) <= 100);
+	assert_true(fabs(r.recs[0].distance_m - driven_m(&r)) <= 100);
 	rig_free(&r);
 
 	/* the odometer steps back 5 km for good: flagged, re-based, and the
 	 * distance still follows the car */
 	rig_init(&r, 100, 0);
-	r.ign = 1;
-	run(&r, 10, 60, 20000);
+	drive_away(&r);
 	run(&r, 60, 60, 8000);
 	r.odo_add_m = -5000;
 	run(&r, 60, 60, 8000);
-	run(&r, 10, 0, -5000);
-	r.ign = 0;
-	run(&r, 1, 0, 0);
+	pull_over(&r);
 	assert_int_equal(r.n, 1);
 	assert_true(r.recs[0].flags & ECO2_FLAG_ODO_ROLLBACK);
 	assert_true(r.recs[0].distance_m > 0);
-	assert_true(fabs(r.recs[0].distance_m - (r.odo_true_m - 12345678.9)) <= 250);
+	assert_true(fabs(r.recs[0].distance_m - driven_m(&r)) <= 250);
 	rig_free(&r);
 
 	/* stuck for 60 s at 60 km/h, then it catches up */
 	rig_init(&r, 100, 0);
-	r.ign = 1;
-	run(&r, 10, 60, 20000);
+	drive_away(&r);
 	run(&r, 30, 60, 8000);
 	r.odo_freeze = 1;
 	r.odo_frozen_m = r.odo_true_m;
 	run(&r, 60, 60, 8000);
 	r.odo_freeze = 0;
 	run(&r, 30, 60, 8000);
-	run(&r, 10, 0, -5000);
-	r.ign = 0;
-	run(&r, 1, 0, 0);
+	pull_over(&r);
 	assert_int_equal(r.n, 1);
 	assert_true(r.recs[0].flags & ECO2_FLAG_ODO_STUCK);
 	assert_false(r.recs[0].flags & (ECO2_FLAG_ODO_JUMP | ECO2_FLAG_ODO_ROLLBACK));
-	assert_true(fabs(r.recs[0].distance_m - (r.odo_true_m - 12345678.9)) <= 100);
+	assert_true(fabs(r.recs[0].distance_m - driven_m(&r)) <= 100);
 	rig_free(&r);
 
 	/* stuck from the start for 160 s (more than two of the 1-km steps
@@ -411,27 +425,22 @@ static void test_glitches(void **state)
 	run(&r, 150, 60, 8000);
 	r.odo_freeze = 0;
 	run(&r, 30, 60, 8000);
-	run(&r, 10, 0, -5000);
-	r.ign = 0;
-	run(&r, 1, 0, 0);
+	pull_over(&r);
 	assert_int_equal(r.n, 1);
 	assert_true(r.recs[0].flags & ECO2_FLAG_ODO_STUCK);
-	assert_true(fabs(r.recs[0].distance_m - (r.odo_true_m - 12345678.9)) <= 100);
+	assert_true(fabs(r.recs[0].distance_m - driven_m(&r)) <= 100);
 	rig_free(&r);
 
 	/* stuck until the end: the speed carries the distance */
 	rig_init(&r, 100, 0);
-	r.ign = 1;
-	run(&r, 10, 60, 20000);
+	drive_away(&r);
 	r.odo_freeze = 1;
 	r.odo_frozen_m = r.odo_true_m;
 	run(&r, 60, 60, 8000);
-	run(&r, 10, 0, -5000);
-	r.ign = 0;
-	run(&r, 1, 0, 0);
+	pull_over(&r);
 	assert_int_equal(r.n, 1);
 	assert_true(r.recs[0].flags & ECO2_FLAG_ODO_STUCK);
-	assert_true(fabs(r.recs[0].distance_m - (r.odo_true_m - 12345678.9)) <= 110);
+	assert_true(fabs(r.recs[0].distance_m - driven_m(&r)) <= 110);
 	rig_free(&r);
 }
 
@@ -469,17 +478,14 @@ static void test_clock_steps(void **state)
 
 	/* the log's stamps step back an hour mid-trip */
 	rig_init(&r, 100, 0);
-	r.ign = 1;
-	run(&r, 10, 60, 20000);
+	drive_away(&r);
 	run(&r, 60, 60, 8000);
 	r.stamp_off_ns = -3600 * 1000000000LL;
 	run(&r, 60, 60, 8000);
-	run(&r, 10, 0, -5000);
-	r.ign = 0;
-	run(&r, 1, 0, 0);
+	pull_over(&r);
 	assert_int_equal(r.n, 1);
 	assert_true(r.recs[0].flags & ECO2_FLAG_CLOCK_JUMP);
-	assert_true(fabs(r.recs[0].distance_m - (r.odo_true_m - 12345678.9)) <= 100);
+	assert_true(fabs(r.recs[0].distance_m - driven_m(&r)) <= 100);
 	assert_true(fabs(r.recs[0].discharge_wh - r.true_dis_wh) <= 1);
 	/* the start moved into the new time base: duration stays honest
 	 * (140 s; the step itself costs one 10-ms sample interval) */
@@ -488,56 +494,47 @@ static void test_clock_steps(void **state)
 
 	/* forward an hour while moving, reported by the owner */
 	rig_init(&r, 100, 0);
-	r.ign = 1;
-	run(&r, 10, 60, 20000);
+	drive_away(&r);
 	run(&r, 60, 60, 8000);
 	trip_clock_step(r.t, 3600 * 1000000000LL);
 	r.stamp_off_ns = 3600 * 1000000000LL;
 	run(&r, 60, 60, 8000);
-	run(&r, 10, 0, -5000);
-	r.ign = 0;
-	run(&r, 1, 0, 0);
+	pull_over(&r);
 	assert_int_equal(r.n, 1);
 	assert_true(r.recs[0].flags & ECO2_FLAG_CLOCK_JUMP);
-	assert_true(fabs(r.recs[0].distance_m - (r.odo_true_m - 12345678.9)) <= 100);
+	assert_true(fabs(r.recs[0].distance_m - driven_m(&r)) <= 100);
 	assert_true(labs((long)(r.recs[0].end_s - r.recs[0].start_s) - 140) <= 1);
 	rig_free(&r);
 
 	/* back an hour, seen in the stamps first, then reported by the
 	 * owner: applied once */
 	rig_init(&r, 100, 0);
-	r.ign = 1;
-	run(&r, 10, 60, 20000);
+	drive_away(&r);
 	run(&r, 60, 60, 8000);
 	r.stamp_off_ns = -3600 * 1000000000LL;
 	run(&r, 1, 60, 8000);
 	trip_clock_step(r.t, -3600 * 1000000000LL + 400000000);
 	run(&r, 59, 60, 8000);
-	run(&r, 10, 0, -5000);
-	r.ign = 0;
-	run(&r, 1, 0, 0);
+	pull_over(&r);
 	assert_int_equal(r.n, 1);
 	assert_true(r.recs[0].flags & ECO2_FLAG_CLOCK_JUMP);
 	assert_false(r.recs[0].flags & ECO2_FLAG_DATA_GAP);
-	assert_true(fabs(r.recs[0].distance_m - (r.odo_true_m - 12345678.9)) <= 100);
+	assert_true(fabs(r.recs[0].distance_m - driven_m(&r)) <= 100);
 	assert_true(fabs(r.recs[0].discharge_wh - r.true_dis_wh) <= 1);
 	assert_true(labs((long)(r.recs[0].end_s - r.recs[0].start_s) - 140) <= 1);
 	rig_free(&r);
 
 	/* forward an hour in a log, unreported: detected while moving */
 	rig_init(&r, 100, 0);
-	r.ign = 1;
-	run(&r, 10, 60, 20000);
+	drive_away(&r);
 	run(&r, 60, 60, 8000);
 	r.stamp_off_ns = 3600 * 1000000000LL;
 	run(&r, 60, 60, 8000);
-	run(&r, 10, 0, -5000);
-	r.ign = 0;
-	run(&r, 1, 0, 0);
+	pull_over(&r);
 	assert_int_equal(r.n, 1);
 	assert_true(r.recs[0].flags & ECO2_FLAG_CLOCK_JUMP);
 	assert_false(r.recs[0].flags & ECO2_FLAG_ODO_JUMP);
-	assert_true(fabs(r.recs[0].distance_m - (r.odo_true_m - 12345678.9)) <= 100);
+	assert_true(fabs(r.recs[0].distance_m - driven_m(&r)) <= 100);
 	rig_free(&r);
 }
 
@@ -547,13 +544,10 @@ static void test_events(void **state)
 	(void)state;
 
 	rig_init(&r, 100, 0);
-	r.ign = 1;
-	run(&r, 10, 60, 20000);
+	drive_away(&r);
 	trip_event(r.t, r.t_ns, CAN_EV_BUS_OFF, 0);
 	trip_event(r.t, r.t_ns, CAN_EV_FRAMES_DROPPED, 3);
-	run(&r, 10, 0, -5000);
-	r.ign = 0;
-	run(&r, 1, 0, 0);
+	pull_over(&r);
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.recs[0].flags, ECO2_FLAG_BUS_ERROR | ECO2_FLAG_FRAMES_DROPPED);
 	rig_free(&r);
@@ -567,22 +561,19 @@ static void test_impossible_values(void **state)
 	/* a wiring or decoding error: 1e300 A, -5 V, NaN, a negative
 	 * odometer, 5000 km/h: ignored, the figures stay the car's */
 	rig_init(&r, 100, 0);
-	r.ign = 1;
-	run(&r, 10, 60, 20000);
+	drive_away(&r);
 	put(&r, ROLE_PACK_CURRENT, 1e300);
 	put(&r, ROLE_PACK_VOLTAGE, -5);
 	put(&r, ROLE_PACK_CURRENT, NAN);
 	put(&r, ROLE_ODOMETER, -100);
 	put(&r, ROLE_ODOMETER, INFINITY);
 	put(&r, ROLE_SPEED, 5000);
-	run(&r, 10, 0, -5000);
-	r.ign = 0;
-	run(&r, 1, 0, 0);
+	pull_over(&r);
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.recs[0].flags, 0);
 	assert_true(fabs(r.recs[0].discharge_wh - r.true_dis_wh) <= 1);
 	assert_true(fabs(r.recs[0].regen_wh - r.true_regen_wh) <= 1);
-	assert_true(fabs(r.recs[0].distance_m - (r.odo_true_m - 12345678.9)) <= 100);
+	assert_true(fabs(r.recs[0].distance_m - driven_m(&r)) <= 100);
 	rig_free(&r);
 }
 
@@ -594,19 +585,16 @@ static void test_gap_inside_trip(void **state)
 	/* 5 s of nothing while moving: not bridged, flagged; the odometer
 	 * still gives the distance */
 	rig_init(&r, 100, 0);
-	r.ign = 1;
-	run(&r, 10, 60, 20000);
+	drive_away(&r);
 	run(&r, 30, 60, 8000);
 	r.odo_true_m += 60 / 3.6 * 5;
 	r.true_dis_wh += 8000.0 * 5 / 3600;
 	sleep_s(&r, 5);
 	run(&r, 30, 60, 8000);
-	run(&r, 10, 0, -5000);
-	r.ign = 0;
-	run(&r, 1, 0, 0);
+	pull_over(&r);
 	assert_int_equal(r.n, 1);
 	assert_true(r.recs[0].flags & ECO2_FLAG_DATA_GAP);
-	assert_true(fabs(r.recs[0].distance_m - (r.odo_true_m - 12345678.9)) <= 100);
+	assert_true(fabs(r.recs[0].distance_m - driven_m(&r)) <= 100);
 	/* 8 kW x 5 s = 11 Wh not counted, not invented */
 	assert_true(r.recs[0].discharge_wh < r.true_dis_wh - 10);
 	rig_free(&r);
@@ -665,8 +653,7 @@ static void test_checkpoint(void **state)
 	(void)state;
 
 	rig_init(&r, 1000, 0);
-	r.ign = 1;
-	run(&r, 10, 60, 20000);
+	drive_away(&r);
 	run(&r, 100, 60, 8000);
 	assert_true(trip_is_open(r.t));
 	assert_int_equal(trip_checkpoint_save(r.t, &blob, &len), 0);
@@ -691,12 +678,10 @@ static void test_checkpoint(void **state)
 	sleep_s(&r, 3);   /* the restart */
 	r.odo_true_m += 50;
 	run(&r, 100, 60, 8000);
-	run(&r, 10, 0, -5000);
-	r.ign = 0;
-	run(&r, 1, 0, 0);
+	pull_over(&r);
 	assert_int_equal(r.n, 1);
 	assert_true(r.recs[0].flags & ECO2_FLAG_RESUMED);
-	assert_true(fabs(r.recs[0].distance_m - (r.odo_true_m - 12345678.9)) <= 1000);
+	assert_true(fabs(r.recs[0].distance_m - driven_m(&r)) <= 1000);
 	assert_true(r.recs[0].distance_m > 3000);
 	rig_free(&r);
 }
