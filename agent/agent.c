@@ -760,7 +760,9 @@ static void on_signal(loop_t *l, int signo, void *ctx)
 		reload(a);
 		return;
 	}
-	log_notice("%s: saving the open trip and exiting", strsignal(signo));
+	/* Only said when there is one: tests read this line as proof. */
+	log_notice("%s: %s", strsignal(signo),
+		   trip_is_open(a->trip) ? "saving the open trip and exiting" : "exiting");
 	a->stopping = true;
 	loop_stop(l);
 }

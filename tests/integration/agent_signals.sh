@@ -53,7 +53,7 @@ print("km", v["distance_km"], truth["distance_m"] / 1000)
 print("resumed", len(flags) == 1 and flags[0] & (1 << 7) != 0)
 PY
 read -r _ t tt < <(grep '^trips' "$W/a.tap")
-check "restart: one trip ($t, truth $tt)" [ "$t" = 1 ] && [ "$tt" = 1 ]
+check "restart: one trip ($t, truth $tt)" eval '[ "$t" = 1 ] && [ "$tt" = 1 ]'
 read -r _ km tkm < <(grep '^km' "$W/a.tap")
 check "restart: whole distance ($km km, truth $tkm km)" \
 	awk -v a="$km" -v b="$tkm" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 0.002 * b) }'
