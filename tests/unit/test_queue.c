@@ -247,6 +247,28 @@ static void test_batches_and_marks(void **state)
 	queue_close(q);
 }
 
+/* The next batch of 500 starts at first_seq and costs in proportion to
+ * the rows returned: at most one scan step per row (it steps through the
+ * pending index, not the stored records) and under 40 VM steps per row.
+ * what, when not NULL, labels the VM step count printed. */
+static void batch_of_500_costs(queue_t *q, uint64_t first_seq, const char *what)
+{
+	struct queue_batch b;
+
+	sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
+	sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_VM_STEP, 1);
+	assert_int_equal(queue_next_batch(q, 500, 1 << 20, &b), 0);
+	assert_int_equal(b.n, 500);
+	assert_int_equal(b.items[0].seq, first_seq);
+	assert_int_equal(b.items[499].seq, first_seq + 499);
+	queue_batch_free(&b);
+	assert_true(sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0) <= 500);
+	if (what)
+		print_message("# VM steps for %s: %d\n", what,
+			      sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_VM_STEP, 0));
+	assert_true(sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_VM_STEP, 0) < 500 * 40);
+}
+
 /* The next batch is read through records_pending even with a million
  * rows, 999,000 of them already uploaded: the plan names the index, and
  * SQLite counts scan steps and VM steps in proportion to the rows
@@ -256,7 +278,6 @@ static void test_next_batch_is_index_scan(void **state)
 	char *path = *state;
 	queue_t *q = NULL;
 	sqlite3_stmt *st;
-	struct queue_batch b;
 	bool uses_index = false;
 
 	assert_int_equal(queue_open(&q, path, NULL), 0);
@@ -286,32 +307,12 @@ static void test_next_batch_is_index_scan(void **state)
 	sqlite3_finalize(st);
 	assert_true(uses_index);
 
-	sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
-	sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_VM_STEP, 1);
-	assert_int_equal(queue_next_batch(q, 500, 1 << 20, &b), 0);
-	assert_int_equal(b.n, 500);
-	assert_int_equal(b.items[0].seq, 999001);
-	assert_int_equal(b.items[499].seq, 999500);
-	queue_batch_free(&b);
-	/* steps through the pending index: one per row returned, not one per
-	 * stored record */
-	assert_true(sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0) <= 500);
-	print_message("# VM steps for 500 of 1,000 pending rows among 1,000,000: %d\n",
-		      sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_VM_STEP, 0));
-	assert_true(sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_VM_STEP, 0) < 500 * 40);
+	batch_of_500_costs(q, 999001, "500 of 1,000 pending rows among 1,000,000");
 
 	/* a million pending records: the same plan, the same cost */
 	assert_int_equal(sqlite3_exec(q->db, "UPDATE records SET state = 0; ANALYZE;",
 				      NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
-	sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_VM_STEP, 1);
-	assert_int_equal(queue_next_batch(q, 500, 1 << 20, &b), 0);
-	assert_int_equal(b.n, 500);
-	assert_int_equal(b.items[0].seq, 1);
-	assert_int_equal(b.items[499].seq, 500);
-	queue_batch_free(&b);
-	assert_true(sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0) <= 500);
-	assert_true(sqlite3_stmt_status(q->st_next, SQLITE_STMTSTATUS_VM_STEP, 0) < 500 * 40);
+	batch_of_500_costs(q, 1, NULL);
 	queue_close(q);
 }
 
