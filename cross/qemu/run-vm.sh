@@ -94,7 +94,7 @@ status=$(sed -n 's/^ECO2-VM-EXIT=\([0-9]*\)$/\1/p' "$log" | tail -n 1)
 if [ -n "$outdir" ] && grep -qx ECO2-VM-OUT-END "$log"; then
 	mkdir -p "$outdir"
 	sed -n '/^ECO2-VM-OUT-BEGIN$/,/^ECO2-VM-OUT-END$/p' "$log" | sed '1d;$d' |
-		base64 -d | tar -xzf - -C "$outdir"
+		base64 -d | tar -xzmf - -C "$outdir"
 fi
 if [ -n "$status" ]; then
 	exit "$status"
