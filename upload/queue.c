@@ -172,6 +172,23 @@ out:
 	return ret;
 }
 
+/* Prepare sql and step to its first row: 0 with *st on that row, -ENOENT
+ * when there is none, or -errno (logged, naming what). The caller
+ * finalizes *st (NULL if it did not prepare) in every case. */
+static int first_row(queue_t *q, const char *sql, const char *what, sqlite3_stmt **st)
+{
+	int rc = sqlite3_prepare_v2(q->db, sql, -1, st, NULL);
+
+	if (rc != SQLITE_OK)
+		return sql_fail(q, rc, what);
+	rc = sqlite3_step(*st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return sql_fail(q, rc, what);
+	return 0;
+}
+
 /* An integer pragma's value, signed (user_version may be negative). */
 static int pragma_int(queue_t *q, const char *sql, int64_t *v)
 {
@@ -760,25 +777,15 @@ out:
 int queue_checkpoint_get(queue_t *q, void **blob, size_t *len, int64_t *t_s)
 {
 	sqlite3_stmt *st = NULL;
-	int ret = -EIO, rc;
+	int ret = -EIO;
 	size_t n;
 
 	*blob = NULL;
 	*len = 0;
-	rc = sqlite3_prepare_v2(q->db, "SELECT blob, t FROM checkpoint WHERE id = 1", -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		ret = sql_fail(q, rc, "reading the checkpoint");
+	ret = first_row(q, "SELECT blob, t FROM checkpoint WHERE id = 1", "reading the checkpoint",
+			&st);
+	if (ret)
 		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		ret = -ENOENT;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		ret = sql_fail(q, rc, "reading the checkpoint");
-		goto out;
-	}
 	n = (size_t)sqlite3_column_bytes(st, 0);
 	*blob = malloc(n ? n : 1);
 	if (!*blob) {
@@ -859,24 +866,13 @@ int queue_last_error(queue_t *q, char *buf, size_t len, uint64_t *seq,
 		     int64_t *next_attempt_s)
 {
 	sqlite3_stmt *st = NULL;
-	int ret = -EIO, rc;
+	int ret = -EIO;
 
-	rc = sqlite3_prepare_v2(q->db, "SELECT seq, last_error, next_attempt FROM records "
-				"WHERE state = 0 AND last_error IS NOT NULL ORDER BY seq DESC LIMIT 1",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		ret = sql_fail(q, rc, "reading the last upload error");
+	ret = first_row(q, "SELECT seq, last_error, next_attempt FROM records "
+			"WHERE state = 0 AND last_error IS NOT NULL ORDER BY seq DESC LIMIT 1",
+			"reading the last upload error", &st);
+	if (ret)
 		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		ret = -ENOENT;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		ret = sql_fail(q, rc, "reading the last upload error");
-		goto out;
-	}
 	*seq = (uint64_t)sqlite3_column_int64(st, 0);
 	snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 1));
 	*next_attempt_s = sqlite3_column_int64(st, 2);
