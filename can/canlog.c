@@ -57,6 +57,23 @@ static int fail(const char **why, const char *what)
 	return -EINVAL;
 }
 
+/* The run of decimal digits at *p (up to end) added onto *v, *p moved past
+ * it; returns how many digits. No overflow check: the caller refuses a
+ * count that could have overflowed. */
+static inline unsigned decimal_run(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+	const unsigned char *d0 = *p, *q = *p;
+
+	for (; q < end; q++) {
+		unsigned c = (unsigned)*q - '0';
+		if (c > 9)
+			break;
+		*v = *v * 10 + c;
+	}
+	*p = q;
+	return (unsigned)(q - d0);
+}
+
 int canlog_parse_line(const char *line, size_t len, struct can_frame_rec *out,
 		      const char **why)
 {
@@ -95,16 +112,9 @@ int canlog_parse_line(const char *line, size_t len, struct can_frame_rec *out,
 		}
 	}
 	p++;
-	/* At most 11 digits fit (2^64 ns is 18446744073 s): accumulate without
-	 * overflow checks, then judge the digit count. */
-	const unsigned char *d0 = p;
-	for (; p < end; p++) {
-		unsigned c = (unsigned)*p - '0';
-		if (c > 9)
-			break;
-		sec = sec * 10 + c;
-	}
-	nd = (unsigned)(p - d0);
+	/* At most 11 digits fit (2^64 ns is 18446744073 s): judged by the
+	 * digit count. */
+	nd = decimal_run(&p, end, &sec);
 	if (nd == 0)
 		return fail(why, "expected decimal seconds after '('");
 	if (nd > 11 || sec > UINT64_MAX / 1000000000u - 1)
@@ -112,14 +122,7 @@ int canlog_parse_line(const char *line, size_t len, struct can_frame_rec *out,
 	if (p == end || *p != '.')
 		return fail(why, "expected '.' and 6 or 9 fraction digits in the timestamp");
 	p++;
-	d0 = p;
-	for (; p < end; p++) {   /* a count other than 6 or 9 is refused below */
-		unsigned c = (unsigned)*p - '0';
-		if (c > 9)
-			break;
-		frac = frac * 10 + c;
-	}
-	nd = (unsigned)(p - d0);
+	nd = decimal_run(&p, end, &frac);   /* a count other than 6 or 9 is refused below */
 	if (nd == 6)
 		frac *= 1000;
 	else if (nd != 9)
@@ -135,7 +138,7 @@ iface:
 		return fail(why, "expected a blank after the timestamp");
 	while (p < end && is_blank((char)*p))
 		p++;
-	d0 = p;
+	const unsigned char *d0 = p;
 	while (p < end && *p > 0x20 && *p != 0x7f)
 		p++;
 	nd = (unsigned)(p - d0);
