@@ -109,12 +109,10 @@ fi
 make --no-print-directory O="$build" install DESTDIR="$dest" >"$tmp/install2.log" 2>&1
 tap $? "a second make install over the first succeeds"
 if [ -f agent/eco2d.conf ]; then
-	if grep -q '^# edited on the unit' "$dest/etc/eco2/eco2d.conf"; then
-		tap 0 "an edited /etc/eco2/eco2d.conf survives a reinstall"
-	else
-		skip "an edited /etc/eco2/eco2d.conf survives a reinstall" \
-			"scripts/install.sh overwrites it (install -m 0640 unconditionally)"
-	fi
+	grep -q '^# edited on the unit' "$dest/etc/eco2/eco2d.conf"
+	tap $? "an edited /etc/eco2/eco2d.conf survives a reinstall"
+	mode_is /etc/eco2/eco2d.conf 640 f
+	tap $? "... and keeps its mode 0640"
 fi
 echo "1..$n"
 exit $failed
