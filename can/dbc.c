@@ -318,6 +318,17 @@ static bool grow(void *pptr, unsigned *cap, unsigned n, size_t elem)
 	return true;
 }
 
+/* The zeroed element n at the end of the array *pptr (n used of *cap),
+ * grown as needed; NULL with ps->err = -ENOMEM. The caller counts it. */
+static void *push(struct parser *ps, void *pptr, unsigned *cap, unsigned n, size_t elem)
+{
+	if (!grow(pptr, cap, n, elem)) {
+		ps->err = -ENOMEM;
+		return NULL;
+	}
+	return memset((char *)*(void **)pptr + (size_t)n * elem, 0, elem);
+}
+
 /* ---- numbers ------------------------------------------------------------- */
 
 /* Optional sign, then a number token, as a double. */
@@ -789,12 +800,9 @@ static void parse_ba_def(struct parser *ps)
 		expected(ps, "the attribute name string");
 		return;
 	}
-	if (!grow(&dbc->defs, &dbc->cap_defs, dbc->n_defs, sizeof(*dbc->defs))) {
-		ps->err = -ENOMEM;
+	struct attr_def *d = push(ps, &dbc->defs, &dbc->cap_defs, dbc->n_defs, sizeof(*dbc->defs));
+	if (!d)
 		return;
-	}
-	struct attr_def *d = &dbc->defs[dbc->n_defs];
-	memset(d, 0, sizeof(*d));
 	d->name = tok_str(ps, &ps->t);
 	if (!d->name)
 		return;
@@ -814,11 +822,11 @@ static void parse_ba_def(struct parser *ps)
 		next(ps);
 		unsigned cap = 0;
 		while (ps->t.kind == T_STR) {
-			if (!grow(&d->labels, &cap, d->n_labels, sizeof(*d->labels))) {
-				ps->err = -ENOMEM;
+			char **label = push(ps, &d->labels, &cap, d->n_labels, sizeof(*d->labels));
+			if (!label)
 				return;
-			}
-			d->labels[d->n_labels++] = tok_str(ps, &ps->t);
+			*label = tok_str(ps, &ps->t);
+			d->n_labels++;
 			next(ps);
 			if (!punct(&ps->t, ','))
 				break;
@@ -928,12 +936,11 @@ static bool parse_value_descs(struct parser *ps, struct dbc_value_desc **vals, u
 			return false;
 		}
 		if (vals) {
-			if (!grow(vals, cap, *n, sizeof(**vals))) {
-				ps->err = -ENOMEM;
+			struct dbc_value_desc *vd = push(ps, vals, cap, *n, sizeof(**vals));
+			if (!vd)
 				return false;
-			}
-			(*vals)[*n].value = v;
-			(*vals)[*n].label = tok_str(ps, &ps->t);
+			vd->value = v;
+			vd->label = tok_str(ps, &ps->t);
 			(*n)++;
 		}
 		next(ps);
@@ -984,12 +991,10 @@ static void parse_val_table(struct parser *ps)
 		expected(ps, "the value table name");
 		return;
 	}
-	if (!grow(&dbc->tables, &dbc->cap_tables, dbc->n_tables, sizeof(*dbc->tables))) {
-		ps->err = -ENOMEM;
+	struct val_table *vt = push(ps, &dbc->tables, &dbc->cap_tables, dbc->n_tables,
+				    sizeof(*dbc->tables));
+	if (!vt)
 		return;
-	}
-	struct val_table *vt = &dbc->tables[dbc->n_tables];
-	memset(vt, 0, sizeof(*vt));
 	vt->name = tok_str(ps, &ps->t);
 	if (!vt->name)
 		return;
@@ -1089,12 +1094,12 @@ static void parse_sg_mul_val(struct parser *ps)
 			return;
 		}
 		if (x) {
-			if (!grow(&x->ranges, &x->cap_ranges, x->n_ranges, sizeof(*x->ranges))) {
-				ps->err = -ENOMEM;
+			struct dbc_mux_range *r = push(ps, &x->ranges, &x->cap_ranges, x->n_ranges,
+						       sizeof(*x->ranges));
+			if (!r)
 				return;
-			}
-			x->ranges[x->n_ranges].lo = lo;
-			x->ranges[x->n_ranges].hi = hi;
+			r->lo = lo;
+			r->hi = hi;
 			x->n_ranges++;
 		}
 		if (!punct(&ps->t, ','))
