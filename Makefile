@@ -21,8 +21,14 @@ srctree := $(CURDIR)
 
 # ---- target architecture --------------------------------------------------
 HOSTARCH := $(shell uname -m)
+# CROSS_COMPILE alone names the target: take ARCH from the compiler.
+ifeq ($(origin ARCH),undefined)
+  ifneq ($(CROSS_COMPILE),)
+    ARCH := $(firstword $(subst -, ,$(shell $(CROSS_COMPILE)gcc -dumpmachine 2>/dev/null)))
+  endif
+endif
 ARCH ?= $(HOSTARCH)
-override ARCH := $(patsubst aarch64,arm64,$(patsubst armv7l,armhf,$(ARCH)))
+override ARCH := $(patsubst aarch64,arm64,$(patsubst armv7l,armhf,$(patsubst arm,armhf,$(ARCH))))
 ifeq ($(ARCH),arm64)
   DEB_ARCH := arm64
   DEFCONFIG ?= aarch64_defconfig
@@ -54,10 +60,15 @@ objtree := $(abspath $(O))
 CC      := $(CROSS_COMPILE)gcc
 AR      := $(CROSS_COMPILE)ar
 STRIP   := $(CROSS_COMPILE)strip
+# Debian 12 has no <triplet>-pkg-config for foreign architectures: point
+# pkg-config at the target's .pc files (multiarch root or SYSROOT). The
+# variables go on the command line because GNU make 4.3 does not pass
+# `export`ed variables to $(shell).
 ifneq ($(CROSS_COMPILE),)
-  PKG_CONFIG ?= $(shell command -v $(CROSS_COMPILE)pkg-config 2>/dev/null || echo pkg-config)
+  TRIPLET ?= $(patsubst %-,%,$(notdir $(CROSS_COMPILE)))
+  PKG_CONFIG ?= PKG_CONFIG_LIBDIR=$(SYSROOT)/usr/lib/$(TRIPLET)/pkgconfig:$(SYSROOT)/usr/lib/pkgconfig:$(SYSROOT)/usr/share/pkgconfig PKG_CONFIG_SYSROOT_DIR=$(SYSROOT) pkg-config
 else
-  PKG_CONFIG ?= pkg-config
+  PKG_CONFIG ?= $(if $(SYSROOT),PKG_CONFIG_SYSROOT_DIR=$(SYSROOT) )pkg-config
 endif
 FUZZCC   ?= clang
 PYTHON   ?= /usr/bin/python3
@@ -111,13 +122,20 @@ endif
 ifneq ($(SYSROOT),)
   CFLAGS_ALL  += --sysroot=$(SYSROOT)
   LDFLAGS_ALL += --sysroot=$(SYSROOT)
-  export PKG_CONFIG_SYSROOT_DIR := $(SYSROOT)
 endif
 
 # Libraries every program may link (--as-needed keeps only what it uses).
-PKGS := libcurl sqlite3 libsodium inih p11-kit-1
+PKGS := libcurl sqlite3 libsodium inih
+ifeq ($(CONFIG_SIGNER_PKCS11),y)
+  PKGS += p11-kit-1
+endif
 ifeq ($(CONFIG_SECCOMP),y)
   PKGS += libseccomp
+endif
+# One missing .pc makes pkg-config print nothing at all: say which.
+ifneq ($(wildcard $(O)/.config),)
+  PKGS_MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,$(p))))
+  $(if $(PKGS_MISSING),$(warning pkg-config finds no $(PKGS_MISSING) for ARCH=$(ARCH); run make deps ARCH=$(ARCH)))
 endif
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
@@ -285,6 +303,7 @@ distclean:
 help:
 	@echo 'Build:    make [O=dir] [ARCH=x86_64|arm64|armhf] [V=1] [WERROR=1] [SANITIZE=address,undefined]'
 	@echo 'Config:   make defconfig | menuconfig | olddefconfig | savedefconfig | <name>_defconfig'
-	@echo 'Test:     make check | fuzz | bench | lint'
+	@echo 'Test:     make check | fuzz | bench | soak | lint | demo'
+	@echo 'Cross:    make check-cross ARCH=arm64|armhf [SYSROOT=dir] | size-report'
 	@echo 'Set-up:   make deps [ARCH=...]'
 	@echo 'Install:  make install DESTDIR=... PREFIX=/usr'

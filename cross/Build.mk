@@ -4,29 +4,6 @@
 #   make check-cross ARCH=arm64|armhf             unit tests under qemu-user
 #   make size-report                              stripped sizes per architecture
 
-# ---- target pkg-config ------------------------------------------------------
-# Debian 12 ships no <triplet>-pkg-config for foreign architectures, so the
-# top-level fallback to plain pkg-config reads the host's .pc files; and GNU
-# make 4.3 does not pass `export`ed variables to $(shell), so
-# PKG_CONFIG_SYSROOT_DIR never reaches it. Until the top-level Makefile does
-# this itself, recompute the library flags here from the target's .pc files
-# (the multiarch root, or SYSROOT's). An explicit PKG_CONFIG= wins.
-ifneq ($(CROSS_COMPILE),)
-ifneq ($(filter file default,$(origin PKG_CONFIG)),)
-ifeq ($(findstring PKG_CONFIG_LIBDIR,$(PKG_CONFIG)),)
-cross-triplet := $(patsubst %-,%,$(notdir $(CROSS_COMPILE)))
-cross-pc-path := $(SYSROOT)/usr/lib/$(cross-triplet)/pkgconfig:$(SYSROOT)/usr/lib/pkgconfig:$(SYSROOT)/usr/share/pkgconfig
-cross-pkg-config := PKG_CONFIG_LIBDIR=$(cross-pc-path) PKG_CONFIG_SYSROOT_DIR=$(SYSROOT) pkg-config
-cross-pkg-libs := $(shell $(cross-pkg-config) --libs $(PKGS) 2>/dev/null)
-LIBS        := $(cross-pkg-libs) $(filter-out $(PKG_LIBS),$(LIBS))
-PKG_LIBS    := $(cross-pkg-libs)
-PKG_CFLAGS  := $(shell $(cross-pkg-config) --cflags $(PKGS) 2>/dev/null)
-TEST_LIBS   := $(shell $(cross-pkg-config) --libs cmocka 2>/dev/null)
-LEDGER_LIBS := $(shell $(cross-pkg-config) --libs libmicrohttpd 2>/dev/null)
-endif
-endif
-endif
-
 # time_t/off_t past 2038 on every target (armhf above all).
 tests-y += test_time64
 test_time64-objs := tests/unit/test_time64.o
