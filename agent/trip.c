@@ -18,7 +18,7 @@
 #define STALE_ODO_NS    (2 * NS_PER_S)  /* older reading: re-baseline at trip start */
 #define STALE_CTR_NS    (5 * NS_PER_S)  /* the same for energy counters (often 1 Hz) */
 #define REBASE_READINGS 5               /* consistent readings that move the baseline */
-#define DROP_FACTOR     1.8             /* period multiple that means a lost frame */
+#define DROP_FACTOR     2.5             /* period multiple that means lost frames: two in a row, beyond scheduling jitter */
 #define TIME_MAX_NS     (INT64_C(1) << 62)
 #define CORR_MAX_NS     (INT64_C(1) << 60)  /* clock steps summed, either way */
 
