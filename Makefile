@@ -289,7 +289,9 @@ lint-banned:
 	$(Q)scripts/banned.sh $(c-sources)
 
 # ---- install -------------------------------------------------------------
-.PHONY: install
+.PHONY: install install-strip
+install-strip: export STRIP := $(STRIP)
+install-strip: install
 install: all
 	$(Q)scripts/install.sh "$(DESTDIR)" "$(PREFIX)" "$(SYSCONFDIR)" "$(LOCALSTATEDIR)" \
 		"$(SYSTEMDUNITDIR)" "$(MANDIR)" "$(O)" "$(sbin-progs-y)" "$(bin-progs-y)"

@@ -3,13 +3,21 @@
 # Lays out the FHS paths: programs, /etc/eco2 (0750, config 0640),
 # /var/lib/eco2 (0700 for keys and the store), the systemd unit, man pages.
 # What does not exist yet in the tree is simply not installed.
+#
+# STRIP=prog (make install-strip) strips the programs with that strip.
+# Installing straight onto a system (no DESTDIR) where the eco2 user exists
+# hands it what the daemon reads and writes: /etc/eco2 and the config to
+# group eco2, the key folder and the state folder to eco2. Packages (the
+# Yocto and Buildroot recipes) do the same at image build time.
 set -eu
 dest=$1 prefix=$2 sysconf=$3 state=$4 unitdir=$5 mandir=$6 obj=$7 sbin=$8 bin=$9
 top=$(cd "$(dirname "$0")/.." && pwd)
 I="install"
+S=
+[ -n "${STRIP:-}" ] && S="-s --strip-program=$STRIP"
 
-for p in $sbin; do $I -D -m 0755 "$obj/$p" "$dest$prefix/sbin/$p"; done
-for p in $bin; do $I -D -m 0755 "$obj/$p" "$dest$prefix/bin/$p"; done
+for p in $sbin; do $I -D -m 0755 $S "$obj/$p" "$dest$prefix/sbin/$p"; done
+for p in $bin; do $I -D -m 0755 $S "$obj/$p" "$dest$prefix/bin/$p"; done
 
 $I -d -m 0750 "$dest$sysconf/eco2"
 $I -d -m 0700 "$dest$sysconf/eco2/keys"
@@ -25,7 +33,7 @@ if [ -f "$top/agent/eco2d.conf" ]; then
 fi
 if [ -d "$top/can/profiles" ]; then
 	$I -d -m 0755 "$dest$prefix/share/eco2/profiles"
-	for f in "$top"/can/profiles/*; do
+	for f in "$top"/can/profiles/*.profile "$top"/can/profiles/*.dbc; do
 		[ -f "$f" ] && $I -m 0644 "$f" "$dest$prefix/share/eco2/profiles/"
 	done
 fi
@@ -35,10 +43,21 @@ if [ -d "$top/can/sim/cycles" ]; then
 		[ -f "$f" ] && $I -m 0644 "$f" "$dest$prefix/share/eco2/cycles/"
 	done
 fi
-[ -f "$top/agent/eco2d.service" ] && $I -D -m 0644 "$top/agent/eco2d.service" "$dest$unitdir/eco2d.service"
+# The unit names the daemon and its config where this install puts them.
+if [ -f "$top/agent/eco2d.service" ]; then
+	$I -d -m 0755 "$dest$unitdir"
+	sed -e "s|/usr/sbin/eco2d|$prefix/sbin/eco2d|" -e "s|/etc/eco2/|$sysconf/eco2/|" \
+		"$top/agent/eco2d.service" > "$dest$unitdir/eco2d.service.tmp"
+	chmod 0644 "$dest$unitdir/eco2d.service.tmp"
+	mv "$dest$unitdir/eco2d.service.tmp" "$dest$unitdir/eco2d.service"
+fi
 for m in "$top"/docs/man/*.[1-8]; do
 	[ -f "$m" ] || continue
 	sec=${m##*.}
 	$I -D -m 0644 "$m" "$dest$mandir/man$sec/$(basename "$m")"
 done
+if [ -z "$dest" ] && getent passwd eco2 >/dev/null 2>&1; then
+	chown root:eco2 "$sysconf/eco2" "$sysconf/eco2/eco2d.conf"
+	chown eco2:eco2 "$sysconf/eco2/keys" "$state/lib/eco2"
+fi
 echo "installed into ${dest:-/}"
