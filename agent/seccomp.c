@@ -9,6 +9,7 @@
 #if IS_ENABLED(CONFIG_SECCOMP)
 #include <sched.h>
 #include <seccomp.h>
+#include <sys/socket.h>
 
 /* What eco2d does after start-up: epoll loop, CAN and TLS sockets, SQLite
  * file I/O, timers, signals, logging, memory. Names, not numbers, so the
@@ -27,7 +28,7 @@ static const char *const allowed[] = {
 	"timerfd_create", "timerfd_settime", "timerfd_settime64", "timerfd_gettime",
 	"timerfd_gettime64", "signalfd4", "rt_sigprocmask", "rt_sigaction",
 	"rt_sigreturn", "sigreturn", "eventfd2", "pipe2",
-	"socket", "socketpair", "connect", "bind", "listen", "accept4", "getsockname", "getpeername",
+	"socketpair", "connect", "bind", "listen", "accept4", "getsockname", "getpeername",
 	"setsockopt", "getsockopt", "sendto", "recvfrom", "sendmsg", "recvmsg",
 	"sendmmsg", "recvmmsg", "recvmmsg_time64", "shutdown", "ioctl",
 	"clock_gettime", "clock_gettime64", "clock_nanosleep", "clock_nanosleep_time64",
@@ -71,6 +72,36 @@ static int allow_threads(scmp_filter_ctx ctx)
 				SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
 }
 
+/* socket() only for the families the daemon speaks (the unit's
+ * RestrictAddressFamilies, plus netlink, which the C library's resolver
+ * asks for the host's addresses), and IP sockets only as stream or
+ * datagram: no packet or raw IP sockets even for a process running as
+ * root without systemd. */
+static int allow_sockets(scmp_filter_ctx ctx)
+{
+	static const int any_type[] = { AF_UNIX, AF_CAN, AF_NETLINK };
+	static const int ip[] = { AF_INET, AF_INET6 };
+	static const int ip_types[] = { SOCK_STREAM, SOCK_DGRAM };
+	int ret;
+
+	for (size_t i = 0; i < ARRAY_SIZE(any_type); i++) {
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)any_type[i]));
+		if (ret < 0)
+			return ret;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(ip); i++)
+		for (size_t j = 0; j < ARRAY_SIZE(ip_types); j++) {
+			/* The type's low bits; SOCK_NONBLOCK and SOCK_CLOEXEC ride above. */
+			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+					       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)ip[i]),
+					       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (scmp_datum_t)ip_types[j]));
+			if (ret < 0)
+				return ret;
+		}
+	return 0;
+}
+
 int seccomp_install(const char *const *extra)
 {
 	scmp_filter_ctx ctx;
@@ -101,6 +132,18 @@ int seccomp_install(const char *const *extra)
 		log_err("seccomp: cannot allow threads: %s", strerror(-ret));
 		goto out;
 	}
+	ret = allow_sockets(ctx);
+	if (ret < 0) {
+		log_err("seccomp: cannot allow sockets: %s", strerror(-ret));
+		goto out;
+	}
+	/* Threads already running (a resolver's, a PKCS#11 module's) get the
+	 * filter too, not only the calling one. */
+	ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (ret < 0) {
+		log_err("seccomp: cannot filter every thread: %s", strerror(-ret));
+		goto out;
+	}
 	ret = seccomp_load(ctx);
 	if (ret < 0)
 		log_err("seccomp: cannot load the filter: %s", strerror(-ret));
@@ -110,6 +153,36 @@ out:
 }
 
 #else
+
+/* socket() only for the families the daemon speaks (the unit's
+ * RestrictAddressFamilies, plus netlink, which the C library's resolver
+ * asks for the host's addresses), and IP sockets only as stream or
+ * datagram: no packet or raw IP sockets even for a process running as
+ * root without systemd. */
+static int allow_sockets(scmp_filter_ctx ctx)
+{
+	static const int any_type[] = { AF_UNIX, AF_CAN, AF_NETLINK };
+	static const int ip[] = { AF_INET, AF_INET6 };
+	static const int ip_types[] = { SOCK_STREAM, SOCK_DGRAM };
+	int ret;
+
+	for (size_t i = 0; i < ARRAY_SIZE(any_type); i++) {
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)any_type[i]));
+		if (ret < 0)
+			return ret;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(ip); i++)
+		for (size_t j = 0; j < ARRAY_SIZE(ip_types); j++) {
+			/* The type's low bits; SOCK_NONBLOCK and SOCK_CLOEXEC ride above. */
+			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+					       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)ip[i]),
+					       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (scmp_datum_t)ip_types[j]));
+			if (ret < 0)
+				return ret;
+		}
+	return 0;
+}
 
 int seccomp_install(const char *const *extra)
 {
