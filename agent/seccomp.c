@@ -154,36 +154,6 @@ out:
 
 #else
 
-/* socket() only for the families the daemon speaks (the unit's
- * RestrictAddressFamilies, plus netlink, which the C library's resolver
- * asks for the host's addresses), and IP sockets only as stream or
- * datagram: no packet or raw IP sockets even for a process running as
- * root without systemd. */
-static int allow_sockets(scmp_filter_ctx ctx)
-{
-	static const int any_type[] = { AF_UNIX, AF_CAN, AF_NETLINK };
-	static const int ip[] = { AF_INET, AF_INET6 };
-	static const int ip_types[] = { SOCK_STREAM, SOCK_DGRAM };
-	int ret;
-
-	for (size_t i = 0; i < ARRAY_SIZE(any_type); i++) {
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)any_type[i]));
-		if (ret < 0)
-			return ret;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(ip); i++)
-		for (size_t j = 0; j < ARRAY_SIZE(ip_types); j++) {
-			/* The type's low bits; SOCK_NONBLOCK and SOCK_CLOEXEC ride above. */
-			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-					       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)ip[i]),
-					       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (scmp_datum_t)ip_types[j]));
-			if (ret < 0)
-				return ret;
-		}
-	return 0;
-}
-
 int seccomp_install(const char *const *extra)
 {
 	(void)extra;
