@@ -915,8 +915,10 @@ static void parse_ba(struct parser *ps)
 		mx->has_vff = true;
 		if (str)
 			mx->vff_label = tok_str(ps, str);
-		else
+		else if (num >= 0 && num <= UINT32_MAX)
 			mx->vff = (int64_t)num;
+		else
+			mx->vff = -1;   /* no enum index, so no label: not FD */
 	}
 	expect_punct(ps, ';');
 }
