@@ -719,6 +719,12 @@ static int ledger_start(agent_t *a)
 
 /* ---- signals and the watchdog -------------------------------------------- */
 
+/* Two optional strings differ (NULL is unset). */
+static bool str_differs(const char *x, const char *y)
+{
+	return (x || y) && (!x || !y || strcmp(x, y));
+}
+
 static void reload(agent_t *a)
 {
 	struct eco2_config cfg;
@@ -735,6 +741,20 @@ static void reload(agent_t *a)
 	if (strcmp(cfg.can_profile, a->cfg.can_profile) || strcmp(cfg.key_uri, a->cfg.key_uri) ||
 	    strcmp(cfg.store_path, a->cfg.store_path))
 		log_warn("reload: [can] profile, [key] uri and [store] path take effect on restart");
+	/* The trip calculator keeps the parameters it was made with (they
+	 * are in every record it signs), the CAN sockets and the store's
+	 * quota stay as opened: say so rather than report them reloaded. */
+	if (cfg.trip_idle_end_s != a->cfg.trip_idle_end_s || cfg.trip_gap_end_s != a->cfg.trip_gap_end_s ||
+	    cfg.trip_max_speed_kmh != a->cfg.trip_max_speed_kmh ||
+	    strcmp(cfg.method_id, a->cfg.method_id) ||
+	    cfg.method_baseline_g_per_km != a->cfg.method_baseline_g_per_km ||
+	    cfg.method_grid_g_per_kwh != a->cfg.method_grid_g_per_kwh ||
+	    cfg.method_charge_efficiency != a->cfg.method_charge_efficiency ||
+	    cfg.method_td_loss != a->cfg.method_td_loss ||
+	    str_differs(cfg.vehicle_vin, a->cfg.vehicle_vin) ||
+	    str_differs(cfg.can_interfaces, a->cfg.can_interfaces) ||
+	    cfg.queue_max_bytes != a->cfg.queue_max_bytes)
+		log_warn("reload: [trip] limits, [method], [vehicle], [queue] and [can] interfaces take effect on restart");
 	/* The ledger is rebuilt from the new settings; the open trip, the
 	 * store and the key are untouched. */
 	a->ledger = NULL;

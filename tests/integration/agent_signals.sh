@@ -118,6 +118,7 @@ key = $W/pki/device.key
 [upload]
 interval_s = 1
 backoff_max_s = 1
+${2:-}
 EOC
 	}
 	# Port 9 on loopback: nothing listens; uploads fail until the reload.
@@ -139,6 +140,15 @@ EOC
 	done
 	check "after SIGHUP: the new ledger has all 3 records (head $seq)" [ "$seq" = 3 ]
 	check "SIGHUP: reloaded" grep -q 'reloaded' "$W/c.log"
+	! grep -q 'take effect on restart' "$W/c.log"
+	check "SIGHUP: a new URL alone is not called a restart-only change" [ $? -eq 0 ]
+	# A [method] change cannot reach the records of a running calculator:
+	# the reload says so instead of claiming it.
+	ledger_conf "https://localhost:$port" $'[method]\nbaseline_g_per_km = 120'
+	kill -HUP "$D"
+	for _ in $(seq 50); do [ "$(grep -c 'reloaded' "$W/c.log")" -ge 2 ] && break; sleep 0.1; done
+	check "SIGHUP: a [method] change is said to take effect on restart" \
+		grep -q '\[method\].*take effect on restart' "$W/c.log"
 	kill -0 "$D" 2>/dev/null
 	check "SIGHUP: the daemon kept running" [ $? -eq 0 ]
 	kill -TERM "$D"
