@@ -265,9 +265,13 @@ int ctl_export(int argc, char **argv)
 	memset(&cfg, 0, sizeof(cfg));
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		errno = 0;
-		if (opt == 'f')
+		end = NULL;
+		/* strtoull takes "-1" as 2^64 - 1, and the store's seqs are
+		 * SQLite integers (int64): both would walk from the start. */
+		if (opt == 'f' && optarg[strspn(optarg, " \t")] != '-')
 			from = strtoull(optarg, &end, 10);
-		if (opt != 'f' || errno || *end || end == optarg || from < 1) {
+		if (opt != 'f' || !end || errno || *end || end == optarg || from < 1 ||
+		    from > INT64_MAX) {
 			fprintf(stderr, "usage: eco2ctl [-c FILE] export [--from SEQ] > records.cbor\n");
 			return 2;
 		}

@@ -42,6 +42,13 @@ check "restart: resumed with the open trip" grep -q 'resumed from the checkpoint
 "$B/eco2ctl" -c "$W/a.conf" export > "$W/a.cbor" 2>/dev/null
 "$B/eco2-verify" --pubkey "$W/dev.pub" --json "$W/a.cbor" > "$W/a.json"
 check "restart: the records verify" [ $? -eq 0 ]
+# --from takes a seq: "-1" (strtoull's 2^64 - 1) once exported everything.
+"$B/eco2ctl" -c "$W/a.conf" export --from -1 > "$W/neg.cbor" 2>/dev/null
+rc=$?
+check "eco2ctl export --from -1 is refused, exporting nothing" eval '[ $rc -eq 2 ] && [ ! -s "$W/neg.cbor" ]'
+"$B/eco2ctl" -c "$W/a.conf" export --from 2 > "$W/from2.cbor" 2>/dev/null
+rc=$?
+check "eco2ctl export --from 2 of one record: nothing" eval '[ $rc -eq 0 ] && [ ! -s "$W/from2.cbor" ]'
 "$PYTHON" - "$W/long.json" "$W/a.json" "$W/a.cbor" > "$W/a.tap" <<'PY'
 import json, sys, cbor2, io
 truth = json.load(open(sys.argv[1])); v = json.load(open(sys.argv[2]))
