@@ -17,7 +17,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <linux/can/error.h>
 
 #include "agent/agent.h"
@@ -40,6 +42,8 @@
 #define STORE_RETRY_MS    5000     /* after the store refused a record */
 #define MAX_PENDING       4096     /* finished records waiting for the store */
 #define CKPT_MAGIC        0x45434b32u  /* "ECK2": agent checkpoint wrapper */
+#define STREAM_LINE_MAX   4096     /* as canlog: longer lines are malformed */
+#define STREAM_READ       16384    /* bytes per read from a piped log */
 
 struct agent {
 	struct agent_opts opts;
@@ -54,8 +58,16 @@ struct agent {
 	socketcan_t *can;
 	loop_timer_t *t_can;          /* socketcan re-open deadline */
 	canlog_reader_t *replay;
-	int replay_efd;               /* always readable while replaying */
+	int replay_efd;               /* always readable while replaying a file;
+					 * a pipe's own fd (see replay_open) */
 	bool replay_done;
+	/* A pipe or socket (--replay - from candump): read as data arrives,
+	 * never blocking the loop; a partial line waits in line[]. */
+	bool replay_stream;
+	char *line;                   /* STREAM_LINE_MAX bytes */
+	size_t line_len;
+	bool line_overlong;
+	unsigned long stream_lines, stream_bad;
 
 	loop_timer_t *t_tick;         /* 1 s while a trip is open: idle/gap ends */
 	loop_timer_t *t_checkpoint;   /* trip.checkpoint_s while a trip is open */
@@ -561,6 +573,14 @@ static void replay_first_frame(agent_t *a, const struct can_frame_rec *f)
 	}
 }
 
+static void replay_frame(agent_t *a, const struct can_frame_rec *f)
+{
+	if (a->replay_frames++ == 0)
+		replay_first_frame(a, f);
+	if (a->replay_frames > a->skip_frames)
+		on_frame(a, f);
+}
+
 static void on_replay(loop_t *l, int fd, uint32_t events, void *ctx)
 {
 	agent_t *a = ctx;
@@ -570,10 +590,7 @@ static void on_replay(loop_t *l, int fd, uint32_t events, void *ctx)
 	for (int i = 0; i < REPLAY_CHUNK; i++) {
 		int ret = canlog_next(a->replay, &f);
 		if (ret == 1) {
-			if (a->replay_frames++ == 0)
-				replay_first_frame(a, &f);
-			if (a->replay_frames > a->skip_frames)
-				on_frame(a, &f);
+			replay_frame(a, &f);
 			continue;
 		}
 		if (ret < 0)
@@ -581,6 +598,75 @@ static void on_replay(loop_t *l, int fd, uint32_t events, void *ctx)
 				strerror(-ret));
 		replay_end(a);
 		return;
+	}
+}
+
+static void stream_bad_line(agent_t *a, const char *why)
+{
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60, 5);
+
+	a->stream_bad++;
+	log_rl(&rl, LOG_WARNING, "%s:%lu: %s", a->opts.replay_path, a->stream_lines, why);
+}
+
+static void stream_line(agent_t *a)
+{
+	struct can_frame_rec f;
+	const char *why = "malformed line";
+	int ret;
+
+	a->stream_lines++;
+	if (a->line_overlong) {
+		stream_bad_line(a, "line longer than 4096 bytes");
+		return;
+	}
+	ret = canlog_parse_line(a->line, a->line_len, &f, &why);
+	if (ret == -ENODATA)
+		return;
+	if (ret)
+		stream_bad_line(a, why);
+	else
+		replay_frame(a, &f);
+}
+
+/* A piped log: one read() per readiness never blocks (a pipe that is
+ * readable has data or its writer is gone), so signals, the watchdog
+ * and uploads are served between reads, however slowly the data comes. */
+static void on_replay_stream(loop_t *l, int fd, uint32_t events, void *ctx)
+{
+	agent_t *a = ctx;
+	char buf[STREAM_READ];
+	ssize_t n;
+	(void)l; (void)events;
+
+	n = read(fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		if (n < 0)
+			log_err("%s: read error: %s; replay ends here", a->opts.replay_path,
+				strerror(errno));
+		if (a->line_len || a->line_overlong)
+			stream_line(a);   /* the last line had no newline */
+		replay_end(a);
+		return;
+	}
+	for (const char *p = buf, *end = buf + n; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t seg = (size_t)((nl ? nl : end) - p);
+
+		if (!a->line_overlong && a->line_len + seg <= STREAM_LINE_MAX) {
+			memcpy(a->line + a->line_len, p, seg);
+			a->line_len += seg;
+		} else {
+			a->line_overlong = true;
+		}
+		if (!nl)
+			break;
+		stream_line(a);
+		a->line_len = 0;
+		a->line_overlong = false;
+		p = nl + 1;
 	}
 }
 
@@ -597,16 +683,53 @@ static void maybe_exit(agent_t *a)
 
 static void replay_end(agent_t *a)
 {
+	unsigned long lines = a->replay_stream ? a->stream_lines : canlog_lines(a->replay);
+	unsigned long bad = a->replay_stream ? a->stream_bad : canlog_bad_lines(a->replay);
+
 	(void)loop_del_fd(a->loop, a->replay_efd);
 	a->replay_done = true;
-	if (canlog_bad_lines(a->replay))
+	if (bad)
 		log_warn("%s: %lu of %lu lines malformed (each reported above)",
-			 a->opts.replay_path, canlog_bad_lines(a->replay), canlog_lines(a->replay));
-	log_info("%s: end of log after %lu lines", a->opts.replay_path, canlog_lines(a->replay));
+			 a->opts.replay_path, bad, lines);
+	log_info("%s: end of log after %lu lines", a->opts.replay_path, lines);
 	trip_finish(a->trip);
 	settle(a);
 	checkpoint_now(a);
 	maybe_exit(a);
+}
+
+/* A pipe or socket ("-" fed by candump, a named FIFO) would block the
+ * loop inside canlog_next until its writer sends the rest of a chunk:
+ * such a log is watched for readability instead. 0 when it is one (and
+ * set up), 1 when the log is a file for canlog, or -errno. */
+static int replay_open_stream(agent_t *a)
+{
+	struct stat st;
+	int fd;
+
+	if (!strcmp(a->opts.replay_path, "-"))
+		fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+	else if (!stat(a->opts.replay_path, &st) && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		fd = open(a->opts.replay_path, O_RDONLY | O_CLOEXEC);   /* waits for a writer */
+	else
+		return 1;
+	if (fd < 0) {
+		int ret = -errno;
+		log_err("%s: %s", a->opts.replay_path, strerror(-ret));
+		return ret;
+	}
+	if (fstat(fd, &st) || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+		close(fd);
+		return 1;
+	}
+	a->line = malloc(STREAM_LINE_MAX);
+	if (!a->line) {
+		close(fd);
+		return -ENOMEM;
+	}
+	a->replay_stream = true;
+	a->replay_efd = fd;
+	return loop_add_fd(a->loop, fd, EPOLLIN, on_replay_stream, a);
 }
 
 static int replay_open(agent_t *a)
@@ -618,6 +741,9 @@ static int replay_open(agent_t *a)
 		log_err("log replay is not built in (CONFIG_CAN_REPLAY)");
 		return -ENOTSUP;
 	}
+	ret = replay_open_stream(a);
+	if (ret <= 0)
+		return ret;
 	ret = canlog_open(&a->replay, a->opts.replay_path);
 	if (ret)
 		return ret;
@@ -957,6 +1083,7 @@ void agent_close(agent_t *a)
 		close(a->replay_efd);
 	}
 	canlog_close(a->replay);
+	free(a->line);
 	loop_timer_free(a->t_tick);
 	loop_timer_free(a->t_checkpoint);
 	loop_timer_free(a->t_upload);

@@ -95,6 +95,36 @@ check "stale checkpoint: 2 records recognised as stored" \
 "$B/eco2ctl" -c "$W/b.conf" export > "$W/b-after.cbor" 2>/dev/null
 check "stale checkpoint: the store is unchanged (3 records)" cmp -s "$W/b-before.cbor" "$W/b-after.cbor"
 
+# --- a log piped in (--replay -, as from candump) --------------------------
+# The loop must not wait inside a read for the writer: SIGTERM is served
+# while the pipe is quiet, and a piped log gives the file's records.
+write_conf "$W/p.conf" "$W/p.db"
+mkfifo "$W/fifo"
+{ head -n 1000 "$W/three.log"; sleep 5; } > "$W/fifo" &
+PIDS+=($!)
+"$B/eco2d" -c "$W/p.conf" --replay - < "$W/fifo" 2> "$W/p.log" &
+D=$!
+sleep 1
+t0=$(date +%s%N)
+kill -TERM "$D"
+wait "$D"
+rc=$? ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "piped log, writer quiet: SIGTERM served within 2 s (exit $rc after $ms ms)" \
+	eval '[ $rc -eq 0 ] && [ $ms -lt 2000 ]'
+rm -f "$W"/p.db*
+"$B/eco2d" -c "$W/p.conf" --replay - --exit-at-end < "$W/three.log" 2> /dev/null
+"$B/eco2ctl" -c "$W/p.conf" export > "$W/p-file.cbor" 2>/dev/null
+rm -f "$W"/p.db*
+cat "$W/three.log" | "$B/eco2d" -c "$W/p.conf" --replay - --exit-at-end 2> /dev/null
+"$B/eco2ctl" -c "$W/p.conf" export > "$W/p-pipe.cbor" 2>/dev/null
+for f in file pipe; do
+	"$PYTHON" -c 'import cbor2,io,sys; b=open(sys.argv[1],"rb").read(); f=io.BytesIO(b)
+while f.tell() < len(b): print(sorted((k, v) for k, v in cbor2.loads(cbor2.load(f).value[2]).items() if k != 3))' \
+		"$W/p-$f.cbor" > "$W/p-$f.txt"
+done
+check "piped log: the same $(wc -l < "$W/p-file.txt") records as the file" \
+	eval '[ -s "$W/p-file.txt" ] && cmp -s "$W/p-file.txt" "$W/p-pipe.txt"'
+
 # --- SIGHUP with a changed ledger url ---------------------------------------
 if [ -x "$B/eco2-ledger" ]; then
 	"$S/tests/integration/upload/pki.sh" "$W/pki" es256
