@@ -14,7 +14,7 @@ tests-y += test_loop
 test_loop-objs := tests/unit/test_loop.o
 
 # eco2d: the daemon.
-lib-y += agent/agent.o agent/trip_params.o
+lib-y += agent/agent.o agent/checkpoint.o agent/trip_params.o
 progs-y += eco2d
 sbin-progs-y += eco2d
 eco2d-objs := agent/main.o

@@ -23,6 +23,7 @@
 #include <linux/can/error.h>
 
 #include "agent/agent.h"
+#include "agent/checkpoint.h"
 #include "agent/config.h"
 #include "agent/log.h"
 #include "agent/loop.h"
@@ -41,7 +42,6 @@
 #define REPLAY_CHUNK      2048     /* frames per loop turn while replaying */
 #define STORE_RETRY_MS    5000     /* after the store refused a record */
 #define MAX_PENDING       4096     /* finished records waiting for the store */
-#define CKPT_MAGIC        0x45434b32u  /* "ECK2": agent checkpoint wrapper */
 #define STREAM_LINE_MAX   4096     /* as canlog: longer lines are malformed */
 #define STREAM_READ       16384    /* bytes per read from a piped log */
 
@@ -178,6 +178,7 @@ static void store_pending(agent_t *a)
 		       strerror(-ret), a->n_pending, STORE_RETRY_MS / 1000);
 		a->store_blocked = true;
 		loop_timer_arm(a->t_store_retry, STORE_RETRY_MS, 0);
+		checkpoint_now(a);   /* the records wait in it too, if it fits */
 	}
 }
 
@@ -215,22 +216,22 @@ static void on_store_retry(loop_t *l, loop_timer_t *t, void *ctx)
 }
 
 /* ---- checkpoints ----------------------------------------------------------
- * The agent's checkpoint wraps the trip calculator's blob:
- *
- *   u32 magic   u64 chain head seq   u64 frames consumed from a replayed
- *   log   u64 t_ns of that log's first frame   trip blob
- *
- * It is saved after every stored record, every trip.checkpoint_s while a
- * trip is open, and at exit; always between frames, never inside one.
- * On a restart:
- *   - live, head unchanged: the open trip continues (ECO2_FLAG_RESUMED);
- *   - live, head moved on: the process died between storing a record and
- *     saving the checkpoint, so the trip in it is the one stored: dropped;
- *   - replay of the same log: the state is restored, the frames it had
- *     consumed are skipped, and as many records as the head moved on since
- *     the save are recognised as already stored when they come round again
- *     (a replay is deterministic). A kill -9 at any point thus yields the
- *     records of one uninterrupted run. */
+ * The checkpoint (agent/checkpoint.h) holds the trip calculator's state,
+ * the finished records the store has not taken yet, the chain head and how
+ * far a replayed log was consumed. It is saved after every stored record,
+ * every trip.checkpoint_s while a trip is open, when the store refuses a
+ * record, and at exit; always between frames, never inside one.
+ * On a restart, with k records stored since the save:
+ *   - the first k of its pending records are among them: dropped; the rest
+ *     are stored now;
+ *   - live, k beyond its pending records: the process died between storing
+ *     a record and saving the checkpoint, so the trip in it is the one
+ *     stored: not resumed; otherwise the open trip continues
+ *     (ECO2_FLAG_RESUMED);
+ *   - replay of the same log: the frames it had consumed are skipped, and
+ *     records beyond its pending ones are recognised as already stored
+ *     when they come round again (a replay is deterministic). A kill -9 at
+ *     any point thus yields the records of one uninterrupted run. */
 
 /* Add what a counter gained since the last flush to its stored total
  * (eco2ctl status reads them). A failure leaves the delta for next time. */
@@ -252,50 +253,40 @@ static void flush_counters(agent_t *a)
 
 static void checkpoint_now(agent_t *a)
 {
+	struct agent_ckpt c = { .replay_frames = a->replay_frames,
+				.replay_first_t_ns = a->replay_first_t_ns,
+				.pending = a->pending, .n_pending = a->n_pending };
 	uint8_t head_hash[QUEUE_HASH_LEN];
-	uint64_t head = 0;
-	uint8_t *blob = NULL, *wrapped = NULL;
-	uint32_t magic = CKPT_MAGIC;
+	uint8_t *trip = NULL, *blob = NULL;
 	size_t len = 0;
 	int ret;
 
 	flush_counters(a);
-	/* Never ahead of the store: while finished records wait for it, the
-	 * last checkpoint (from before they ended) is the one to resume. */
-	if (a->n_pending)
-		return;
-	ret = queue_head(a->queue, &head, head_hash);
+	ret = queue_head(a->queue, &c.head_seq, head_hash);
 	if (ret)
 		goto out;
-	ret = trip_checkpoint_save(a->trip, &blob, &len);
+	ret = trip_checkpoint_save(a->trip, &trip, &c.trip_len);
 	if (ret)
 		goto out;
-	wrapped = malloc(len + AGENT_CKPT_HDR);
-	if (!wrapped) {
-		ret = -ENOMEM;
+	c.trip = trip;
+	ret = agent_ckpt_encode(&c, &blob, &len);
+	if (ret)
 		goto out;
-	}
-	memcpy(wrapped, &magic, 4);
-	memcpy(wrapped + 4, &head, 8);
-	memcpy(wrapped + 12, &a->replay_frames, 8);
-	memcpy(wrapped + 20, &a->replay_first_t_ns, 8);
-	memcpy(wrapped + AGENT_CKPT_HDR, blob, len);
-	ret = queue_checkpoint_put(a->queue, wrapped, len + AGENT_CKPT_HDR,
-				   (int64_t)(now_ns(CLOCK_REALTIME) / 1000000000u));
+	ret = queue_checkpoint_put(a->queue, blob, len, (int64_t)(now_ns(CLOCK_REALTIME) / 1000000000u));
 out:
 	if (ret) {
 		static struct log_ratelimit rl = LOG_RATELIMIT_INIT(300, 1);
 		log_rl(&rl, LOG_ERR, "checkpoint: cannot save the trip state: %s", strerror(-ret));
 	}
+	free(trip);
 	free(blob);
-	free(wrapped);
 }
 
 static int checkpoint_resume(agent_t *a)
 {
 	uint8_t head_hash[QUEUE_HASH_LEN];
-	uint64_t head = 0, saved_head, frames, first_t_ns;
-	uint32_t magic;
+	struct agent_ckpt c;
+	uint64_t head = 0, stored_since, dropped;
 	uint8_t *blob = NULL;
 	size_t len = 0;
 	int64_t t_s;
@@ -309,33 +300,32 @@ static int checkpoint_resume(agent_t *a)
 	ret = queue_head(a->queue, &head, head_hash);
 	if (ret)
 		goto out;
-	if (len < AGENT_CKPT_HDR) {
-		log_warn("checkpoint: %zu bytes, too short; not resumed", len);
+	if (agent_ckpt_decode(blob, len, &c) || c.head_seq > head || c.n_pending > MAX_PENDING) {
+		log_warn("checkpoint: not one this build saved for this store; not resumed");
 		goto out;
 	}
-	memcpy(&magic, blob, 4);
-	memcpy(&saved_head, blob + 4, 8);
-	memcpy(&frames, blob + 12, 8);
-	memcpy(&first_t_ns, blob + 20, 8);
-	if (magic != CKPT_MAGIC || saved_head > head) {
-		log_warn("checkpoint: not one of this store's; not resumed");
-		goto out;
-	}
-	if (!a->opts.replay_path && saved_head != head) {
+	/* Records stored since the save: first the ones it held as pending
+	 * (oldest first), then any finished after it. */
+	stored_since = head - c.head_seq;
+	dropped = stored_since < c.n_pending ? stored_since : c.n_pending;
+	if (!a->opts.replay_path && stored_since > c.n_pending) {
 		log_info("checkpoint: its trip was stored before the restart; not resumed");
 		goto out;
 	}
-	if (trip_checkpoint_restore(a->trip, blob + AGENT_CKPT_HDR, len - AGENT_CKPT_HDR)) {
+	if (trip_checkpoint_restore(a->trip, c.trip, c.trip_len)) {
 		log_err("checkpoint: cannot restore the trip state; starting afresh");
 		goto out;
 	}
+	for (size_t i = dropped; i < c.n_pending; i++)
+		agent_ckpt_pending(&c, i, &a->pending[a->n_pending++]);
 	if (a->opts.replay_path) {
-		a->skip_frames = frames;
-		a->skip_first_t_ns = first_t_ns;
-		a->suppress = head - saved_head;
+		a->skip_frames = c.replay_frames;
+		a->skip_first_t_ns = c.replay_first_t_ns;
+		a->suppress = stored_since - dropped;
 	}
-	log_notice("resumed from the checkpoint of %lld%s", (long long)t_s,
-		   trip_is_open(a->trip) ? " with an open trip" : "");
+	log_notice("resumed from the checkpoint of %lld%s%s", (long long)t_s,
+		   trip_is_open(a->trip) ? " with an open trip" : "",
+		   a->n_pending ? " and finished records to store" : "");
 out:
 	free(blob);
 	return ret;
@@ -1020,6 +1010,8 @@ int agent_open(agent_t **out, const struct agent_opts *opts)
 	ret = ledger_start(a);
 	if (ret)
 		goto out;
+	if (a->n_pending)
+		store_pending(a);   /* records the checkpoint held for the store */
 	trip_timers(a);
 	*out = a;
 	return 0;

@@ -11,11 +11,6 @@
 
 typedef struct agent agent_t;
 
-/* The store's checkpoint blob is this many bytes of the agent's own (magic,
- * chain head, replay position; see agent.c) followed by the trip
- * calculator's blob, which eco2ctl status reads. */
-#define AGENT_CKPT_HDR 28
-
 struct agent_opts {
 	const char *config_path;
 	const char *replay_path;   /* NULL: live SocketCAN from [can] interfaces */

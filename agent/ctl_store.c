@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/agent.h"
+#include "agent/checkpoint.h"
 #include "agent/config.h"
 #include "agent/ctl.h"
 #include "agent/log.h"
@@ -95,17 +95,21 @@ static void print_open_trip(const struct eco2_config *cfg, queue_t *q)
 	size_t len = 0;
 	int64_t t_s;
 	char when[32], start[32];
+	struct agent_ckpt ck;
 
 	if (queue_checkpoint_get(q, &blob, &len, &t_s)) {
 		printf("current trip:      none\n");
 		return;
 	}
 	utc(t_s, when, sizeof(when));
-	if (len < AGENT_CKPT_HDR || profile_load(&prof, cfg->can_profile))
+	if (agent_ckpt_decode(blob, len, &ck) || profile_load(&prof, cfg->can_profile))
 		goto unknown;
+	if (ck.n_pending)
+		printf("waiting:           %zu finished records the store has not taken yet\n",
+		       ck.n_pending);
 	trip_params_for(&tp, cfg, prof);
 	if (trip_new(&tp, ignore_record, NULL, &trip) ||
-	    trip_checkpoint_restore(trip, (uint8_t *)blob + AGENT_CKPT_HDR, len - AGENT_CKPT_HDR))
+	    trip_checkpoint_restore(trip, ck.trip, ck.trip_len))
 		goto unknown;
 	if (!trip_is_open(trip)) {
 		printf("current trip:      none (state saved %s)\n", when);
