@@ -24,3 +24,4 @@ itests-y += tests/integration/agent_systemd.sh
 itests-y += tests/integration/agent_e2e.sh
 itests-y += tests/integration/agent_signals.sh
 itests-y += tests/integration/agent_crash.sh
+itests-y += tests/integration/agent_storefull.sh
