@@ -23,6 +23,16 @@ char *ini_lines_read(char *out, int size, void *stream)
 		}
 		out[n] = '\0';
 	}
+	/* An indented line is a line like any other here: libinih would
+	 * take it for the continuation of the previous value and report the
+	 * wrong key. */
+	int lead = 0;
+	while (lead < n && (out[lead] == ' ' || out[lead] == '\t'))
+		lead++;
+	if (lead && !r->long_line) {
+		memmove(out, out + lead, (size_t)(n - lead) + 1);
+		n -= lead;
+	}
 	bool complete = n > 0 && out[n - 1] == '\n';
 	bool at_eof = r->fp ? feof(r->fp) : r->pos >= r->len;
 	if (!r->long_line)

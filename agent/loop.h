@@ -20,7 +20,7 @@ typedef void loop_timer_fn(loop_t *l, loop_timer_t *t, void *ctx);
 typedef void loop_signal_fn(loop_t *l, int signo, void *ctx);
 
 int loop_new(loop_t **out) __must_check;
-void loop_free(loop_t *l);    /* closes its timers and signalfd, not your fds */
+void loop_free(loop_t *l);    /* closes its signalfd; free timers first, your fds are yours */
 
 /* Watch fd for events (EPOLLIN, EPOLLOUT, ...). One watcher per fd. */
 int loop_add_fd(loop_t *l, int fd, uint32_t events, loop_fd_fn *fn, void *ctx) __must_check;

@@ -83,7 +83,7 @@ stop_ledger "$LEDGER_PID"
 
 read -r distinct rows maxseq <<<"$(ledger_count "$WORK/l.db")"
 echo "# ledger: $distinct distinct seqs, $rows rows, max seq $maxseq"
-check "ledger holds every seq exactly once ($N)" [ "$distinct" = $N ] && [ "$rows" = $N ] && [ "$maxseq" = $N ]
+check "ledger holds every seq exactly once ($N)" [ "$distinct:$rows:$maxseq" = "$N:$N:$N" ]
 start_ledger l --listen "127.0.0.1:$PORT" || exit 1
 curl -sS --cacert "$P/ca.pem" -o "$WORK/back.cbor" "https://localhost:$PORT/v1/devices/$KID/records?from=1"
 out=$("$PYTHON" "$UP/check_chain.py" "$WORK/back.cbor" "$P/device.pem" $N)

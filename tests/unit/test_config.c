@@ -253,6 +253,22 @@ static void test_dump_roundtrip(void **state)
 	free(text);
 }
 
+/* Indentation is layout, not a continuation of the previous value. */
+static void test_indented(void **state)
+{
+	struct eco2_config cfg;
+	(void)state;
+
+	assert_int_equal(load(&cfg, "[can]\n  profile = /p\n\tinterfaces = vcan0\n"
+			      "[key]\n  uri = file:/k\n[store]\n  path = /s\n"
+			      "[ledger]\n  enabled = false\n"), 0);
+	assert_string_equal(cfg.can_profile, "/p");
+	assert_string_equal(cfg.can_interfaces, "vcan0");
+	assert_false(cfg.ledger_enabled);
+	assert_string_equal(messages, "");
+	config_free(&cfg);
+}
+
 /* The example installed as /etc/eco2/eco2d.conf must itself be valid. */
 static void test_shipped_example(void **state)
 {
@@ -283,6 +299,7 @@ int main(void)
 		cmocka_unit_test_setup(test_missing_file, setup),
 		cmocka_unit_test_setup(test_dump_roundtrip, setup),
 		cmocka_unit_test_setup(test_shipped_example, setup),
+		cmocka_unit_test_setup(test_indented, setup),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -136,6 +136,8 @@ static void test_notify(void **state)
 
 	unsetenv("NOTIFY_SOCKET");
 	assert_int_equal(notify_send("READY=1"), 0);   /* not under systemd: no-op */
+	if (!IS_ENABLED(CONFIG_SYSTEMD_NOTIFY))
+		skip();   /* compiled out: nothing would arrive below */
 
 	assert_non_null(mkdtemp(path));
 	snprintf(sock, sizeof(sock), "%s/notify", path);
