@@ -9,6 +9,8 @@ set -u
 top=${ECO2_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${ECO2_BUILD:-$top/build}
 unset MAKEFLAGS MAKELEVEL MFLAGS MAKEOVERRIDES
+# The host build's sanitizers are not the target's: qemu-user has no libasan.
+unset SANITIZE
 cd "$top" || exit 1
 
 for t in aarch64-linux-gnu-gcc qemu-aarch64-static apt-get dpkg-deb; do

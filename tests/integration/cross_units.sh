@@ -20,6 +20,8 @@ cd "$top" || exit 1
 mkdir -p "$build"
 # A make check above us must not leak its goals or options into ours.
 unset MAKEFLAGS MAKELEVEL MFLAGS MAKEOVERRIDES
+# The host build's sanitizers are not the target's: qemu-user has no libasan.
+unset SANITIZE
 
 limits='test_loop:test_seccomp	qemu-user does not emulate seccomp (seccomp() is ENOSYS, prctl(PR_SET_SECCOMP) EINVAL)'
 
