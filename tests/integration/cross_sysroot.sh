@@ -25,7 +25,8 @@ n=0 failed=0
 tap() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi; }
 
 o=$build/cross-sysroot-arm64
-rm -f "$o/eco2d"
+# Compile from scratch: the checks below read the compile lines.
+rm -rf "$o/obj" "$o/libeco2.a" "$o/eco2d"
 log=$build/cross-sysroot-arm64.log
 make --no-print-directory ARCH=arm64 SYSROOT="$sr" O="$o" V=1 LDFLAGS=-Wl,-t "$o/eco2d" >"$log" 2>&1
 tap $? "make ARCH=arm64 SYSROOT=<Debian sysroot> builds eco2d"
