@@ -28,6 +28,11 @@ void trip_params_for(struct trip_params *tp, const struct eco2_config *cfg,
 			       cfg->method_grid_g_per_kwh, cfg->method_charge_efficiency,
 			       cfg->method_td_loss);
 	tp->vin = cfg->vehicle_vin;
+	trip_params_for_profile(tp, p);
+}
+
+void trip_params_for_profile(struct trip_params *tp, const profile_t *p)
+{
 	tp->roles = 0;
 	for (int r = 0; r < ROLE_COUNT; r++)
 		if (profile_signal(p, (enum eco2_role)r))

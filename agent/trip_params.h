@@ -13,4 +13,8 @@
 void trip_params_for(struct trip_params *tp, const struct eco2_config *cfg,
 		     const profile_t *p);
 
+/* Only what the profile decides: the roles it maps and where its odometer
+ * counter wraps (the rest of *tp is left as it is). */
+void trip_params_for_profile(struct trip_params *tp, const profile_t *p);
+
 #endif

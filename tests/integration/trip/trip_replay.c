@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include "agent/config.h"
 #include "agent/log.h"
 #include "agent/trip.h"
+#include "agent/trip_params.h"
 #include "can/canlog.h"
 #include "can/profile.h"
 
@@ -99,18 +99,6 @@ static int write_file(const char *path, const uint8_t *buf, size_t len)
 	return ret;
 }
 
-/* The odometer counter's range in metres (where it wraps), 0 if unknown. */
-static double odo_wrap_m(const profile_t *p)
-{
-	const struct dbc_signal *o = profile_signal(p, ROLE_ODOMETER);
-	double f = profile_unit_factor(p, ROLE_ODOMETER);
-
-	if (!o || o->value_type != DBC_VT_INT || o->is_signed || o->length >= 53 ||
-	    o->offset != 0 || !(o->factor > 0) || !(f > 0))
-		return 0;
-	return ldexp(1.0, o->length) * o->factor * f;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -173,26 +161,16 @@ int main(int argc, char **argv)
 	if (profile_load(&prof, profile_path) < 0)
 		goto out;
 
-	trip_params_default(&tp);
 	if (config_path) {
 		have_cfg = 1;
 		if (config_load(&cfg, config_path) < 0)
 			goto out;
-		tp.idle_end_s = cfg.trip_idle_end_s;
-		tp.gap_end_s = cfg.trip_gap_end_s;
-		tp.max_speed_kmh = cfg.trip_max_speed_kmh;
-		snprintf(tp.method, sizeof(tp.method), "%s", cfg.method_id);
-		co2_params_from_config(&tp.co2, cfg.method_baseline_g_per_km,
-				       cfg.method_grid_g_per_kwh, cfg.method_charge_efficiency,
-				       cfg.method_td_loss);
-		tp.vin = cfg.vehicle_vin;
+		trip_params_for(&tp, &cfg, prof);   /* as eco2d does */
+	} else {
+		trip_params_default(&tp);
+		trip_params_for_profile(&tp, prof);
 	}
-	tp.roles = 0;
-	for (int r = 0; r < ROLE_COUNT; r++)
-		if (profile_signal(prof, (enum eco2_role)r))
-			tp.roles |= 1u << r;
 	tp.odo_resolution_m = odo_res;
-	tp.odo_wrap_m = odo_wrap_m(prof);
 	if (trip_new(&tp, print_record, NULL, &trip) < 0)
 		goto out;
 	if (resume) {
