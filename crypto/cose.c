@@ -585,3 +585,14 @@ void cose_kid(const uint8_t *pubkey, size_t len, uint8_t kid[8])
 	cose_record_sha256(pubkey, len, h);
 	memcpy(kid, h, 8);
 }
+
+static const char *const flag_names[] = {
+	"odo_rollback", "odo_jump", "odo_stuck", "data_gap", "clock_jump",
+	"frames_dropped", "bus_error", "resumed", "odo_wrap", "no_energy",
+	"no_odometer", "ended_early",
+};
+
+const char *record_flag_name(unsigned bit)
+{
+	return bit < ARRAY_SIZE(flag_names) ? flag_names[bit] : NULL;
+}

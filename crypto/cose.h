@@ -122,6 +122,10 @@ int cose_record_verify(const uint8_t *buf, size_t len, int alg,
 /* SHA-256 of a record's complete encoded bytes: the next record's prev. */
 void cose_record_sha256(const uint8_t *buf, size_t len, uint8_t out[32]);
 
+/* The name of anomaly flag bit `bit` (ECO2_FLAG_*: "odo_rollback", ...),
+ * as docs/record-format.md lists them; NULL for a bit not defined. */
+const char *record_flag_name(unsigned bit);
+
 /* kid = first 8 bytes of SHA-256 of the raw public key. */
 void cose_kid(const uint8_t *pubkey, size_t len, uint8_t kid[8]);
 

@@ -264,16 +264,10 @@ static void check_batch(verify_key_t **keys, unsigned njobs, const uint8_t *base
 
 /* ---- output ---------------------------------------------------------------------- */
 
-static const char *const flag_names[] = {
-	"odo_rollback", "odo_jump", "odo_stuck", "data_gap", "clock_jump",
-	"frames_dropped", "bus_error", "resumed", "odo_wrap", "no_energy",
-	"no_odometer", "ended_early",
-};
-
 static void flag_name(unsigned bit, char *buf, size_t len)
 {
-	if (bit < sizeof(flag_names) / sizeof(flag_names[0]))
-		snprintf(buf, len, "%s", flag_names[bit]);
+	if (record_flag_name(bit))
+		snprintf(buf, len, "%s", record_flag_name(bit));
 	else
 		snprintf(buf, len, "bit%u", bit);
 }

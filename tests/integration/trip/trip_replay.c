@@ -25,12 +25,7 @@
 #include "agent/trip_params.h"
 #include "can/canlog.h"
 #include "can/profile.h"
-
-static const char *const flag_names[] = {
-	"odo_rollback", "odo_jump", "odo_stuck", "data_gap", "clock_jump",
-	"frames_dropped", "bus_error", "resumed", "odo_wrap", "no_energy",
-	"no_odometer", "ended_early",
-};
+#include "crypto/cose.h"
 
 static void print_record(const struct eco2_record *r, void *ctx)
 {
@@ -48,9 +43,9 @@ static void print_record(const struct eco2_record *r, void *ctx)
 	       r->method, (long long)r->baseline_mg_per_km, (long long)r->grid_mg_per_kwh,
 	       (long long)r->charge_eff_permille, (long long)r->td_loss_permille,
 	       (unsigned long long)r->flags);
-	for (unsigned i = 0, n = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+	for (unsigned i = 0, n = 0; record_flag_name(i); i++)
 		if (r->flags & (1ull << i))
-			printf("%s\"%s\"", n++ ? "," : "", flag_names[i]);
+			printf("%s\"%s\"", n++ ? "," : "", record_flag_name(i));
 	printf("]}\n");
 	fflush(stdout);
 }
