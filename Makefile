@@ -3,13 +3,20 @@
 #   make [O=DIR] [ARCH=x86_64|arm64|armhf] [CROSS_COMPILE=prefix-] [CC=...]
 #        [V=1] [SANITIZE=address,undefined] [WERROR=1]
 #
-# Each folder owns a Build.mk that adds to:
+# Each folder owns a Build.mk that registers, module by module, the
+# module's object, its unit tests, its fuzz target and its integration
+# tests, by adding to:
 #   lib-y              objects archived into $(O)/libeco2.a
-#   progs-y            programs; <prog>-objs lists the objects of its main
+#   progs-y            the product's programs (plain `make` builds them);
+#                      <prog>-objs lists the objects of its main
 #   sbin-progs-y       the subset installed into $(PREFIX)/sbin
 #   bin-progs-y        the subset installed into $(PREFIX)/bin
+#   test-progs-y       test and benchmark drivers (built by make check,
+#                      make bench, make demo); <prog>-objs as above
 #   tests-y            cmocka unit test programs; <test>-objs as for programs
-#   fuzz-y             libFuzzer targets; <fuzz>-srcs lists every source file
+#   fuzz-y             libFuzzer targets; <fuzz>-srcs lists the target and
+#                      the module sources it needs (the ground floor, lib/,
+#                      is added to every one)
 #   itests-y           integration test scripts (paths relative to the tree)
 # and may use $(CONFIG_...) from the Kconfig .config to pick objects.
 
@@ -109,8 +116,8 @@ ifeq ($(WERROR),1)
   WARNINGS += -Werror
 endif
 OPT ?= -O2 -g
-CPPFLAGS_ALL := -I$(srctree)/include -I$(srctree) -I$(O)/include \
-                -include $(srctree)/include/eco2/kconfig.h \
+CPPFLAGS_ALL := -I$(srctree) -I$(O)/include \
+                -include $(srctree)/lib/kconfig.h \
                 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64
 CFLAGS_ALL := -std=gnu11 $(OPT) $(WARNINGS) -ffunction-sections -fdata-sections \
               -fno-common -MMD -MP
@@ -153,19 +160,23 @@ c_flags  = $(CPPFLAGS_ALL) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS_ALL) $(CFLAGS) $(C
 
 # ---- what to build -------------------------------------------------------
 lib-y :=
+floor-y :=
 progs-y :=
+test-progs-y :=
 sbin-progs-y :=
 bin-progs-y :=
 tests-y :=
 fuzz-y :=
 itests-y :=
-include $(sort $(wildcard */Build.mk */Build.*.mk */*/Build.mk))
+include $(sort $(wildcard */Build.mk */*/Build.mk))
 
 lib-objs  := $(addprefix $(O)/obj/,$(lib-y))
 prog-bins := $(addprefix $(O)/,$(progs-y))
+test-prog-bins := $(addprefix $(O)/,$(test-progs-y))
 test-bins := $(addprefix $(O)/tests/,$(tests-y))
 fuzz-bins := $(addprefix $(O)/fuzz/,$(fuzz-y))
-all-objs  := $(lib-objs) $(foreach p,$(progs-y) $(tests-y),$(addprefix $(O)/obj/,$($(p)-objs)))
+floor-srcs := $(floor-y:.o=.c)
+all-objs  := $(lib-objs) $(foreach p,$(progs-y) $(test-progs-y) $(tests-y),$(addprefix $(O)/obj/,$($(p)-objs)))
 
 .PHONY: all
 all: $(prog-bins)
@@ -185,7 +196,7 @@ $(O)/$(1): $(addprefix $(O)/obj/,$($(1)-objs)) $(O)/libeco2.a
 	$$(quiet) LD $$@
 	$$(Q)$$(CC) $$(LDFLAGS_ALL) $$(LDFLAGS) -o $$@ $$^ $$(LIBS) $($(1)-libs)
 endef
-$(foreach p,$(progs-y),$(eval $(call prog_rule,$(p))))
+$(foreach p,$(progs-y) $(test-progs-y),$(eval $(call prog_rule,$(p))))
 
 define test_rule
 $(O)/tests/$(1): $(addprefix $(O)/obj/,$($(1)-objs)) $(O)/libeco2.a
@@ -195,14 +206,15 @@ $(O)/tests/$(1): $(addprefix $(O)/obj/,$($(1)-objs)) $(O)/libeco2.a
 endef
 $(foreach t,$(tests-y),$(eval $(call test_rule,$(t))))
 
-# Fuzz targets are built with clang's libFuzzer from the sources themselves.
+# Fuzz targets are built with clang's libFuzzer from the sources themselves,
+# the ground floor's included.
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-              $(CPPFLAGS_ALL) $(PKG_CFLAGS) -DECO2_FUZZING
+              $(CPPFLAGS_ALL) $(PKG_CFLAGS)
 define fuzz_rule
-$(O)/fuzz/$(1): $($(1)-srcs) $(autoconf)
+$(O)/fuzz/$(1): $($(1)-srcs) $(floor-srcs) $(autoconf)
 	$$(quiet) FUZZ $$@
 	@mkdir -p $$(dir $$@)
-	$$(Q)$$(FUZZCC) $$(FUZZ_FLAGS) -o $$@ $($(1)-srcs) $$(LIBS) $($(1)-libs)
+	$$(Q)$$(FUZZCC) $$(FUZZ_FLAGS) -o $$@ $($(1)-srcs) $(floor-srcs) $$(LIBS) $($(1)-libs)
 endef
 $(foreach f,$(fuzz-y),$(eval $(call fuzz_rule,$(f))))
 
@@ -243,7 +255,7 @@ FUZZ_SECONDS ?= 8
 
 .PHONY: demo
 demo: deps-check
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all $(O)/eco2-ledger
 	$(Q)scripts/demo.sh
 
 .PHONY: check check-build test-list fuzz bench soak
@@ -252,7 +264,7 @@ check: deps-check
 	$(Q)$(MAKE) --no-print-directory test-list
 	$(Q)tests/run-tests.sh $(O)/tests/list $(O)/test-logs
 
-check-build: $(prog-bins) $(test-bins)
+check-build: $(prog-bins) $(test-prog-bins) $(test-bins)
 	$(Q)if command -v $(FUZZCC) >/dev/null 2>&1 && [ -z "$(SANITIZE)" ]; then \
 		$(MAKE) --no-print-directory $(fuzz-bins); fi
 
@@ -267,7 +279,7 @@ test-list:
 
 # The crash loops at length: 1000 kill -9 rounds against the queue writer
 # and uploader, and against eco2d.
-soak: all
+soak: all $(test-prog-bins)
 	$(Q)UPLOAD_CRASH_ITER=1000 tests/integration/upload_crash.sh
 	$(Q)AGENT_CRASH_ROUNDS=1000 tests/integration/agent_crash.sh
 
@@ -276,7 +288,7 @@ fuzz: $(fuzz-bins)
 
 # Benchmarks print figures (and callgrind instruction counts); they never
 # pass or fail on timing.
-bench: all
+bench: all $(test-prog-bins)
 	$(Q)for b in tests/bench/bench_*.sh; do [ -f "$$b" ] || continue; \
 		echo "== $$b"; bash "$$b" || echo "bench: $$b exited $$?"; done
 
@@ -298,7 +310,7 @@ install: all
 
 .PHONY: clean distclean help
 clean:
-	rm -rf $(O)/obj $(O)/tests $(O)/fuzz $(O)/libeco2.a $(prog-bins) $(O)/test-logs
+	rm -rf $(O)/obj $(O)/tests $(O)/fuzz $(O)/libeco2.a $(prog-bins) $(test-prog-bins) $(O)/test-logs
 distclean:
 	rm -rf build build-*
 

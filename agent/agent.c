@@ -1,6 +1,6 @@
 /* agent — eco2d's pipeline on one event loop.
  *
- *   CAN source (socketcan or candump replay)
+ *   CAN source (can/source.h: SocketCAN, or a candump log replayed)
  *     -> profile_decode       samples in canonical units
  *     -> trip calculator      finished trips and charging sessions
  *     -> store_pending        seq, prev, COSE_Sign1 signature, one SQLite
@@ -17,23 +17,19 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <fcntl.h>
-#include <sys/eventfd.h>
-#include <sys/stat.h>
 #include <linux/can/error.h>
 
 #include "agent/agent.h"
 #include "agent/checkpoint.h"
 #include "agent/config.h"
-#include "agent/log.h"
+#include "lib/log.h"
 #include "agent/loop.h"
 #include "agent/notify.h"
 #include "agent/seccomp.h"
 #include "agent/trip.h"
-#include "agent/trip_params.h"
-#include "can/canlog.h"
+#include "agent/params.h"
 #include "can/profile.h"
-#include "can/socketcan.h"
+#include "can/source.h"
 #include "crypto/cose.h"
 #include "crypto/signer.h"
 #include "upload/ledger.h"
@@ -42,8 +38,6 @@
 #define REPLAY_CHUNK      2048     /* frames per loop turn while replaying */
 #define STORE_RETRY_MS    5000     /* after the store refused a record */
 #define MAX_PENDING       4096     /* finished records waiting for the store */
-#define STREAM_LINE_MAX   4096     /* as canlog: longer lines are malformed */
-#define STREAM_READ       16384    /* bytes per read from a piped log */
 
 struct agent {
 	struct agent_opts opts;
@@ -55,19 +49,9 @@ struct agent {
 	queue_t *queue;
 	ledger_t *ledger;
 
-	socketcan_t *can;
-	loop_timer_t *t_can;          /* socketcan re-open deadline */
-	canlog_reader_t *replay;
-	int replay_efd;               /* always readable while replaying a file;
-					 * a pipe's own fd (see replay_open) */
-	bool replay_done;
-	/* A pipe or socket (--replay - from candump): read as data arrives,
-	 * never blocking the loop; a partial line waits in line[]. */
-	bool replay_stream;
-	char *line;                   /* STREAM_LINE_MAX bytes */
-	size_t line_len;
-	bool line_overlong;
-	unsigned long stream_lines, stream_bad;
+	can_source_t *src;            /* SocketCAN, or a candump log */
+	loop_timer_t *t_src;          /* the source's deadline (re-opens) */
+	bool input_done;              /* the replayed log has ended */
 
 	loop_timer_t *t_tick;         /* 1 s while a trip is open: idle/gap ends */
 	loop_timer_t *t_checkpoint;   /* trip.checkpoint_s while a trip is open */
@@ -453,51 +437,59 @@ static void on_checkpoint(loop_t *l, loop_timer_t *t, void *ctx)
 				    a->n_pending);
 }
 
-/* ---- CAN sources -------------------------------------------------------- */
+/* ---- the CAN source ------------------------------------------------------
+ * One source (can/source.h): SocketCAN live, or a candump log replayed
+ * from a file or a pipe. The loop watches its fd and its deadline; the
+ * source hands frames, events and the end of a log to the callbacks. */
 
-static void can_rearm(agent_t *a)
+static void src_rearm(agent_t *a)
 {
-	uint64_t deadline = socketcan_deadline_ns(a->can), now = now_ns(CLOCK_MONOTONIC);
+	uint64_t deadline = can_source_deadline_ns(a->src), now = now_ns(CLOCK_MONOTONIC);
 
 	if (deadline == UINT64_MAX)
-		loop_timer_arm(a->t_can, 0, 0);
+		loop_timer_arm(a->t_src, 0, 0);
 	else
-		loop_timer_arm(a->t_can, deadline > now ? (deadline - now) / 1000000 + 1 : 1, 0);
+		loop_timer_arm(a->t_src, deadline > now ? (deadline - now) / 1000000 + 1 : 1, 0);
 }
 
-static void can_dispatch(agent_t *a)
+static void replay_frame(void *ctx, const struct can_frame_rec *f);
+static void input_end(void *ctx);
+
+static void src_dispatch(agent_t *a)
 {
-	const struct socketcan_cb cb = { .frame = on_frame, .event = on_can_event, .ctx = a };
-	int ret = socketcan_dispatch(a->can, &cb);
+	const struct can_source_cb cb = {
+		.frame = a->opts.replay_path ? replay_frame : on_frame,
+		.event = on_can_event, .end = input_end, .ctx = a,
+	};
+	int ret = can_source_dispatch(a->src, &cb);
 
 	if (ret < 0) {
 		static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60, 1);
 		log_rl(&rl, LOG_ERR, "can: %s", strerror(-ret));
 	}
-	can_rearm(a);
+	if (!a->input_done)
+		src_rearm(a);
 }
 
-static void on_can_fd(loop_t *l, int fd, uint32_t events, void *ctx)
+static void on_src_fd(loop_t *l, int fd, uint32_t events, void *ctx)
 {
 	(void)l; (void)fd; (void)events;
-	can_dispatch(ctx);
+	src_dispatch(ctx);
 }
 
-static void on_can_timer(loop_t *l, loop_timer_t *t, void *ctx)
+static void on_src_timer(loop_t *l, loop_timer_t *t, void *ctx)
 {
 	(void)l; (void)t;
-	can_dispatch(ctx);
+	src_dispatch(ctx);
 }
 
-static int can_open(agent_t *a)
+/* Live input: the interfaces of [can] interfaces, the kernel filters of
+ * the profile's ids. */
+static int socketcan_opts_for(agent_t *a, struct can_source_opts *so, char **list,
+			      const char **names, size_t max_names, struct socketcan_id *ids)
 {
-	struct socketcan_id ids[SOCKETCAN_MAX_IDS];
-	struct socketcan_opts so = { .fd_frames = true, .rcvbuf_bytes = 1 << 20 };
-	const char *names[16];
-	size_t n_names = 0;
-	char *list = NULL, *save = NULL, *tok;
+	char *save = NULL, *tok;
 	ssize_t n_ids;
-	int ret = -EINVAL;
 
 	if (!IS_ENABLED(CONFIG_CAN_SOCKETCAN)) {
 		log_err("live CAN input is not built in (CONFIG_CAN_SOCKETCAN); use --replay");
@@ -507,37 +499,64 @@ static int can_open(agent_t *a)
 		log_err("%s: [can] interfaces: required without --replay", a->cfg.path);
 		return -EINVAL;
 	}
-	list = strdup(a->cfg.can_interfaces);
-	if (!list)
+	*list = strdup(a->cfg.can_interfaces);
+	if (!*list)
 		return -ENOMEM;
-	for (tok = strtok_r(list, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-		if (n_names == ARRAY_SIZE(names)) {
-			log_err("%s: [can] interfaces: at most %zu", a->cfg.path, ARRAY_SIZE(names));
-			goto out;
+	for (tok = strtok_r(*list, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		if (so->n_ifaces == max_names) {
+			log_err("%s: [can] interfaces: at most %zu", a->cfg.path, max_names);
+			return -EINVAL;
 		}
-		names[n_names++] = tok;
+		names[so->n_ifaces++] = tok;
 	}
-	n_ids = profile_filters(a->profile, ids, ARRAY_SIZE(ids));
-	if (n_ids < 0) {
-		ret = (int)n_ids;
-		goto out;
+	n_ids = profile_filters(a->profile, ids, SOCKETCAN_MAX_IDS);
+	if (n_ids < 0)
+		return (int)n_ids;
+	so->ifaces = names;
+	so->ids = ids;
+	so->n_ids = (size_t)n_ids;
+	so->socketcan.fd_frames = true;
+	so->socketcan.rcvbuf_bytes = 1 << 20;
+	return 0;
+}
+
+static int source_open(agent_t *a)
+{
+	struct socketcan_id ids[SOCKETCAN_MAX_IDS];
+	struct can_source_opts so = { .budget = REPLAY_CHUNK };
+	const struct can_source_driver *drv;
+	const char *names[16];
+	char *list = NULL;
+	int ret;
+
+	if (a->opts.replay_path) {
+		if (!IS_ENABLED(CONFIG_CAN_REPLAY)) {
+			log_err("log replay is not built in (CONFIG_CAN_REPLAY)");
+			return -ENOTSUP;
+		}
+		so.path = a->opts.replay_path;
+		drv = can_source_candump_for(so.path);
+	} else {
+		ret = socketcan_opts_for(a, &so, &list, names, ARRAY_SIZE(names), ids);
+		if (ret)
+			goto out;
+		drv = &can_source_socketcan;
 	}
-	ret = socketcan_open(&a->can, names, n_names, ids, (size_t)n_ids, &so);
+	ret = can_source_open(&a->src, drv, &so);
 	if (ret) {
-		log_err("can: cannot open %s: %s", a->cfg.can_interfaces, strerror(-ret));
+		if (!a->opts.replay_path)
+			log_err("can: cannot open %s: %s", a->cfg.can_interfaces, strerror(-ret));
 		goto out;
 	}
-	ret = loop_add_fd(a->loop, socketcan_fd(a->can), EPOLLIN, on_can_fd, a);
+	ret = loop_add_fd(a->loop, can_source_fd(a->src), EPOLLIN, on_src_fd, a);
 	if (!ret)
-		ret = loop_timer_new(a->loop, &a->t_can, on_can_timer, a);
+		ret = loop_timer_new(a->loop, &a->t_src, on_src_timer, a);
 	if (!ret)
-		can_rearm(a);
+		src_rearm(a);
 out:
 	free(list);
 	return ret;
 }
-
-static void replay_end(agent_t *a);
 
 static int trip_start(agent_t *a);
 
@@ -563,106 +582,21 @@ static void replay_first_frame(agent_t *a, const struct can_frame_rec *f)
 	}
 }
 
-static void replay_frame(agent_t *a, const struct can_frame_rec *f)
+/* A replayed frame: the frames a resumed replay consumed before its
+ * restart are skipped. */
+static void replay_frame(void *ctx, const struct can_frame_rec *f)
 {
+	agent_t *a = ctx;
+
 	if (a->replay_frames++ == 0)
 		replay_first_frame(a, f);
 	if (a->replay_frames > a->skip_frames)
 		on_frame(a, f);
 }
 
-static void on_replay(loop_t *l, int fd, uint32_t events, void *ctx)
-{
-	agent_t *a = ctx;
-	struct can_frame_rec f;
-	(void)l; (void)fd; (void)events;
-
-	for (int i = 0; i < REPLAY_CHUNK; i++) {
-		int ret = canlog_next(a->replay, &f);
-		if (ret == 1) {
-			replay_frame(a, &f);
-			continue;
-		}
-		if (ret < 0)
-			log_err("%s: read error: %s; replay ends here", a->opts.replay_path,
-				strerror(-ret));
-		replay_end(a);
-		return;
-	}
-}
-
-static void stream_bad_line(agent_t *a, const char *why)
-{
-	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60, 5);
-
-	a->stream_bad++;
-	log_rl(&rl, LOG_WARNING, "%s:%lu: %s", a->opts.replay_path, a->stream_lines, why);
-}
-
-static void stream_line(agent_t *a)
-{
-	struct can_frame_rec f;
-	const char *why = "malformed line";
-	int ret;
-
-	a->stream_lines++;
-	if (a->line_overlong) {
-		stream_bad_line(a, "line longer than 4096 bytes");
-		return;
-	}
-	ret = canlog_parse_line(a->line, a->line_len, &f, &why);
-	if (ret == -ENODATA)
-		return;
-	if (ret)
-		stream_bad_line(a, why);
-	else
-		replay_frame(a, &f);
-}
-
-/* A piped log: one read() per readiness never blocks (a pipe that is
- * readable has data or its writer is gone), so signals, the watchdog
- * and uploads are served between reads, however slowly the data comes. */
-static void on_replay_stream(loop_t *l, int fd, uint32_t events, void *ctx)
-{
-	agent_t *a = ctx;
-	char buf[STREAM_READ];
-	ssize_t n;
-	(void)l; (void)events;
-
-	n = read(fd, buf, sizeof(buf));
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		if (n < 0)
-			log_err("%s: read error: %s; replay ends here", a->opts.replay_path,
-				strerror(errno));
-		if (a->line_len || a->line_overlong)
-			stream_line(a);   /* the last line had no newline */
-		replay_end(a);
-		return;
-	}
-	for (const char *p = buf, *end = buf + n; p < end;) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t seg = (size_t)((nl ? nl : end) - p);
-
-		if (!a->line_overlong && a->line_len + seg <= STREAM_LINE_MAX) {
-			memcpy(a->line + a->line_len, p, seg);
-			a->line_len += seg;
-		} else {
-			a->line_overlong = true;
-		}
-		if (!nl)
-			break;
-		stream_line(a);
-		a->line_len = 0;
-		a->line_overlong = false;
-		p = nl + 1;
-	}
-}
-
 static void maybe_exit(agent_t *a)
 {
-	if (!a->replay_done || !a->opts.exit_at_end || a->stopping)
+	if (!a->input_done || !a->opts.exit_at_end || a->stopping)
 		return;
 	if (a->n_pending)
 		return;   /* the store retry timer comes back here */
@@ -671,80 +605,25 @@ static void maybe_exit(agent_t *a)
 	loop_stop(a->loop);
 }
 
-static void replay_end(agent_t *a)
+/* The end of a replayed log: finish the open trip, store it, and exit if
+ * asked to. */
+static void input_end(void *ctx)
 {
-	unsigned long lines = a->replay_stream ? a->stream_lines : canlog_lines(a->replay);
-	unsigned long bad = a->replay_stream ? a->stream_bad : canlog_bad_lines(a->replay);
+	agent_t *a = ctx;
+	struct can_source_stats st;
 
-	(void)loop_del_fd(a->loop, a->replay_efd);
-	a->replay_done = true;
-	if (bad)
+	can_source_stats(a->src, &st);
+	(void)loop_del_fd(a->loop, can_source_fd(a->src));
+	loop_timer_arm(a->t_src, 0, 0);
+	a->input_done = true;
+	if (st.bad_lines)
 		log_warn("%s: %lu of %lu lines malformed (each reported above)",
-			 a->opts.replay_path, bad, lines);
-	log_info("%s: end of log after %lu lines", a->opts.replay_path, lines);
+			 a->opts.replay_path, st.bad_lines, st.lines);
+	log_info("%s: end of log after %lu lines", a->opts.replay_path, st.lines);
 	trip_finish(a->trip);
 	settle(a);
 	checkpoint_now(a);
 	maybe_exit(a);
-}
-
-/* A pipe or socket ("-" fed by candump, a named FIFO) would block the
- * loop inside canlog_next until its writer sends the rest of a chunk:
- * such a log is watched for readability instead. 0 when it is one (and
- * set up), 1 when the log is a file for canlog, or -errno. */
-static int replay_open_stream(agent_t *a)
-{
-	struct stat st;
-	int fd;
-
-	if (!strcmp(a->opts.replay_path, "-"))
-		fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
-	else if (!stat(a->opts.replay_path, &st) && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
-		fd = open(a->opts.replay_path, O_RDONLY | O_CLOEXEC);   /* waits for a writer */
-	else
-		return 1;
-	if (fd < 0) {
-		int ret = -errno;
-		log_err("%s: %s", a->opts.replay_path, strerror(-ret));
-		return ret;
-	}
-	if (fstat(fd, &st) || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
-		close(fd);
-		return 1;
-	}
-	a->line = malloc(STREAM_LINE_MAX);
-	if (!a->line) {
-		close(fd);
-		return -ENOMEM;
-	}
-	a->replay_stream = true;
-	a->replay_efd = fd;
-	return loop_add_fd(a->loop, fd, EPOLLIN, on_replay_stream, a);
-}
-
-static int replay_open(agent_t *a)
-{
-	uint64_t one = 1;
-	int ret;
-
-	if (!IS_ENABLED(CONFIG_CAN_REPLAY)) {
-		log_err("log replay is not built in (CONFIG_CAN_REPLAY)");
-		return -ENOTSUP;
-	}
-	ret = replay_open_stream(a);
-	if (ret <= 0)
-		return ret;
-	ret = canlog_open(&a->replay, a->opts.replay_path);
-	if (ret)
-		return ret;
-	/* An eventfd that stays readable: the replay runs a chunk per loop
-	 * turn, so libcurl's sockets and the signals are served in between. */
-	a->replay_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (a->replay_efd < 0)
-		return -errno;
-	if (write(a->replay_efd, &one, sizeof(one)) != sizeof(one))
-		return -EIO;
-	return loop_add_fd(a->loop, a->replay_efd, EPOLLIN, on_replay, a);
 }
 
 /* ---- upload --------------------------------------------------------------- */
@@ -822,7 +701,7 @@ static int ledger_start(agent_t *a)
 
 	if (!IS_ENABLED(CONFIG_UPLOAD) || !a->cfg.ledger_enabled)
 		return 0;
-	ledger_opts_from_config(&lo, &a->cfg);
+	ledger_opts_for(&lo, &a->cfg);
 	ret = ledger_open(&a->ledger, &lo, a->queue);
 	if (ret)
 		return ret;
@@ -945,7 +824,6 @@ int agent_open(agent_t **out, const struct agent_opts *opts)
 	if (!a)
 		return -ENOMEM;
 	a->opts = *opts;
-	a->replay_efd = -1;
 	a->pending = calloc(MAX_PENDING, sizeof(*a->pending));
 	if (!a->pending)
 		goto out;
@@ -999,12 +877,7 @@ int agent_open(agent_t **out, const struct agent_opts *opts)
 	if (ret)
 		goto out;
 
-	if (opts->replay_path)
-		ret = replay_open(a);
-	else if (IS_ENABLED(CONFIG_CAN_SOCKETCAN))
-		ret = can_open(a);
-	else
-		ret = -ENOTSUP;
+	ret = source_open(a);
 	if (ret)
 		goto out;
 	ret = ledger_start(a);
@@ -1066,16 +939,10 @@ void agent_close(agent_t *a)
 		return;
 	if (IS_ENABLED(CONFIG_UPLOAD))
 		ledger_close(a->ledger);
-	loop_timer_free(a->t_can);
-	if (IS_ENABLED(CONFIG_CAN_SOCKETCAN))
-		socketcan_close(a->can);
-	if (a->replay_efd >= 0) {
-		if (a->loop)
-			(void)loop_del_fd(a->loop, a->replay_efd);
-		close(a->replay_efd);
-	}
-	canlog_close(a->replay);
-	free(a->line);
+	loop_timer_free(a->t_src);
+	if (a->src && a->loop && !a->input_done)
+		(void)loop_del_fd(a->loop, can_source_fd(a->src));
+	can_source_close(a->src);
 	loop_timer_free(a->t_tick);
 	loop_timer_free(a->t_checkpoint);
 	loop_timer_free(a->t_upload);

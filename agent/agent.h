@@ -7,7 +7,7 @@
 #define ECO2_AGENT_H
 
 #include <stdbool.h>
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 
 typedef struct agent agent_t;
 

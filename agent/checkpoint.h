@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "crypto/record.h"
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 
 struct agent_ckpt {
 	uint64_t head_seq;

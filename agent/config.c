@@ -10,8 +10,8 @@
 #include <ini.h>
 
 #include "agent/config.h"
-#include "agent/ini_lines.h"
-#include "agent/log.h"
+#include "lib/ini_lines.h"
+#include "lib/log.h"
 
 enum conf_type {
 	CONF_STR,     /* free text */

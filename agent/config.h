@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 
 struct eco2_config {
 	char *path;                 /* the file read, as given */

@@ -4,7 +4,7 @@
 #include <getopt.h>
 
 #include "agent/ctl.h"
-#include "agent/log.h"
+#include "lib/log.h"
 
 struct ctl_globals ctl_globals;
 

@@ -18,7 +18,7 @@
 #include <sodium.h>
 
 #include "agent/ctl.h"
-#include "agent/log.h"
+#include "lib/log.h"
 #include "crypto/signer.h"
 
 static void print_kid(const signer_t *s)

@@ -12,9 +12,9 @@
 #include "agent/checkpoint.h"
 #include "agent/config.h"
 #include "agent/ctl.h"
-#include "agent/log.h"
+#include "lib/log.h"
 #include "agent/trip.h"
-#include "agent/trip_params.h"
+#include "agent/params.h"
 #include "crypto/cose.h"
 #include "upload/queue.h"
 

@@ -10,7 +10,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/epoll.h>
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 
 typedef struct loop loop_t;
 typedef struct loop_timer loop_timer_t;

@@ -12,7 +12,7 @@
 
 #include "agent/agent.h"
 #include "agent/config.h"
-#include "agent/log.h"
+#include "lib/log.h"
 #include "agent/trip.h"
 #include "can/profile.h"
 

@@ -7,7 +7,7 @@
 #define ECO2_NOTIFY_H
 
 #include <stdint.h>
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 
 /* Send "READY=1", "STOPPING=1", "RELOADING=1", "WATCHDOG=1" or any other
  * newline-separated assignments. 0 (also when not under systemd) or -errno. */

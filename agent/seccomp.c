@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "agent/seccomp.h"
 
 #if IS_ENABLED(CONFIG_SECCOMP)

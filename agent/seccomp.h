@@ -7,7 +7,7 @@
 #ifndef ECO2_SECCOMP_H
 #define ECO2_SECCOMP_H
 
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 
 /* 0, or -errno when the filter cannot be built or loaded. extra: NULL or a
  * NULL-terminated list of further system call names a back end needs. */

@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/log.h"
+#include "lib/bytes.h"
+#include "lib/log.h"
 #include "agent/trip.h"
 
 #define NS_PER_S        1000000000LL
@@ -1086,17 +1087,6 @@ static bool ck_sane(const struct trip_state *s)
 	return o->kind == OPEN_NONE || o->kind == OPEN_TRIP || o->kind == OPEN_CHARGE;
 }
 
-static uint64_t fnv1a(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
 int trip_checkpoint_save(const trip_t *t, uint8_t **blob, size_t *len)
 {
 	size_t body = ck_body_len(), total = 8 + 4 + 4 + body + 8;
@@ -1117,7 +1107,7 @@ int trip_checkpoint_save(const trip_t *t, uint8_t **blob, size_t *len)
 	}
 	b.len = 16;
 	ck_walk(&copy, &b, true);
-	h = fnv1a(b.p, b.len);
+	h = fnv1a64(b.p, b.len);
 	put_u64(&b, h);
 	if (b.bad || b.len != total) {
 		free(b.p);
@@ -1147,7 +1137,7 @@ int trip_checkpoint_restore(trip_t *t, const uint8_t *blob, size_t len)
 	b.len = len;
 	b.off = 16 + body;
 	h = get_u64(&b);
-	if (b.bad || h != fnv1a(blob, 16 + body))
+	if (b.bad || h != fnv1a64(blob, 16 + body))
 		return -EINVAL;
 	state_init(&s);
 	b.off = 16;

@@ -32,10 +32,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/co2.h"
+#include "crypto/co2.h"
 #include "can/sample.h"
 #include "crypto/record.h"
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 
 typedef struct trip trip_t;
 

@@ -1,27 +1,61 @@
-# can/ — CAN input: candump logs, DBC parsing and the signal decoder.
-# (SocketCAN, J1939 and vehicle profiles register in Build.source.mk.)
-lib-y += can/canlog.o can/dbc.o can/decode.o
+# can/ — CAN input: candump logs, DBC files, the signal decoder, J1939,
+# vehicle profiles and the CAN sources behind can/source.h.
 
 # Physical values are raw * factor + offset without fused multiply-add, so
 # they match other decoders (and the oracle) bit for bit on every target.
 CFLAGS_dbc := -ffp-contract=off
 CFLAGS_decode := -ffp-contract=off
-CFLAGS_ctl_decode := -ffp-contract=off
 
-eco2ctl-objs += agent/ctl_decode.o
-itests-y += tests/integration/can_corpus.sh
-
-tests-y += test_canlog test_dbc test_decode
+# canlog: candump lines, read and written
+lib-y += can/canlog.o
+tests-y += test_canlog
 test_canlog-objs := tests/unit/test_canlog.o
+fuzz-y += fuzz_canlog
+fuzz_canlog-srcs := tests/fuzz/fuzz_canlog.c can/canlog.c
+
+# dbc: DBC files
+lib-y += can/dbc.o
+tests-y += test_dbc
 test_dbc-objs := tests/unit/test_dbc.o
+fuzz-y += fuzz_dbc
+fuzz_dbc-srcs := tests/fuzz/fuzz_dbc.c can/dbc.c
+itests-y += tests/integration/can_corpus.sh tests/integration/can_oracle.sh
+
+# decode: compiled per-message tables
+lib-y += can/decode.o
+tests-y += test_decode
 test_decode-objs := tests/unit/test_decode.o
-
-fuzz-y += fuzz_dbc fuzz_canlog fuzz_decode
-fuzz_dbc-srcs := tests/fuzz/fuzz_dbc.c can/dbc.c agent/log.c
-fuzz_canlog-srcs := tests/fuzz/fuzz_canlog.c can/canlog.c agent/log.c
-fuzz_decode-srcs := tests/fuzz/fuzz_decode.c can/decode.c can/dbc.c agent/log.c
-itests-y += tests/integration/can_oracle.sh
-
-# bench-decode: tests/bench/bench_decode.sh's driver (built, never installed).
-progs-y += bench-decode
+fuzz-y += fuzz_decode
+fuzz_decode-srcs := tests/fuzz/fuzz_decode.c can/decode.c can/dbc.c
+# bench-decode: tests/bench/bench_decode.sh's driver
+test-progs-y += bench-decode
 bench-decode-objs := tests/bench/decode/bench_decode.o
+
+# j1939: PGNs and their signals
+lib-$(CONFIG_CAN_J1939) += can/j1939.o
+tests-$(CONFIG_CAN_J1939) += test_j1939
+test_j1939-objs := tests/unit/test_j1939.o
+
+# profile: roles -> signals, canonical units
+lib-y += can/profile.o
+tests-y += test_profile
+test_profile-objs := tests/unit/test_profile.o
+fuzz-y += fuzz_profile
+fuzz_profile-srcs := tests/fuzz/fuzz_profile.c can/profile.c can/dbc.c can/decode.c can/j1939.c
+
+# source: the CAN sources behind one driver table (source.h)
+lib-y += can/source.o
+lib-y += can/source_candump.o
+lib-$(CONFIG_CAN_SOCKETCAN) += can/source_socketcan.o
+tests-y += test_source
+test_source-objs := tests/unit/test_source.o
+
+# socketcan: live input from SocketCAN raw sockets
+lib-$(CONFIG_CAN_SOCKETCAN) += can/socketcan.o
+tests-$(CONFIG_CAN_SOCKETCAN) += test_socketcan
+test_socketcan-objs := tests/unit/test_socketcan.o
+# can-probe: the driver of the real-kernel vcan test and of the profile oracle
+test-progs-$(CONFIG_CAN_SOCKETCAN) += can-probe
+can-probe-objs := tests/integration/vcan/can_probe.o
+itests-$(CONFIG_CAN_SOCKETCAN) += tests/integration/can_vcan.sh
+itests-$(CONFIG_CAN_SOCKETCAN) += tests/integration/vcan/can_profiles_oracle.sh

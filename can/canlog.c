@@ -2,21 +2,16 @@
  * since replaying long logs is a hot path (millions of lines a second). */
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
-#include "agent/log.h"
+#include "lib/bytes.h"
+#include "lib/log.h"
 #include "can/canlog.h"
 
-/* Hex digit value + 1, 0 for a non-digit: a table keeps the scanner
- * branch-light; hexval() gives the value or -1. */
-static const uint8_t hexv1[256] = {
-	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
-	['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
-	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
-	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
-};
-#define hexval(c) ((int)hexv1[(unsigned char)(c)] - 1)
 
 /* CAN FD DLC code -> length, and the smallest code holding a length. */
 static const uint8_t fd_dlc2len[16] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 20, 24, 32, 48, 64 };
@@ -156,7 +151,7 @@ iface:
 	uint32_t id = 0;
 	const unsigned char *id_start = p;
 	for (; p < end; p++) {   /* a count other than 3 or 8 is refused below */
-		int v = hexval(*p);
+		int v = hex_digit(*p);
 		if (v < 0)
 			break;
 		id = (id << 4) | (uint32_t)v;
@@ -187,9 +182,9 @@ iface:
 		if (out->flags & CANREC_ERR)
 			return fail(why, "error frames cannot be CAN FD");
 		p++;
-		if (p == end || hexval(*p) < 0)
+		if (p == end || hex_digit(*p) < 0)
 			return fail(why, "expected a hex flags nibble after '##'");
-		unsigned fl = (unsigned)hexval(*p++);
+		unsigned fl = (unsigned)hex_digit(*p++);
 		out->flags |= CANREC_FD;
 		if (fl & 1)
 			out->flags |= CANREC_BRS;
@@ -206,9 +201,9 @@ iface:
 		out->raw_dlc = out->len;
 		if (p < end && *p == '_') {
 			p++;
-			if (out->len != 8 || p == end || hexval(*p) < 9)
+			if (out->len != 8 || p == end || hex_digit(*p) < 9)
 				return fail(why, "raw DLC '_X' needs DLC 8 and X in 9..F");
-			out->raw_dlc = (uint8_t)hexval(*p++);
+			out->raw_dlc = (uint8_t)hex_digit(*p++);
 		}
 		goto tail;
 	}
@@ -218,7 +213,7 @@ iface:
 	for (;;) {
 		/* pairs of hex digits; '.' may separate bytes */
 		while (p + 1 < end) {
-			int hi = hexval(p[0]), lo = hexval(p[1]);
+			int hi = hex_digit(p[0]), lo = hex_digit(p[1]);
 			if ((hi | lo) < 0)
 				break;
 			if (n >= max)
@@ -227,7 +222,7 @@ iface:
 			out->data[n++] = (uint8_t)(hi << 4 | lo);
 			p += 2;
 		}
-		if (p < end && hexval(*p) >= 0)
+		if (p < end && hex_digit(*p) >= 0)
 			return fail(why, "expected an even number of hex data digits");
 		if (p < end && *p == '.') {
 			p++;
@@ -244,9 +239,9 @@ iface:
 		out->raw_dlc = (uint8_t)n;
 		if (p < end && *p == '_') {
 			p++;
-			if (n != 8 || p == end || hexval(*p) < 9)
+			if (n != 8 || p == end || hex_digit(*p) < 9)
 				return fail(why, "raw DLC '_X' needs 8 data bytes and X in 9..F");
-			out->raw_dlc = (uint8_t)hexval(*p++);
+			out->raw_dlc = (uint8_t)hex_digit(*p++);
 		}
 	}
 
@@ -336,14 +331,21 @@ int canlog_format(const struct can_frame_rec *f, char *buf, size_t size)
 	return (int)(q - tmp);
 }
 
-/* ---- streaming reader ---------------------------------------------------- */
+/* ---- streaming reader ----------------------------------------------------
+ * One line reader for every candump input: a regular file, a pipe or
+ * socket (fed by candump as the bus runs), or a stdio stream (tests). It
+ * owns the framing: lines of at most 4096 bytes, a last line without its
+ * newline, blank and comment lines skipped, malformed lines counted and
+ * reported as "name:line: why" (rate-limited). */
 
 #define READER_BUF  ((size_t)256 * 1024)
 #define LINE_MAX_B  4096
 
 struct canlog_reader {
-	FILE *f;
-	bool own;            /* close f in canlog_close */
+	FILE *f;             /* a stdio stream (canlog_open_file), or ... */
+	int fd;              /* ... a file descriptor (canlog_open); -1 */
+	bool own;            /* close f or fd in canlog_close */
+	bool stream;         /* a pipe or socket */
 	char *name;
 	char *buf;           /* READER_BUF bytes */
 	size_t pos, fill;    /* unread bytes are buf[pos..fill) */
@@ -353,7 +355,7 @@ struct canlog_reader {
 	struct log_ratelimit rl;
 };
 
-int canlog_open_file(canlog_reader_t **out, FILE *f, const char *name)
+static int reader_new(canlog_reader_t **out, FILE *f, int fd, const char *name)
 {
 	canlog_reader_t *r = calloc(1, sizeof(*r));
 	int ret = -ENOMEM;
@@ -361,6 +363,7 @@ int canlog_open_file(canlog_reader_t **out, FILE *f, const char *name)
 	if (!r)
 		goto out;
 	r->f = f;
+	r->fd = fd;
 	r->name = strdup(name ? name : "(stream)");
 	r->buf = malloc(READER_BUF);
 	if (!r->name || !r->buf)
@@ -371,35 +374,66 @@ int canlog_open_file(canlog_reader_t **out, FILE *f, const char *name)
 	r = NULL;
 	ret = 0;
 out:
+	if (r)
+		r->fd = -1;   /* the caller's, on failure */
 	canlog_close(r);
 	return ret;
 }
 
+int canlog_open_file(canlog_reader_t **out, FILE *f, const char *name)
+{
+	return reader_new(out, f, -1, name);
+}
+
 int canlog_open(canlog_reader_t **out, const char *path)
 {
-	FILE *f;
-	int ret;
+	struct stat st;
+	int fd, ret;
 
+	/* A FIFO is opened blocking: it waits for its writer, as candump's
+	 * pipe would be there already. */
 	if (!strcmp(path, "-"))
-		return canlog_open_file(out, stdin, "(stdin)");
-	f = fopen(path, "re");
-	if (!f) {
+		fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+	else
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) < 0) {
 		ret = -errno;
 		log_err("%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return ret;
 	}
-	ret = canlog_open_file(out, f, path);
+	if (S_ISDIR(st.st_mode)) {
+		log_err("%s: a directory, not a log", path);
+		close(fd);
+		return -EISDIR;
+	}
+	ret = reader_new(out, NULL, fd, strcmp(path, "-") ? path : "(stdin)");
 	if (ret) {
-		fclose(f);
+		close(fd);
 		return ret;
 	}
 	(*out)->own = true;
+	(*out)->stream = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
 	return 0;
 }
 
-/* Refill so that buf[pos..fill) holds as much as fits; false at EOF/error. */
-static int refill(canlog_reader_t *r)
+int canlog_fd(const canlog_reader_t *r)
 {
+	return r->fd;
+}
+
+bool canlog_is_stream(const canlog_reader_t *r)
+{
+	return r->stream;
+}
+
+/* Read once into buf[fill..): 1 got bytes, 0 end of input or the buffer
+ * is full, -EAGAIN no read allowed, -errno a read error (reported). */
+static int refill(canlog_reader_t *r, unsigned *reads_left)
+{
+	ssize_t n;
+
 	if (r->pos > 0) {
 		memmove(r->buf, r->buf + r->pos, r->fill - r->pos);
 		r->fill -= r->pos;
@@ -407,17 +441,31 @@ static int refill(canlog_reader_t *r)
 	}
 	if (r->eof || r->fill == READER_BUF)
 		return 0;
-	size_t n = fread(r->buf + r->fill, 1, READER_BUF - r->fill, r->f);
-	r->fill += n;
-	if (n == 0) {
-		if (ferror(r->f)) {
-			int e = errno ? errno : EIO;
-			log_err("%s: read error: %s", r->name, strerror(e));
-			return -e;
-		}
-		r->eof = true;
+	if (reads_left) {
+		if (!*reads_left)
+			return -EAGAIN;
+		(*reads_left)--;
 	}
-	return (int)(n > 0);
+	if (r->f) {
+		n = (ssize_t)fread(r->buf + r->fill, 1, READER_BUF - r->fill, r->f);
+		if (n == 0 && ferror(r->f))
+			n = -1;
+	} else {
+		do
+			n = read(r->fd, r->buf + r->fill, READER_BUF - r->fill);
+		while (n < 0 && errno == EINTR);
+		if (n < 0 && errno == EAGAIN)
+			return -EAGAIN;
+	}
+	if (n < 0) {
+		int e = errno ? errno : EIO;
+		log_err("%s: read error: %s", r->name, strerror(e));
+		return -e;
+	}
+	if (n == 0)
+		r->eof = true;
+	r->fill += (size_t)n;
+	return n > 0;
 }
 
 static void bad_line(canlog_reader_t *r, const char *why)
@@ -426,7 +474,7 @@ static void bad_line(canlog_reader_t *r, const char *why)
 	log_rl(&r->rl, LOG_WARNING, "%s:%lu: %s", r->name, r->lines, why);
 }
 
-int canlog_next(canlog_reader_t *r, struct can_frame_rec *out)
+int canlog_next_ready(canlog_reader_t *r, struct can_frame_rec *out, unsigned *reads_left)
 {
 	for (;;) {
 		char *start = r->buf + r->pos;
@@ -443,7 +491,7 @@ int canlog_next(canlog_reader_t *r, struct can_frame_rec *out)
 			if (r->skipping) {
 				r->pos = r->fill;
 			}
-			int got = refill(r);
+			int got = refill(r, reads_left);
 			if (got < 0)
 				return got;
 			if (got > 0)
@@ -479,6 +527,11 @@ int canlog_next(canlog_reader_t *r, struct can_frame_rec *out)
 	}
 }
 
+int canlog_next(canlog_reader_t *r, struct can_frame_rec *out)
+{
+	return canlog_next_ready(r, out, NULL);
+}
+
 unsigned long canlog_lines(const canlog_reader_t *r)
 {
 	return r->lines;
@@ -495,6 +548,8 @@ void canlog_close(canlog_reader_t *r)
 		return;
 	if (r->own && r->f)
 		fclose(r->f);
+	if (r->own && r->fd >= 0)
+		close(r->fd);
 	free(r->name);
 	free(r->buf);
 	free(r);

@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 
 /* struct can_frame_rec.flags */
 #define CANREC_EXT 0x01   /* 29-bit identifier */
@@ -75,20 +75,37 @@ int canlog_parse_line(const char *line, size_t len, struct can_frame_rec *out,
  * (len > 64, classic len > 8, id out of range). */
 int canlog_format(const struct can_frame_rec *f, char *buf, size_t size) __must_check;
 
-/* Streaming reader. Malformed lines are logged as "file:line: why"
- * (rate-limited) and counted; reading goes on. */
+/* Streaming reader: the one line reader for candump input. Malformed
+ * lines are logged as "name:line: why" (rate-limited) and counted;
+ * reading goes on. Lines longer than 4 KiB count as malformed; a last
+ * line without its newline is a line. */
 typedef struct canlog_reader canlog_reader_t;
 
-/* Open `path` ("-" is stdin). *out is freed with canlog_close(). */
+/* Open `path` ("-" is stdin): a regular file, or a pipe or socket (a FIFO
+ * is opened as such, waiting for its writer). *out is freed with
+ * canlog_close(). */
 int canlog_open(canlog_reader_t **out, const char *path) __must_check;
 
-/* Read from an open stream; `name` is used in messages (copied). The stream
- * is not closed by canlog_close(). */
+/* Read from an open stdio stream; `name` is used in messages (copied).
+ * The stream is not closed by canlog_close(). */
 int canlog_open_file(canlog_reader_t **out, FILE *f, const char *name) __must_check;
 
-/* Next frame: returns 1 and fills *out, 0 at end of file, -errno on a read
- * error (reported). Lines longer than 4 KiB count as malformed. */
+/* Next frame: returns 1 and fills *out, 0 at end of input, -errno on a
+ * read error (reported). Blocks on a pipe until a line or its end
+ * arrives. */
 int canlog_next(canlog_reader_t *r, struct can_frame_rec *out) __must_check;
+
+/* The event-loop form of canlog_next: reads from the input at most
+ * *reads_left times (each read counts down), so that one call per
+ * readiness of canlog_fd() never blocks. -EAGAIN when the next frame
+ * needs more input than that; 1 and 0 as canlog_next. */
+int canlog_next_ready(canlog_reader_t *r, struct can_frame_rec *out,
+		      unsigned *reads_left) __must_check;
+
+/* The descriptor read from (-1 for a stdio stream), and whether it is a
+ * pipe or socket, whose data arrive as they are written. */
+int canlog_fd(const canlog_reader_t *r);
+bool canlog_is_stream(const canlog_reader_t *r);
 
 unsigned long canlog_lines(const canlog_reader_t *r);      /* lines read so far */
 unsigned long canlog_bad_lines(const canlog_reader_t *r);  /* malformed lines so far */

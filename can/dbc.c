@@ -15,7 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/log.h"
+#include "lib/file.h"
+#include "lib/log.h"
 #include "can/dbc.h"
 
 #define DBC_MAX_FILE   (64u << 20)   /* a DBC larger than this is not a DBC */
@@ -1400,47 +1401,14 @@ out:
 int dbc_load(dbc_t **out, const char *path)
 {
 	char *buf = NULL;
-	struct stat st;
 	size_t len = 0;
 	int ret;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0) {
-		ret = -errno;
-		log_err("%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) < 0) {
-		ret = -errno;
-		log_err("%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > DBC_MAX_FILE) {
-		ret = -EFBIG;
-		log_err("%s: expected a regular file of at most %u MiB", path, DBC_MAX_FILE >> 20);
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	ret = -ENOMEM;
-	if (!buf)
-		goto out;
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			log_err("%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	ret = dbc_load_buffer(out, path, buf, len);
-out:
-	if (fd >= 0)
-		close(fd);
+	ret = file_read(path, DBC_MAX_FILE, 0, NULL, &buf, &len);
+	if (!ret)
+		ret = dbc_load_buffer(out, path, buf, len);
+	else if (ret == -EINVAL)
+		ret = -EFBIG;   /* not a regular file: kept apart from syntax errors */
 	free(buf);
 	return ret;
 }

@@ -25,7 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 
 typedef struct dbc dbc_t;
 
@@ -100,8 +100,9 @@ struct dbc_message {
 };
 
 /* Parse the file at `path`. On success *out is set; free it with dbc_free().
- * Returns 0, -errno for I/O, -EINVAL for a syntax or semantic error (each
- * logged as "path:line:col: ..."). */
+ * Returns 0, -errno for I/O, -EFBIG when it is not a regular file of at
+ * most 64 MiB, -EINVAL for a syntax or semantic error (each logged as
+ * "path:line:col: ..."). */
 int dbc_load(dbc_t **out, const char *path) __must_check;
 
 /* The same from memory; `name` is used in messages and need not exist. */

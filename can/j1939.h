@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 
 #define J1939_PRIO_CANONICAL 6u
 #define J1939_ADDR_GLOBAL 0xffu

@@ -8,8 +8,8 @@
 
 #include <ini.h>
 
-#include "agent/ini_lines.h"
-#include "agent/log.h"
+#include "lib/ini_lines.h"
+#include "lib/log.h"
 #include "can/decode.h"
 #include "can/j1939.h"
 #include "can/profile.h"

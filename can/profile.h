@@ -35,7 +35,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 #include "can/canlog.h"
 #include "can/dbc.h"
 #include "can/sample.h"

@@ -15,7 +15,7 @@
 #include <linux/can/error.h>
 #include <linux/can/raw.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "can/socketcan.h"
 
 #define BATCH 32                 /* messages per recvmmsg */

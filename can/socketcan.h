@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 #include "can/canlog.h"
 #include "can/sample.h"
 

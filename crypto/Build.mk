@@ -1,33 +1,64 @@
-# crypto/ — record format (CBOR, COSE_Sign1), verification, eco2-verify.
-# (The signer back ends register in crypto/Build.signer.mk.)
-lib-y += crypto/cbor.o crypto/cose.o crypto/verify.o
-ifeq ($(CONFIG_VERIFY_LIBCRYPTO),y)
-lib-y += crypto/verify_libcrypto.o
-endif
+# crypto/ — the record (CBOR, COSE_Sign1), the methodology, signers,
+# verification and eco2-verify.
 
-tests-y += test_cbor test_cose test_verify
+# co2: the CO2-avoided methodology, shared by eco2d and eco2-verify
+lib-y += crypto/co2.o
+tests-y += test_co2
+test_co2-objs := tests/unit/test_co2.o
+
+# cbor: deterministic CBOR
+lib-y += crypto/cbor.o
+tests-y += test_cbor
 test_cbor-objs := tests/unit/test_cbor.o
-test_cose-objs := tests/unit/test_cose.o
-test_verify-objs := tests/unit/test_verify.o
-lib-y += crypto/x509.o
 
-# eco2-verify: the certifier's tool (installed).
+# cose: the record as a tagged COSE_Sign1
+lib-y += crypto/cose.o
+tests-y += test_cose
+test_cose-objs := tests/unit/test_cose.o
+fuzz-y += fuzz_cose
+fuzz_cose-srcs := tests/fuzz/fuzz_cose.c crypto/cbor.c crypto/cose.c crypto/verify.c \
+	crypto/co2.c $(if $(filter y,$(CONFIG_VERIFY_LIBCRYPTO)),crypto/verify_libcrypto.c)
+
+# verify: the certifier's checks, with a libsodium/mbedTLS or OpenSSL back end
+lib-y += crypto/verify.o
+lib-$(CONFIG_VERIFY_LIBCRYPTO) += crypto/verify_libcrypto.o
+tests-y += test_verify
+test_verify-objs := tests/unit/test_verify.o
+
+# x509: device certificates
+lib-y += crypto/x509.o
+tests-y += test_x509
+test_x509-objs := tests/unit/test_x509.o
+
+# eco2-verify: the certifier's tool
 progs-y += eco2-verify
 bin-progs-y += eco2-verify
 eco2-verify-objs := crypto/verify_main.o
-
-# Test-only record generator (not installed): chains signed by a signer URI,
-# with deliberate faults for the tampering tests and benchmarks.
-progs-y += eco2-rec-gen
-eco2-rec-gen-objs := tests/bench/verify/rec_gen.o
-
 itests-y += tests/integration/crypto_oracle.sh
 itests-y += tests/integration/crypto_tamper.sh
 
-fuzz-y += fuzz_cose
-fuzz_cose-srcs := tests/fuzz/fuzz_cose.c crypto/cbor.c crypto/cose.c crypto/verify.c \
-	agent/co2.c agent/log.c $(if $(filter y,$(CONFIG_VERIFY_LIBCRYPTO)),crypto/verify_libcrypto.c)
-
-# Bare signature rates per back end for bench_verify.sh (not installed).
-progs-y += eco2-bench-sig
+# eco2-rec-gen: chains signed by a signer URI, with deliberate faults for
+# the tampering tests and benchmarks; eco2-bench-sig: bare signature rates
+test-progs-y += eco2-rec-gen eco2-bench-sig
+eco2-rec-gen-objs := tests/bench/verify/rec_gen.o
 eco2-bench-sig-objs := tests/bench/verify/bench_sig.o
+
+# signer: the key back ends behind crypto/signer.h
+lib-y += crypto/signer.o
+lib-$(CONFIG_SIGNER_FILE) += crypto/signer_file.o
+lib-$(CONFIG_SIGNER_PKCS11) += crypto/signer_pkcs11.o
+tests-$(CONFIG_SIGNER_FILE) += test_signer
+test_signer-objs := tests/unit/test_signer.o
+itests-$(CONFIG_SIGNER_FILE) += tests/integration/crypto_keyfile.sh
+itests-$(CONFIG_SIGNER_PKCS11) += tests/integration/crypto_pkcs11_softhsm.sh
+itests-$(CONFIG_SIGNER_PKCS11) += tests/integration/crypto_tpm.sh
+# eco2-sign-test: sign, bench and inspect a key by URI
+test-progs-y += eco2-sign-test
+eco2-sign-test-objs := tests/integration/sign_tool.o
+
+# pkcs11_uri: RFC 7512 URIs
+lib-$(CONFIG_SIGNER_PKCS11) += crypto/pkcs11_uri.o
+tests-$(CONFIG_SIGNER_PKCS11) += test_pkcs11_uri
+test_pkcs11_uri-objs := tests/unit/test_pkcs11_uri.o
+fuzz-y += fuzz_pkcs11_uri
+fuzz_pkcs11_uri-srcs := tests/fuzz/fuzz_pkcs11_uri.c crypto/pkcs11_uri.c

@@ -23,7 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 
 enum cbor_major {
 	CBOR_UINT = 0,

@@ -6,10 +6,9 @@
 
 #include <mbedtls/sha256.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "crypto/cbor.h"
 #include "crypto/cose.h"
-#include "crypto/verify.h"
 
 /* Payload keys (docs/record-format.md). */
 enum {
@@ -547,30 +546,6 @@ int cose_record_decode(const uint8_t *buf, size_t len, struct eco2_record *out,
 bad:
 	*why = reason(rd.why_off, NULL, rd.why);
 	return -EBADMSG;
-}
-
-int cose_record_verify(const uint8_t *buf, size_t len, int alg,
-		       const uint8_t *pubkey, size_t pubkey_len,
-		       struct eco2_record *out, const char **why)
-{
-	verify_key_t *k = NULL;
-	int ret;
-
-	ret = verify_key_new(&k, alg, pubkey, pubkey_len, NULL);
-	if (ret) {
-		if (why)
-			*why = "unusable public key or alg";
-		if (ret != -ENOMEM)
-			ret = -EINVAL;
-		goto out;
-	}
-	ret = verify_record(k, buf, len, 0, NULL, out, NULL, why);
-	/* Only the signature is asked about here, not the methodology. */
-	if (ret == -EDOM || ret == -ENOTSUP)
-		ret = 0;
-out:
-	verify_key_free(k);
-	return ret;
 }
 
 void cose_record_sha256(const uint8_t *buf, size_t len, uint8_t out[32])

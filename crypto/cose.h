@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 #include "crypto/record.h"
 #include "crypto/signer.h"
 
@@ -103,21 +103,6 @@ size_t cose_sig_structure(const uint8_t *prot, size_t prot_len,
  * string, valid until this thread's next call into cose or verify. */
 int cose_record_decode(const uint8_t *buf, size_t len, struct eco2_record *out,
 		       struct cose_sign1 *parts, const char **why) __must_check;
-
-/* Decode and check the signature against a raw public key (32 bytes
- * Ed25519, or 65 bytes 0x04||X||Y P-256) for alg: one record's origin,
- * not its co2_g or its place in a chain (verify_record checks those).
- * Verifies with the default back end (see verify.h); for many records,
- * prefer a verify_key_t.
- *   0             the record is well formed, canonical, made by this key
- *   -EBADMSG      not a well-formed canonical record (*why says what)
- *   -EKEYREJECTED alg or kid differ from the key's
- *   -EBADE        the signature does not verify
- *   -EINVAL       alg or the public key itself is unusable
- * out (may be NULL) is filled whenever decoding succeeded. */
-int cose_record_verify(const uint8_t *buf, size_t len, int alg,
-		       const uint8_t *pubkey, size_t pubkey_len,
-		       struct eco2_record *out, const char **why) __must_check;
 
 /* SHA-256 of a record's complete encoded bytes: the next record's prev. */
 void cose_record_sha256(const uint8_t *buf, size_t len, uint8_t out[32]);

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "lib/bytes.h"
 #include "crypto/pkcs11_uri.h"
 
 /* Character classes of RFC 7512 §2.3 (unreserved and pct-encoded aside). */
@@ -46,17 +47,6 @@ static bool is_unreserved(char c)
 	       (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode value [v, v+len) at column col. allowed: the reserved characters
  * this part of the URI may hold as they are. text: refuse %00 and
  * NUL-terminate (the decoded length is in *out_len either way). */
@@ -71,8 +61,8 @@ static int decode(struct parser *p, const char *v, size_t len, size_t col,
 	for (size_t i = 0; i < len; i++) {
 		char c = v[i];
 		if (c == '%') {
-			int hi = i + 2 < len ? hexval(v[i + 1]) : -1;
-			int lo = i + 2 < len ? hexval(v[i + 2]) : -1;
+			int hi = i + 2 < len ? hex_digit(v[i + 1]) : -1;
+			int lo = i + 2 < len ? hex_digit(v[i + 2]) : -1;
 			if (hi < 0 || lo < 0) {
 				free(buf);
 				return uri_error(p, col + i, "'%%' must start a %%XX escape (two hex digits)");

@@ -25,7 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 
 #define PKCS11_URI_MAX 8192   /* bytes; longer input is refused */
 

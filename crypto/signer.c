@@ -11,7 +11,7 @@
 #include <mbedtls/pk.h>
 #include <sodium.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "crypto/signer.h"
 #include "crypto/signer_int.h"
 

@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 
 /* COSE algorithm identifiers (RFC 9053). */
 #define COSE_ALG_ES256  (-7)

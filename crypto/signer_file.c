@@ -24,7 +24,8 @@
 #include <mbedtls/platform_util.h>
 #include <sodium.h>
 
-#include "agent/log.h"
+#include "lib/file.h"
+#include "lib/log.h"
 #include "crypto/signer.h"
 #include "crypto/signer_int.h"
 
@@ -59,62 +60,6 @@ static int sodium_rng(void *ctx, unsigned char *buf, size_t len)
 static const char *uri_path(const char *uri)
 {
 	return uri + strlen("file:");
-}
-
-/* Read the whole key file into buf (NUL-terminated), refusing anything a
- * careless deployment could leak: not a regular file, group/other bits. */
-static int read_key_file(const char *path, char *buf, size_t size, size_t *len)
-{
-	struct stat st;
-	size_t got = 0;
-	int fd, ret = -EINVAL;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		ret = -errno;
-		log_err("key: %s: %s", path, strerror(errno));
-		return ret;
-	}
-	if (fstat(fd, &st) < 0) {
-		ret = -errno;
-		log_err("key: %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		log_err("key: %s: not a regular file", path);
-		goto out;
-	}
-	if (st.st_mode & 077) {
-		log_err("key: %s: mode %04o lets group or others access the key; "
-			"expected 0600 (chmod 600 %s)", path,
-			(unsigned)(st.st_mode & 07777), path);
-		ret = -EACCES;
-		goto out;
-	}
-	if (st.st_size >= (off_t)size) {
-		log_err("key: %s: larger than %zu bytes: not a key file", path, size - 1);
-		ret = -EFBIG;
-		goto out;
-	}
-	while (got < size - 1) {
-		ssize_t n = read(fd, buf + got, size - 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			log_err("key: %s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	*len = got;
-	ret = 0;
-out:
-	close(fd);
-	return ret;
 }
 
 static int load_ed25519(struct signer *s, struct file_key *k, const uint8_t *der)
@@ -183,10 +128,9 @@ static int file_open(struct signer *s, const char *uri, const char *pin)
 		goto out;
 	mbedtls_pk_init(&k->pk);
 	s->priv = k;   /* from here signer_close() frees it */
-	buf = malloc(KEYFILE_MAX);
-	if (!buf)
-		goto out;
-	ret = read_key_file(path, buf, KEYFILE_MAX, &len);
+	/* Refuse anything a careless deployment could leak: not a regular
+	 * file, group/other bits. */
+	ret = file_read(path, KEYFILE_MAX - 1, FILE_PRIVATE, "key", &buf, &len);
 	if (ret < 0)
 		goto out;
 
@@ -207,7 +151,7 @@ static int file_open(struct signer *s, const char *uri, const char *pin)
 out:
 	mbedtls_pem_free(&pem);   /* zeroizes the decoded DER */
 	if (buf) {
-		mbedtls_platform_zeroize(buf, KEYFILE_MAX);
+		mbedtls_platform_zeroize(buf, len);
 		free(buf);
 	}
 	return ret;

@@ -21,7 +21,7 @@
 #include <p11-kit/pkcs11.h>
 #include <sodium.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "crypto/pkcs11_uri.h"
 #include "crypto/signer.h"
 #include "crypto/signer_int.h"

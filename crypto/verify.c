@@ -13,7 +13,8 @@
 #include <mbedtls/sha256.h>
 #include <sodium.h>
 
-#include "agent/co2.h"
+#include "lib/bytes.h"
+#include "crypto/co2.h"
 #include "crypto/cbor.h"
 #include "crypto/cose.h"
 #include "crypto/verify.h"
@@ -342,12 +343,6 @@ int verify_co2(const struct eco2_record *r, int64_t *expect_g)
 	return 0;
 }
 
-static void hex8(const uint8_t kid[8], char out[17])
-{
-	for (size_t i = 0; i < 8; i++)
-		snprintf(out + 2 * i, 3, "%02x", kid[i]);
-}
-
 void verify_item_check(verify_key_t *k, const uint8_t *buf, size_t len,
 		       struct verify_item *it)
 {
@@ -381,8 +376,8 @@ void verify_item_check(verify_key_t *k, const uint8_t *buf, size_t len,
 		goto out;
 	}
 	if (memcmp(parts.kid, k->kid, 8)) {
-		hex8(parts.kid, a);
-		hex8(k->kid, b);
+		hex_encode(parts.kid, 8, a);
+		hex_encode(k->kid, 8, b);
 		it->status = -EKEYREJECTED;
 		snprintf(it->why_buf, sizeof(it->why_buf),
 			 "kid %s is not this key's (%s): another key's record", a, b);
@@ -735,4 +730,28 @@ void verify_chain_free(verify_chain_t *c)
 		return;
 	free(c->miss);
 	free(c);
+}
+
+int verify_record_pubkey(const uint8_t *buf, size_t len, int alg,
+		       const uint8_t *pubkey, size_t pubkey_len,
+		       struct eco2_record *out, const char **why)
+{
+	verify_key_t *k = NULL;
+	int ret;
+
+	ret = verify_key_new(&k, alg, pubkey, pubkey_len, NULL);
+	if (ret) {
+		if (why)
+			*why = "unusable public key or alg";
+		if (ret != -ENOMEM)
+			ret = -EINVAL;
+		goto out;
+	}
+	ret = verify_record(k, buf, len, 0, NULL, out, NULL, why);
+	/* Only the signature is asked about here, not the methodology. */
+	if (ret == -EDOM || ret == -ENOTSUP)
+		ret = 0;
+out:
+	verify_key_free(k);
+	return ret;
 }

@@ -25,7 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 #include "crypto/record.h"
 #include "crypto/signer.h"
 
@@ -158,5 +158,20 @@ bool verify_chain_push(verify_chain_t *c, const struct verify_item *it);
 unsigned long verify_chain_finish(verify_chain_t *c);
 
 void verify_chain_free(verify_chain_t *c);
+
+/* Decode and check the signature against a raw public key (32 bytes
+ * Ed25519, or 65 bytes 0x04||X||Y P-256) for alg: one record's origin,
+ * not its co2_g or its place in a chain (verify_record checks those).
+ * Verifies with the default back end (see verify.h); for many records,
+ * prefer a verify_key_t.
+ *   0             the record is well formed, canonical, made by this key
+ *   -EBADMSG      not a well-formed canonical record (*why says what)
+ *   -EKEYREJECTED alg or kid differ from the key's
+ *   -EBADE        the signature does not verify
+ *   -EINVAL       alg or the public key itself is unusable
+ * out (may be NULL) is filled whenever decoding succeeded. */
+int verify_record_pubkey(const uint8_t *buf, size_t len, int alg,
+			 const uint8_t *pubkey, size_t pubkey_len,
+			 struct eco2_record *out, const char **why) __must_check;
 
 #endif

@@ -25,7 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/log.h"
+#include "lib/bytes.h"
+#include "lib/file.h"
+#include "lib/log.h"
 #include "crypto/cbor.h"
 #include "crypto/cose.h"
 #include "crypto/verify.h"
@@ -33,6 +35,7 @@
 
 #define BATCH        8192            /* records verified in parallel at once */
 #define PEM_MAX      ((size_t)64 * 1024)
+#define EXPORT_MAX   (SIZE_MAX / 2)   /* an export is mapped, or read from a pipe */
 #define JOBS_MAX     256
 #define PROGRESS_MIN (4u << 20)      /* bytes: smaller files need no progress line */
 
@@ -99,119 +102,6 @@ static int problem_cmp(const void *a, const void *b)
 	if (x->seq != y->seq)
 		return x->seq < y->seq ? -1 : 1;
 	return x->order < y->order ? -1 : x->order > y->order;
-}
-
-/* ---- input ----------------------------------------------------------------- */
-
-struct input {
-	const uint8_t *p;
-	size_t len;
-	bool mapped;
-};
-
-/* The whole file: mapped when it is a regular file, else read. 0 or
- * -errno (logged). */
-static int input_open(struct input *in, const char *path)
-{
-	struct stat st;
-	uint8_t *buf = NULL;
-	size_t cap = 0, len = 0;
-	int fd, ret;
-
-	memset(in, 0, sizeof(*in));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ret = -errno;
-		log_err("%s: %s", path, strerror(errno));
-		return ret;
-	}
-	if (fstat(fd, &st) < 0) {
-		ret = -errno;
-		log_err("%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (S_ISREG(st.st_mode) && st.st_size > 0) {
-		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-
-		if (m == MAP_FAILED) {
-			ret = -errno;
-			log_err("%s: %s", path, strerror(errno));
-			goto out;
-		}
-		in->p = m;
-		in->len = (size_t)st.st_size;
-		in->mapped = true;
-		ret = 0;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			uint8_t *nb;
-
-			cap = cap ? cap * 2 : 1 << 16;
-			nb = realloc(buf, cap);
-			if (!nb) {
-				ret = -ENOMEM;
-				log_err("%s: out of memory", path);
-				goto out;
-			}
-			buf = nb;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			log_err("%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (!n)
-			break;
-		len += (size_t)n;
-	}
-	in->p = buf;
-	in->len = len;
-	buf = NULL;
-	ret = 0;
-out:
-	free(buf);
-	close(fd);
-	return ret;
-}
-
-static void input_close(struct input *in)
-{
-	if (in->mapped)
-		munmap((void *)in->p, in->len);
-	else
-		free((void *)in->p);
-}
-
-static int read_small_file(const char *path, char **out, size_t *len)
-{
-	struct input in;
-	int ret;
-
-	*out = NULL;
-	ret = input_open(&in, path);
-	if (ret)
-		return ret;
-	if (in.len > PEM_MAX) {
-		log_err("%s: larger than %zu bytes: not a key", path, PEM_MAX);
-		input_close(&in);
-		return -EFBIG;
-	}
-	*out = malloc(in.len + 1);
-	if (*out) {
-		if (in.len)
-			memcpy(*out, in.p, in.len);
-		(*out)[in.len] = 0;
-		*len = in.len;
-	}
-	input_close(&in);
-	return *out ? 0 : -ENOMEM;
 }
 
 /* ---- parallel signature checks ------------------------------------------------ */
@@ -314,8 +204,7 @@ static void kid_to_hex(verify_key_t *key, char hex[17])
 	uint8_t kid[8];
 
 	verify_key_kid(key, kid);
-	for (size_t i = 0; i < 8; i++)
-		snprintf(hex + 2 * i, 3, "%02x", kid[i]);
+	hex_encode(kid, sizeof(kid), hex);
 }
 
 /* The names of the flags set, in bit order: " a, b" as text, or
@@ -466,7 +355,7 @@ int main(int argc, char **argv)
 	long jobs = 0;
 	struct problems ps = { 0 };
 	struct summary sum = { 0 };
-	struct input in = { 0 };
+	struct file_map in = { 0 };
 	verify_key_t *keys[JOBS_MAX] = { NULL };
 	verify_chain_t *chain = NULL;
 	struct verify_item *items = NULL;
@@ -516,7 +405,7 @@ int main(int argc, char **argv)
 		char *pem = NULL;
 		size_t pem_len = 0;
 
-		if (read_small_file(pubkey, &pem, &pem_len))
+		if (file_read(pubkey, PEM_MAX, FILE_STREAM, NULL, &pem, &pem_len))
 			goto out;
 		ret = verify_key_from_pem(&keys[0], pem, pem_len, backend, &why);
 		free(pem);
@@ -568,7 +457,7 @@ int main(int argc, char **argv)
 			break;
 		}
 
-	if (input_open(&in, argv[optind]))
+	if (file_map(argv[optind], EXPORT_MAX, FILE_STREAM, NULL, &in))
 		goto out;
 	have_input = true;
 	items = malloc(BATCH * sizeof(*items));
@@ -635,7 +524,7 @@ out:
 	free(lens);
 	free(tails);
 	if (have_input)
-		input_close(&in);
+		file_unmap(&in);
 	for (unsigned t = 0; t < JOBS_MAX; t++)
 		verify_key_free(keys[t]);
 	for (size_t i = 0; i < ps.n; i++)

@@ -13,7 +13,7 @@
 #define ECO2_X509_H
 
 #include <stddef.h>
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 #include "crypto/verify.h"
 
 /* 0 with *out the device key (for verify_*); otherwise:

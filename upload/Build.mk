@@ -1,27 +1,32 @@
 # upload/ — the durable record queue (SQLite) and the uploader (libcurl).
-lib-y += upload/queue.o upload/backoff.o upload/ledger_resp.o
-lib-$(CONFIG_UPLOAD) += upload/ledger.o
 
-# upload-drive: a small epoll loop that drains a store to a ledger (tests,
-# benchmarks). Not installed.
-ifeq ($(CONFIG_UPLOAD),y)
-progs-y += upload-drive
-upload-drive-objs := tests/integration/upload/drive.o
-endif
-# upload-fill: appends chained test records to a store (tests, benchmarks).
-progs-y += upload-fill
-upload-fill-objs := tests/integration/upload/fill.o
-
-tests-y += test_queue test_backoff test_ledger_response
+# queue: the SQLite store
+lib-y += upload/queue.o
+tests-y += test_queue
 test_queue-objs := tests/unit/test_queue.o
+# upload-fill: appends chained test records to a store
+test-progs-y += upload-fill
+upload-fill-objs := tests/integration/upload/fill.o
+itests-y += tests/integration/upload_crash.sh tests/integration/upload_diskfull.sh
+itests-y += tests/integration/upload_recover.sh
+
+# backoff: full-jitter exponential back-off
+lib-y += upload/backoff.o
+tests-y += test_backoff
 test_backoff-objs := tests/unit/test_backoff.o
-test_ledger_response-objs := tests/unit/test_ledger_response.o
 
-fuzz-y += fuzz_ledger_response
-fuzz_ledger_response-srcs := tests/fuzz/fuzz_ledger_response.c upload/ledger_resp.c
+# ledger_resp: the ledger's JSON answers
+lib-y += upload/ledger_resp.o
+tests-y += test_ledger_resp
+test_ledger_resp-objs := tests/unit/test_ledger_resp.o
+fuzz-y += fuzz_ledger_resp
+fuzz_ledger_resp-srcs := tests/fuzz/fuzz_ledger_resp.c upload/ledger_resp.c
 
-
-itests-y += tests/integration/upload_crash.sh tests/integration/upload_diskfull.sh tests/integration/upload_recover.sh
+# ledger: the uploader, libcurl multi on the caller's loop
+lib-$(CONFIG_UPLOAD) += upload/ledger.o
+# upload-drive: a small epoll loop that drains a store to a ledger
+test-progs-$(CONFIG_UPLOAD) += upload-drive
+upload-drive-objs := tests/integration/upload/drive.o
 ifeq ($(CONFIG_UPLOAD)$(CONFIG_LEDGER_SERVER),yy)
 itests-y += tests/integration/upload_tls.sh tests/integration/upload_faults.sh
 itests-y += tests/integration/upload_ledger.sh tests/integration/upload_pkcs11.sh

@@ -10,8 +10,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
-#include "agent/config.h"
-#include "agent/log.h"
+#include "lib/log.h"
 #include "upload/backoff.h"
 #include "upload/ledger.h"
 #include "upload/ledger_resp.h"
@@ -66,23 +65,6 @@ static int64_t wall_s(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ts.tv_sec;
-}
-
-void ledger_opts_from_config(struct ledger_opts *o, const struct eco2_config *cfg)
-{
-	memset(o, 0, sizeof(*o));
-	o->url = cfg->ledger_url;
-	o->ca = cfg->ledger_ca;
-	o->cert = cfg->ledger_cert;
-	o->key = cfg->ledger_key;
-	o->key_pin = cfg->ledger_pin;
-	o->pinned_pubkey = cfg->ledger_pinned_pubkey;
-	o->proxy = cfg->ledger_proxy;
-	o->connect_timeout_s = (long)cfg->ledger_connect_timeout_s;
-	o->timeout_s = (long)cfg->ledger_timeout_s;
-	o->batch_records = (size_t)cfg->upload_batch_records;
-	o->batch_bytes = (size_t)cfg->upload_batch_bytes;
-	o->backoff_max_s = (uint32_t)cfg->upload_backoff_max_s;
 }
 
 /* Tell the loop when to call ledger_on_timeout(): the earlier of libcurl's

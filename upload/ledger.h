@@ -32,10 +32,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 #include "upload/queue.h"
-
-struct eco2_config;
 
 #define LEDGER_IN  0x1u
 #define LEDGER_OUT 0x2u
@@ -61,10 +59,6 @@ struct ledger_opts {
 	uint32_t backoff_max_s;     /* 0: 3600 */
 	bool verbose;               /* libcurl's trace to stderr */
 };
-
-/* Fill opts from the daemon configuration ([ledger], [upload]). The
- * strings point into cfg. */
-void ledger_opts_from_config(struct ledger_opts *o, const struct eco2_config *cfg);
 
 /* Check opts (https:// only, readable files) and set up libcurl. q is
  * borrowed (must outlive the ledger). 0 or -errno (-EINVAL: bad config,

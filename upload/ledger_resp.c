@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/bytes.h"
 #include "upload/ledger_resp.h"
 
 struct p {
@@ -55,17 +56,6 @@ static bool accept(struct p *p, char c)
 	return false;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A JSON string; its value (UTF-8 passed through, escapes decoded, control
  * characters and non-ASCII escapes replaced by '?') is copied into out,
  * truncated to out_len - 1. */
@@ -100,7 +90,7 @@ static int string(struct p *p, char *out, size_t out_len)
 				unsigned u = 0;
 
 				for (int i = 0; i < 4; i++) {
-					int h = p->pos < p->len ? hexval(p->s[p->pos]) : -1;
+					int h = p->pos < p->len ? hex_digit(p->s[p->pos]) : -1;
 
 					if (h < 0)
 						return fail(p, "four hex digits after '\\u'");

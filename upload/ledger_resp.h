@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 
 #define LEDGER_REASON_MAX 128
 

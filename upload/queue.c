@@ -6,7 +6,7 @@
 #include <time.h>
 #include <sqlite3.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "upload/queue.h"
 
 /* Record states. */

@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 
 #define QUEUE_HASH_LEN 32
 #define QUEUE_SCHEMA_VERSION 1

@@ -10,7 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/log.h"
+#include "lib/file.h"
+#include "lib/log.h"
 #include "can/sim/cycle.h"
 
 #define MAX_FILE_BYTES   (64u << 20)
@@ -240,51 +241,15 @@ out:
 
 int cycle_load(const char *path, cycle_t **out)
 {
-	struct stat st;
 	char *buf = NULL;
-	size_t got = 0;
-	int fd, ret;
+	size_t len = 0;
+	int ret;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ret = -errno;
-		log_err("%s: cannot open: %s", path, strerror(errno));
-		return ret;
-	}
-	if (fstat(fd, &st) < 0) {
-		ret = -errno;
-		log_err("%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)MAX_FILE_BYTES) {
-		log_err("%s: expected a regular file of at most %u bytes", path, MAX_FILE_BYTES);
-		ret = -EINVAL;
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			log_err("%s: read: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	ret = cycle_parse(path, buf, got, out);
-out:
+	ret = file_read(path, MAX_FILE_BYTES, 0, NULL, &buf, &len);
+	if (!ret)
+		ret = cycle_parse(path, buf, len, out);
 	free(buf);
-	close(fd);
 	return ret;
 }
 

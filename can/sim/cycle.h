@@ -13,7 +13,7 @@
 #define ECO2_CYCLE_H
 
 #include <stddef.h>
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 
 #define CYCLE_MAX_POINTS  1000000   /* hard cap on samples in one file */
 #define CYCLE_MAX_T_S     1.0e7     /* about 115 days */

@@ -22,7 +22,7 @@
 #include <linux/can/error.h>
 #include <linux/can/raw.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "can/canlog.h"
 #include "can/profile.h"
 #include "can/sim/cycle.h"

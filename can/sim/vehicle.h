@@ -16,7 +16,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 
 #define VEHICLE_OCV_POINTS 11   /* OCV at SOC 0, 0.1, ..., 1 */
 

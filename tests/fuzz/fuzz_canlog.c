@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "can/canlog.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

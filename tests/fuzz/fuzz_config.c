@@ -3,7 +3,7 @@
 #include <stdint.h>
 
 #include "agent/config.h"
-#include "agent/log.h"
+#include "lib/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

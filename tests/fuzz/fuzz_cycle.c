@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "can/sim/cycle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "can/dbc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -12,22 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/log.h"
+#include "lib/bytes.h"
+#include "lib/log.h"
 #include "agent/trip.h"
 
 /* The blob layout (trip.c): "E2TRIPCK" | u32 version | u32 body length |
  * body | u64 FNV-1a of everything before. */
-static uint64_t fnv1a(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check(const struct eco2_record *r, void *ctx)
@@ -88,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		body = len - 24;
 		n = size - 1 < body ? size - 1 : body;
 		memcpy(b + 16, data + 1, n);
-		h = fnv1a(b, 16 + body);
+		h = fnv1a64(b, 16 + body);
 		for (int i = 0; i < 8; i++)
 			b[16 + body + i] = (uint8_t)(h >> (8 * i));
 		if (trip_checkpoint_restore(t, b, 16 + body + 8) == 0)

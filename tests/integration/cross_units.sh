@@ -23,7 +23,7 @@ unset MAKEFLAGS MAKELEVEL MFLAGS MAKEOVERRIDES
 # The host build's sanitizers are not the target's: qemu-user has no libasan.
 unset SANITIZE
 
-limits='test_loop:test_seccomp	qemu-user does not emulate seccomp (seccomp() is ENOSYS, prctl(PR_SET_SECCOMP) EINVAL)'
+limits='test_seccomp:test_seccomp	qemu-user does not emulate seccomp (seccomp() is ENOSYS, prctl(PR_SET_SECCOMP) EINVAL)'
 
 n=0 failed=0 ran=0 skipped_why=
 emit() { n=$((n + 1)); echo "$1 $n - $2"; }

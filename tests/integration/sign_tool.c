@@ -22,42 +22,10 @@
 
 #include <sodium.h>
 
-#include "agent/log.h"
+#include "lib/file.h"
+#include "lib/log.h"
 #include "crypto/signer.h"
 #include "crypto/signer_int.h"
-
-static int read_file(const char *path, uint8_t **buf, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	size_t cap = 4096, n = 0;
-	uint8_t *b;
-
-	if (!f)
-		return -errno;
-	b = malloc(cap);
-	while (b) {
-		n += fread(b + n, 1, cap - n, f);
-		if (n < cap)
-			break;
-		uint8_t *nb = realloc(b, cap * 2);
-		if (!nb) {
-			free(b);
-			b = NULL;
-			break;
-		}
-		b = nb;
-		cap *= 2;
-	}
-	int err = ferror(f);
-	fclose(f);
-	if (!b || err) {
-		free(b);
-		return -EIO;
-	}
-	*buf = b;
-	*len = n;
-	return 0;
-}
 
 static void hex(const uint8_t *b, size_t n)
 {
@@ -136,13 +104,13 @@ int main(int argc, char **argv)
 		       a.sensitive, a.extractable, a.always_sensitive, a.never_extractable);
 	}
 	if (in) {
-		uint8_t *msg = NULL;
+		char *msg = NULL;
 		size_t len = 0;
-		if (read_file(in, &msg, &len) < 0) {
+		if (file_read(in, 64 << 20, 0, NULL, &msg, &len) < 0) {
 			fprintf(stderr, "eco2-sign-test: %s: cannot read\n", in);
 			goto out;
 		}
-		int r = signer_sign(s, msg, len, sig);
+		int r = signer_sign(s, (const uint8_t *)msg, len, sig);
 		free(msg);
 		if (r < 0)
 			goto out;

@@ -9,7 +9,8 @@
 #include <unistd.h>
 #include <sqlite3.h>
 
-#include "agent/log.h"
+#include "lib/bytes.h"
+#include "lib/log.h"
 #include "crypto/cose.h"
 #include "crypto/verify.h"
 #include "tests/ledger/lstore.h"
@@ -205,12 +206,6 @@ out:
 	return ret;
 }
 
-static void hex(const uint8_t *p, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", p[i]);
-}
-
 /* Is (kid, seq) stored with exactly these bytes? 1 yes, 0 stored with
  * other bytes, -ENOENT not stored. */
 static int stored_same(lstore_t *s, sqlite3_stmt *st, const uint8_t kid[8], uint64_t seq,
@@ -346,10 +341,10 @@ int lstore_ingest(lstore_t *s, const uint8_t *body, size_t len,
 		}
 		r->seq = it->seq = er.seq;
 		memcpy(it->kid, parts.kid, 8);
-		hex(parts.kid, 8, kh);
+		hex_encode(parts.kid, 8, kh);
 		if (!client_kid || memcmp(parts.kid, client_kid, 8)) {
 			if (client_kid)
-				hex(client_kid, 8, ch);
+				hex_encode(client_kid, 8, ch);
 			snprintf(r->reason, sizeof(r->reason),
 				 "kid %s: the client certificate (%s) does not belong to this device",
 				 kh, client_kid ? ch : "none");

@@ -25,11 +25,14 @@
 #include <microhttpd.h>
 #include <sodium.h>
 
-#include "agent/log.h"
+#include "lib/bytes.h"
+#include "lib/file.h"
+#include "lib/log.h"
 #include "crypto/verify.h"
 #include "tests/ledger/lstore.h"
 
 #define BODY_MAX ((size_t)64 * 1024 * 1024)
+#define PEM_MAX  ((size_t)1 << 20)   /* a certificate, key or CA bundle */
 
 struct faults {
 	double fail_rate;          /* answer --status instead of processing */
@@ -98,35 +101,6 @@ static bool coin(double p)
 	return randombytes_uniform(1000000) < (uint32_t)(p * 1000000);
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (!f) {
-		log_err("%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET))
-		goto out;
-	buf = malloc((size_t)n + 1);
-	if (!buf)
-		goto out;
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-		goto out;
-	}
-	buf[n] = '\0';
-	*len = (size_t)n;
-out:
-	if (!buf)
-		log_err("%s: cannot read", path);
-	fclose(f);
-	return buf;
-}
-
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
 			     const void *body, size_t len, long retry_after)
 {
@@ -159,29 +133,6 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, co
 	o += (size_t)snprintf(body + o, sizeof(body) - o, "\"}");
 	log_info("answer %u: %s", status, msg);
 	return reply(c, status, "application/json", body, o, -1);
-}
-
-static void hex(const uint8_t *p, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", p[i]);
-}
-
-static int unhex(const char *s, uint8_t *out, size_t n)
-{
-	if (strlen(s) != 2 * n)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		char b[3] = { s[2 * i], s[2 * i + 1], 0 };
-		char *end;
-
-		v = (unsigned)strtoul(b, &end, 16);
-		if (*end || !isxdigit((unsigned char)b[0]) || !isxdigit((unsigned char)b[1]))
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	return 0;
 }
 
 /* SubjectPublicKeyInfo (DER) of a certificate. */
@@ -403,7 +354,7 @@ static enum MHD_Result post_device(struct server *s, struct MHD_Connection *c, s
 				 why ? why : "cannot register");
 		goto out;
 	}
-	hex(kid, 8, kh);
+	hex_encode(kid, 8, kh);
 	log_info("device %s %s", kh, ret ? "already registered" : "registered");
 	snprintf(body, sizeof(body), "{\"kid\":\"%s\"}", kh);
 	mr = reply(c, ret ? MHD_HTTP_OK : MHD_HTTP_CREATED, "application/json", body, strlen(body), -1);
@@ -425,7 +376,7 @@ static enum MHD_Result get_device(struct server *s, struct MHD_Connection *c, co
 		return reply_error(c, MHD_HTTP_NOT_FOUND, "expected /v1/devices/<16 hex digits>/...");
 	memcpy(khex, rest, 16);
 	khex[16] = '\0';
-	if (unhex(khex, kid, 8))
+	if (hex_decode(khex, strlen(khex), kid, 8))
 		return reply_error(c, MHD_HTTP_NOT_FOUND, "kid: expected 16 hex digits");
 	if (!strcmp(slash, "/head")) {
 		uint64_t seq;
@@ -434,7 +385,7 @@ static enum MHD_Result get_device(struct server *s, struct MHD_Connection *c, co
 
 		if (lstore_head(s->store, kid, &seq, hash))
 			return reply_error(c, MHD_HTTP_NOT_FOUND, "unknown device");
-		hex(hash, 32, hh);
+		hex_encode(hash, 32, hh);
 		snprintf(body, sizeof(body), "{\"seq\":%" PRIu64 ",\"hash\":\"%s\"}", seq, hh);
 		return reply(c, MHD_HTTP_OK, "application/json", body, strlen(body), -1);
 	}
@@ -686,10 +637,9 @@ int main(int argc, char **argv)
 	}
 	if (sodium_init() < 0 || gnutls_global_init() < 0)
 		return 1;
-	cert_pem = read_file(cert, &len);
-	key_pem = read_file(key, &len);
-	ca_pem = read_file(client_ca, &len);
-	if (!cert_pem || !key_pem || !ca_pem)
+	if (file_read(cert, PEM_MAX, 0, NULL, &cert_pem, &len) ||
+	    file_read(key, PEM_MAX, 0, NULL, &key_pem, &len) ||
+	    file_read(client_ca, PEM_MAX, 0, NULL, &ca_pem, &len))
 		goto out;
 	if (gnutls_x509_trust_list_init(&s.device_ca, 0) < 0 ||
 	    gnutls_x509_trust_list_add_trust_file(s.device_ca, device_ca, NULL,

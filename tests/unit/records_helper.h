@@ -14,7 +14,7 @@
 #include <mbedtls/sha256.h>
 #include <sodium.h>
 
-#include "agent/co2.h"
+#include "crypto/co2.h"
 #include "crypto/cose.h"
 #include "crypto/record.h"
 

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "can/canlog.h"
 
 #define TEST_MESSAGES_SIZE 8192

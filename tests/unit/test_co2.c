@@ -8,7 +8,7 @@
 
 #include <errno.h>
 
-#include "agent/co2.h"
+#include "crypto/co2.h"
 
 static void test_defaults_from_config(void **state)
 {

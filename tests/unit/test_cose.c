@@ -15,9 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "crypto/cbor.h"
 #include "crypto/cose.h"
+#include "crypto/verify.h"
 #include "tests/unit/records_helper.h"
 
 static void assert_record_equal(const struct eco2_record *a, const struct eco2_record *b)
@@ -59,7 +60,7 @@ static void roundtrip(struct tkey *k, const struct eco2_record *r)
 	assert_record_equal(r, &back);
 	assert_int_equal(parts.alg, k->alg);
 	assert_memory_equal(parts.kid, k->kid, 8);
-	assert_int_equal(cose_record_verify(rec, len, k->alg, k->pub, k->pub_len, &back, &why), 0);
+	assert_int_equal(verify_record_pubkey(rec, len, k->alg, k->pub, k->pub_len, &back, &why), 0);
 	assert_record_equal(r, &back);
 	free(rec);
 }
@@ -110,14 +111,14 @@ static void test_verify_wrong_key_and_signature(void **state)
 	tkey_p256(&p);
 	trec_fill(&r, &a, 1, NULL, 0);
 	rec = trec_encode(&r, &a, &len);
-	assert_int_equal(cose_record_verify(rec, len, a.alg, b.pub, b.pub_len, NULL, &why),
+	assert_int_equal(verify_record_pubkey(rec, len, a.alg, b.pub, b.pub_len, NULL, &why),
 			 -EKEYREJECTED);
-	assert_int_equal(cose_record_verify(rec, len, p.alg, p.pub, p.pub_len, NULL, &why),
+	assert_int_equal(verify_record_pubkey(rec, len, p.alg, p.pub, p.pub_len, NULL, &why),
 			 -EKEYREJECTED);
 	rec[len - 1] ^= 1;     /* last signature byte */
-	assert_int_equal(cose_record_verify(rec, len, a.alg, a.pub, a.pub_len, NULL, &why), -EBADE);
+	assert_int_equal(verify_record_pubkey(rec, len, a.alg, a.pub, a.pub_len, NULL, &why), -EBADE);
 	assert_non_null(strstr(why, "signature"));
-	assert_int_equal(cose_record_verify(rec, len, a.alg, a.pub, 31, NULL, &why), -EINVAL);
+	assert_int_equal(verify_record_pubkey(rec, len, a.alg, a.pub, 31, NULL, &why), -EINVAL);
 	free(rec);
 	tkey_free(&p);
 }
@@ -146,7 +147,7 @@ static void test_every_flip_and_cut_refused(void **state)
 
 			for (size_t d = 0; d < sizeof(deltas); d++) {
 				rec[i] ^= deltas[d];
-				if (!cose_record_verify(rec, len, k->alg, k->pub, k->pub_len, NULL, &why))
+				if (!verify_record_pubkey(rec, len, k->alg, k->pub, k->pub_len, NULL, &why))
 					fail_msg("byte %zu ^ 0x%02x still verifies", i, deltas[d]);
 				rec[i] ^= deltas[d];
 			}
@@ -155,7 +156,7 @@ static void test_every_flip_and_cut_refused(void **state)
 			assert_int_equal(cose_record_decode(rec, cut, NULL, NULL, &why), -EBADMSG);
 			assert_non_null(why);
 		}
-		assert_int_equal(cose_record_verify(rec, len, k->alg, k->pub, k->pub_len, NULL, &why), 0);
+		assert_int_equal(verify_record_pubkey(rec, len, k->alg, k->pub, k->pub_len, NULL, &why), 0);
 		free(rec);
 	}
 	tkey_free(&p256);
@@ -569,7 +570,7 @@ static void test_documented_example(void **state)
 	if (strcmp(got, hex))
 		fail_msg("docs/record-format.md example differs from the encoder:\n"
 			 " doc: %s\n code: %s", hex, got);
-	assert_int_equal(cose_record_verify(rec, len, k.alg, k.pub, 32, NULL, NULL), 0);
+	assert_int_equal(verify_record_pubkey(rec, len, k.alg, k.pub, 32, NULL, NULL), 0);
 	free(rec);
 }
 

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "can/dbc.h"
 
 #include "tests/unit/test_util.h"

@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "can/dbc.h"
 #include "can/j1939.h"
 

@@ -1,5 +1,5 @@
-/* Unit tests for agent/loop.c, agent/notify.c and agent/seccomp.c: the
- * daemon's event loop, systemd notifications and syscall allowlist. */
+/* Unit tests for agent/loop.c: the daemon's event loop (timers, fds,
+ * signals). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -7,20 +7,13 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/ptrace.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 
 #include "agent/loop.h"
-#include "agent/notify.h"
-#include "agent/seccomp.h"
 
 struct counts {
 	int timer, fd, sig;
@@ -125,123 +118,12 @@ static void test_signals_through_loop(void **state)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
-static void test_notify(void **state)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char path[] = "/tmp/eco2-notify-XXXXXX";
-	char sock[128], buf[256];
-	ssize_t n;
-	int fd;
-	(void)state;
-
-	unsetenv("NOTIFY_SOCKET");
-	assert_int_equal(notify_send("READY=1"), 0);   /* not under systemd: no-op */
-	if (!IS_ENABLED(CONFIG_SYSTEMD_NOTIFY))
-		skip();   /* compiled out: nothing would arrive below */
-
-	assert_non_null(mkdtemp(path));
-	snprintf(sock, sizeof(sock), "%s/notify", path);
-	memcpy(sa.sun_path, sock, strlen(sock) + 1);
-	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	setenv("NOTIFY_SOCKET", sock, 1);
-
-	assert_int_equal(notify_send("READY=1"), 0);
-	n = recv(fd, buf, sizeof(buf) - 1, 0);
-	assert_int_equal(n, 7);
-	buf[n] = '\0';
-	assert_string_equal(buf, IS_ENABLED(CONFIG_SYSTEMD_NOTIFY) ? "READY=1" : "");
-
-	assert_int_equal(notify_status("trip %d km", 12), 0);
-	n = recv(fd, buf, sizeof(buf) - 1, 0);
-	buf[n > 0 ? n : 0] = '\0';
-	assert_string_equal(buf, "STATUS=trip 12 km");
-
-	setenv("WATCHDOG_USEC", "2000000", 1);
-	unsetenv("WATCHDOG_PID");
-	assert_int_equal(notify_watchdog_usec(), 2000000);
-	setenv("WATCHDOG_PID", "1", 1);   /* someone else's watchdog */
-	assert_int_equal(notify_watchdog_usec(), 0);
-	setenv("NOTIFY_SOCKET", "relative/path", 1);
-	assert_int_equal(notify_send("READY=1"), -EINVAL);
-
-	unsetenv("NOTIFY_SOCKET");
-	unsetenv("WATCHDOG_USEC");
-	unsetenv("WATCHDOG_PID");
-	close(fd);
-	unlink(sock);
-	rmdir(path);
-}
-
-static void *thread_main(void *arg)
-{
-	return arg;
-}
-
-/* The filter must let the daemon's own calls through and kill the process
- * on anything else. Run in a child, since it cannot be undone. */
-static void test_seccomp_kills(void **state)
-{
-	int status;
-	pid_t pid;
-	(void)state;
-
-	if (!IS_ENABLED(CONFIG_SECCOMP))
-		skip();
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		if (seccomp_install(NULL))
-			_exit(3);
-		if (write(STDOUT_FILENO, "", 0) < 0)   /* allowed */
-			_exit(4);
-		ptrace(PTRACE_TRACEME, 0, NULL, NULL);  /* forbidden */
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFSIGNALED(status));
-	assert_int_equal(WTERMSIG(status), SIGSYS);
-
-	/* Threads may start; processes may not. */
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		pthread_t th;
-		if (seccomp_install(NULL))
-			_exit(3);
-		if (pthread_create(&th, NULL, thread_main, NULL) || pthread_join(th, NULL))
-			_exit(4);
-		(void)fork();   /* forbidden: no CLONE_THREAD */
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFSIGNALED(status));
-	assert_int_equal(WTERMSIG(status), SIGSYS);
-
-	/* An extra name extends the list. */
-	static const char *const extra[] = { "ptrace", NULL };
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		if (seccomp_install(extra))
-			_exit(3);
-		ptrace(PTRACE_TRACEME, 0, NULL, NULL);
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_timer_periodic),
 		cmocka_unit_test(test_fd_and_self_removal),
 		cmocka_unit_test(test_signals_through_loop),
-		cmocka_unit_test(test_notify),
-		cmocka_unit_test(test_seccomp_kills),
 	};
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
 }

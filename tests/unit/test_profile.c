@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "can/j1939.h"
 #include "can/profile.h"
 

@@ -23,7 +23,7 @@
 #include <mbedtls/sha256.h>
 #include <sodium.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "crypto/signer.h"
 
 static char dir[64];

@@ -14,7 +14,7 @@
 #include <linux/can.h>
 #include <linux/can/error.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "can/socketcan.h"
 
 static void test_filters(void **state)

@@ -28,6 +28,7 @@
 
 #include "agent/trip.h"
 #include "crypto/cose.h"
+#include "crypto/verify.h"
 #include "crypto/record.h"
 #include "tests/unit/records_helper.h"
 
@@ -191,7 +192,7 @@ static void record_roundtrip(int64_t start_s, const uint8_t *want_cbor, size_t w
 	assert_int_equal(back.start_s, start_s);
 	assert_int_equal(back.end_s, start_s + 1800);
 	assert_non_null(memmem(parts.payload, parts.payload_len, want_cbor, want_len));
-	assert_int_equal(cose_record_verify(rec, len, k.alg, k.pub, k.pub_len, &back, &why), 0);
+	assert_int_equal(verify_record_pubkey(rec, len, k.alg, k.pub, k.pub_len, &back, &why), 0);
 	assert_int_equal(back.start_s, start_s);
 	free(rec);
 	tkey_free(&k);

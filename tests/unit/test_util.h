@@ -1,6 +1,6 @@
 /* Shared by unit tests that check what a module logs.
  *
- * Include after <cmocka.h> and "agent/log.h". Defines, static to the test:
+ * Include after <cmocka.h> and "lib/log.h". Defines, static to the test:
  *   messages[]  every message logged since the last setup(), one a line;
  *               TEST_MESSAGES_SIZE bytes (define it before including to
  *               change it), later messages cut off once it is full

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "can/canlog.h"
 #include "can/dbc.h"
 #include "can/decode.h"

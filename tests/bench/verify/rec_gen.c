@@ -26,8 +26,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent/co2.h"
-#include "agent/log.h"
+#include "crypto/co2.h"
+#include "lib/log.h"
 #include "crypto/cose.h"
 #include "crypto/signer.h"
 

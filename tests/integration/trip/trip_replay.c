@@ -20,9 +20,10 @@
 #include <linux/can/error.h>
 
 #include "agent/config.h"
-#include "agent/log.h"
+#include "lib/file.h"
+#include "lib/log.h"
 #include "agent/trip.h"
-#include "agent/trip_params.h"
+#include "agent/params.h"
 #include "can/canlog.h"
 #include "can/profile.h"
 #include "crypto/cose.h"
@@ -48,36 +49,6 @@ static void print_record(const struct eco2_record *r, void *ctx)
 			printf("%s\"%s\"", n++ ? "," : "", record_flag_name(i));
 	printf("]}\n");
 	fflush(stdout);
-}
-
-static int read_file(const char *path, uint8_t **buf, size_t *len)
-{
-	FILE *f = fopen(path, "rbe");
-	long n;
-	int ret = -EIO;
-
-	*buf = NULL;
-	if (!f)
-		return -errno;
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || n > (1 << 20) ||
-	    fseek(f, 0, SEEK_SET))
-		goto out;
-	*buf = malloc((size_t)n + 1);
-	if (!*buf) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	if (fread(*buf, 1, (size_t)n, f) != (size_t)n)
-		goto out;
-	*len = (size_t)n;
-	ret = 0;
-out:
-	if (ret) {
-		free(*buf);
-		*buf = NULL;
-	}
-	fclose(f);
-	return ret;
 }
 
 static int write_file(const char *path, const uint8_t *buf, size_t len)
@@ -169,11 +140,11 @@ int main(int argc, char **argv)
 	if (trip_new(&tp, print_record, NULL, &trip) < 0)
 		goto out;
 	if (resume) {
-		uint8_t *blob;
+		char *blob = NULL;
 		size_t len = 0;
 
-		if (read_file(resume, &blob, &len) < 0 ||
-		    trip_checkpoint_restore(trip, blob, len) < 0) {
+		if (file_read(resume, 1 << 20, 0, NULL, &blob, &len) < 0 ||
+		    trip_checkpoint_restore(trip, (const uint8_t *)blob, len) < 0) {
 			fprintf(stderr, "trip-replay: %s: cannot restore\n", resume);
 			goto out;
 		}

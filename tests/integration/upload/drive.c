@@ -24,7 +24,7 @@
 #include <sys/resource.h>
 #include <sys/timerfd.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "upload/ledger.h"
 #include "upload/queue.h"
 

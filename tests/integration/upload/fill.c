@@ -23,8 +23,8 @@
 #include <time.h>
 #include <sodium.h>
 
-#include "agent/co2.h"
-#include "agent/log.h"
+#include "crypto/co2.h"
+#include "lib/log.h"
 #include "crypto/cose.h"
 #include "crypto/signer.h"
 #include "upload/queue.h"

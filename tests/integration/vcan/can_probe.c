@@ -36,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "can/j1939.h"
 #include "can/profile.h"
 #include "can/socketcan.h"

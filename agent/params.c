@@ -1,8 +1,9 @@
-/* trip_params — the trip calculator's parameters from config and profile. */
+/* params — module options from the configuration and the profile. */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
-#include "agent/trip_params.h"
+#include "agent/params.h"
 
 /* The odometer counter's range in metres (where it wraps); 0 if unknown. */
 static double odo_wrap_m(const profile_t *p)
@@ -38,4 +39,21 @@ void trip_params_for_profile(struct trip_params *tp, const profile_t *p)
 		if (profile_signal(p, (enum eco2_role)r))
 			tp->roles |= 1u << r;
 	tp->odo_wrap_m = odo_wrap_m(p);
+}
+
+void ledger_opts_for(struct ledger_opts *o, const struct eco2_config *cfg)
+{
+	memset(o, 0, sizeof(*o));
+	o->url = cfg->ledger_url;
+	o->ca = cfg->ledger_ca;
+	o->cert = cfg->ledger_cert;
+	o->key = cfg->ledger_key;
+	o->key_pin = cfg->ledger_pin;
+	o->pinned_pubkey = cfg->ledger_pinned_pubkey;
+	o->proxy = cfg->ledger_proxy;
+	o->connect_timeout_s = (long)cfg->ledger_connect_timeout_s;
+	o->timeout_s = (long)cfg->ledger_timeout_s;
+	o->batch_records = (size_t)cfg->upload_batch_records;
+	o->batch_bytes = (size_t)cfg->upload_batch_bytes;
+	o->backoff_max_s = (uint32_t)cfg->upload_backoff_max_s;
 }

@@ -1,7 +1,7 @@
 /* ini_lines — the line reader libinih parses through. */
 #include <string.h>
 
-#include "agent/ini_lines.h"
+#include "lib/ini_lines.h"
 
 char *ini_lines_read(char *out, int size, void *stream)
 {

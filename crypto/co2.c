@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <math.h>
 
-#include "agent/co2.h"
+#include "crypto/co2.h"
 
 static int64_t round_half_away(double v)
 {

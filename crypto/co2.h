@@ -13,7 +13,7 @@
 #define ECO2_CO2_H
 
 #include <stdint.h>
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 
 #define CO2_METHOD_ID "eco2-ev-v1"
 

@@ -6,7 +6,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 
 static const char *log_ident = "eco2";
 static enum log_target log_target = LOG_TO_STDERR;

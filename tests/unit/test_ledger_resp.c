@@ -182,7 +182,7 @@ static void answer(ledger_t *l, const char *body)
 
 static void test_only_acknowledged_seqs_marked(void **state)
 {
-	char dir[] = "/tmp/test_ledger_response.XXXXXX", path[64], cmd[96];
+	char dir[] = "/tmp/test_ledger_resp.XXXXXX", path[64], cmd[96];
 	struct ledger_opts o = { .url = "https://127.0.0.1:9", .batch_records = 5 };
 	struct ledger_status st;
 	queue_t *q = NULL;
@@ -260,6 +260,6 @@ int main(void)
 		cmocka_unit_test(test_nul_byte_refused),
 	};
 
-	log_open("test_ledger_response", LOG_TO_STDERR, LOG_CRIT);
+	log_open("test_ledger_resp", LOG_TO_STDERR, LOG_CRIT);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 #include <syslog.h>
-#include "eco2/compiler.h"
+#include "lib/compiler.h"
 
 enum log_target { LOG_TO_STDERR, LOG_TO_SYSLOG };
 
