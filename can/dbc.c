@@ -451,6 +451,35 @@ static struct msg_x *msg_for_id(struct parser *ps, const struct tok *at, uint32_
 	return &ps->dbc->mx[i];
 }
 
+/* "MSG_ID": the message it names, NULL when there is none (warned about
+ * unless quiet). false on a syntax error (reported). */
+static bool parse_msg(struct parser *ps, const struct tok *at, bool quiet, struct msg_x **mx)
+{
+	uint32_t id;
+	bool ext;
+
+	if (!parse_msg_id(ps, &id, &ext))
+		return false;
+	*mx = msg_for_id(ps, at, id, ext, quiet);
+	return true;
+}
+
+/* "MSG_ID SIGNAL", the preamble of CM_ SG_, BA_ SG_, VAL_, SIG_VALTYPE_
+ * and SG_MUL_VAL_: the message as parse_msg, and the signal's name. */
+static bool parse_msg_signal(struct parser *ps, const struct tok *at, bool quiet,
+			     struct msg_x **mx, struct tok *sname)
+{
+	if (!parse_msg(ps, at, quiet, mx))
+		return false;
+	if (ps->t.kind != T_IDENT) {
+		expected(ps, "a signal name");
+		return false;
+	}
+	*sname = ps->t;
+	next(ps);
+	return true;
+}
+
 static int sig_index(const struct msg_x *mx, const struct tok *t)
 {
 	for (unsigned i = 0; i < mx->n; i++)
@@ -738,30 +767,24 @@ static void parse_sg(struct parser *ps)
 /* CM_ [BU_ node | BO_ id | SG_ id sig | EV_ var] "text" ; */
 static void parse_cm(struct parser *ps)
 {
-	struct tok at = ps->t;
+	struct tok at = ps->t, sname;
 	const char **target = NULL;
-	uint32_t id;
-	bool ext;
+	struct msg_x *mx;
 
 	next(ps);
-	if (tok_is(&ps->t, "BO_") || tok_is(&ps->t, "SG_")) {
-		bool sg = tok_is(&ps->t, "SG_");
+	if (tok_is(&ps->t, "SG_")) {
 		next(ps);
-		if (!parse_msg_id(ps, &id, &ext))
+		if (!parse_msg_signal(ps, &at, false, &mx, &sname))
 			return;
-		struct msg_x *mx = msg_for_id(ps, &at, id, ext, false);
-		if (sg) {
-			if (ps->t.kind != T_IDENT) {
-				expected(ps, "a signal name");
-				return;
-			}
-			int i = sig_for_section(ps, mx, &ps->t, "CM_");
-			if (i >= 0)
-				target = &mx->sigs[i].comment;
-			next(ps);
-		} else if (mx) {
+		int i = sig_for_section(ps, mx, &sname, "CM_");
+		if (i >= 0)
+			target = &mx->sigs[i].comment;
+	} else if (tok_is(&ps->t, "BO_")) {
+		next(ps);
+		if (!parse_msg(ps, &at, false, &mx))
+			return;
+		if (mx)
 			target = &ps->dbc->msgs[mx - ps->dbc->mx].comment;
-		}
 	} else if (tok_is(&ps->t, "BU_") || tok_is(&ps->t, "EV_")) {
 		next(ps);
 		if (ps->t.kind != T_IDENT) {
@@ -868,13 +891,11 @@ static void parse_ba_def_def(struct parser *ps)
 /* BA_ "name" [BU_ node | BO_ id | SG_ id sig | EV_ var] value ; */
 static void parse_ba(struct parser *ps)
 {
-	struct tok at = ps->t;
+	struct tok at = ps->t, sname;
 	struct msg_x *mx = NULL;
 	double num = 0;
 	const struct tok *str;
 	struct tok keep;
-	uint32_t id;
-	bool ext;
 
 	next(ps);
 	if (ps->t.kind != T_STR) {
@@ -883,20 +904,15 @@ static void parse_ba(struct parser *ps)
 	}
 	struct tok name = ps->t;
 	next(ps);
-	if (tok_is(&ps->t, "BO_") || tok_is(&ps->t, "SG_")) {
-		bool sg = tok_is(&ps->t, "SG_");
+	if (tok_is(&ps->t, "SG_")) {
 		next(ps);
-		if (!parse_msg_id(ps, &id, &ext))
+		if (!parse_msg_signal(ps, &at, true, &mx, &sname))
 			return;
-		mx = msg_for_id(ps, &at, id, ext, true);
-		if (sg) {
-			if (ps->t.kind != T_IDENT) {
-				expected(ps, "a signal name");
-				return;
-			}
-			next(ps);
-			mx = NULL;   /* no signal attribute is kept */
-		}
+		mx = NULL;   /* no signal attribute is kept */
+	} else if (tok_is(&ps->t, "BO_")) {
+		next(ps);
+		if (!parse_msg(ps, &at, true, &mx))
+			return;
 	} else if (tok_is(&ps->t, "BU_") || tok_is(&ps->t, "EV_")) {
 		next(ps);
 		if (ps->t.kind != T_IDENT) {
@@ -954,27 +970,21 @@ static bool parse_value_descs(struct parser *ps, struct dbc_value_desc **vals, u
 /* VAL_ id sig {num "label"} ;   or   VAL_ envvar {...} ; */
 static void parse_val(struct parser *ps)
 {
-	struct tok at = ps->t;
+	struct tok at = ps->t, sname;
 	struct sig_x *x = NULL;
-	uint32_t id;
-	bool ext, ok;
+	struct msg_x *mx;
+	bool ok;
 
 	next(ps);
 	if (ps->t.kind == T_IDENT) {   /* environment variable */
 		skip_to_semicolon(ps);
 		return;
 	}
-	if (!parse_msg_id(ps, &id, &ext))
+	if (!parse_msg_signal(ps, &at, false, &mx, &sname))
 		return;
-	struct msg_x *mx = msg_for_id(ps, &at, id, ext, false);
-	if (ps->t.kind != T_IDENT) {
-		expected(ps, "a signal name");
-		return;
-	}
-	int i = sig_for_section(ps, mx, &ps->t, "VAL_");
+	int i = sig_for_section(ps, mx, &sname, "VAL_");
 	if (i >= 0)
 		x = &mx->x[i];
-	next(ps);
 	if (x)
 		ok = parse_value_descs(ps, &x->vals, &x->n_vals, &x->cap_vals);
 	else
@@ -1011,21 +1021,13 @@ static void parse_val_table(struct parser *ps)
 /* SIG_VALTYPE_ id sig : 1|2 ; */
 static void parse_sig_valtype(struct parser *ps)
 {
-	struct tok at = ps->t;
-	uint32_t id;
-	bool ext;
+	struct tok at = ps->t, sname;
+	struct msg_x *mx;
 	uint64_t vt;
 
 	next(ps);
-	if (!parse_msg_id(ps, &id, &ext))
+	if (!parse_msg_signal(ps, &at, false, &mx, &sname))
 		return;
-	struct msg_x *mx = msg_for_id(ps, &at, id, ext, false);
-	if (ps->t.kind != T_IDENT) {
-		expected(ps, "a signal name");
-		return;
-	}
-	struct tok sname = ps->t;
-	next(ps);
 	if (punct(&ps->t, ':'))
 		next(ps);
 	struct tok vt_at = ps->t;
@@ -1052,20 +1054,12 @@ static void parse_sig_valtype(struct parser *ps)
 /* SG_MUL_VAL_ id sig switch lo-hi {, lo-hi} ; */
 static void parse_sg_mul_val(struct parser *ps)
 {
-	struct tok at = ps->t;
-	uint32_t id;
-	bool ext;
+	struct tok at = ps->t, sname;
+	struct msg_x *mx;
 
 	next(ps);
-	if (!parse_msg_id(ps, &id, &ext))
+	if (!parse_msg_signal(ps, &at, false, &mx, &sname))
 		return;
-	struct msg_x *mx = msg_for_id(ps, &at, id, ext, false);
-	if (ps->t.kind != T_IDENT) {
-		expected(ps, "a signal name");
-		return;
-	}
-	struct tok sname = ps->t;
-	next(ps);
 	if (ps->t.kind != T_IDENT) {
 		expected(ps, "the multiplexer switch name");
 		return;

@@ -146,47 +146,63 @@ static int prepare(queue_t *q, sqlite3_stmt **st, const char *sql)
 	return 0;
 }
 
+/* A one-off statement (the hot ones are prepared once, see prepare()):
+ * 0, or -errno (logged, naming what). The caller finalizes *st (NULL if it
+ * did not prepare) in every case. */
+static int stmt(queue_t *q, const char *sql, const char *what, sqlite3_stmt **st)
+{
+	int rc = sqlite3_prepare_v2(q->db, sql, -1, st, NULL);
+
+	return rc == SQLITE_OK ? 0 : sql_fail(q, rc, what);
+}
+
+/* Step st to its next row: 0 on a row, -ENOENT when there is none, or
+ * -errno (logged, naming what). */
+static int step_row(queue_t *q, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? -ENOENT : sql_fail(q, rc, what);
+}
+
+/* Step a statement that returns no row: 0 or -errno (logged). */
+static int step_done(queue_t *q, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	return rc == SQLITE_DONE ? 0 : sql_fail(q, rc, what);
+}
+
+/* Prepare sql and step to its first row: 0 with *st on that row, -ENOENT
+ * when there is none, or -errno (logged, naming what). The caller
+ * finalizes *st in every case. */
+static int first_row(queue_t *q, const char *sql, const char *what, sqlite3_stmt **st)
+{
+	int ret = stmt(q, sql, what, st);
+
+	return ret ? ret : step_row(q, *st, what);
+}
+
 /* The first row of sql: column 0 into *a and, when b is not NULL, column 1
  * into *b. 0, or -errno (logged) when it does not prepare or gives no row. */
 static int query_u64(queue_t *q, const char *sql, uint64_t *a, uint64_t *b)
 {
 	sqlite3_stmt *st = NULL;
-	int ret = -EIO;
-	int rc = sqlite3_prepare_v2(q->db, sql, -1, &st, NULL);
+	int ret = first_row(q, sql, sql, &st);
 
-	if (rc != SQLITE_OK) {
-		ret = sql_fail(q, rc, sql);
-		goto out;
+	if (ret == -ENOENT) {
+		log_err("%s: %s: no row", q->path, sql);
+		ret = -EIO;
 	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		ret = sql_fail(q, rc, sql);
-		goto out;
+	if (!ret) {
+		*a = (uint64_t)sqlite3_column_int64(st, 0);
+		if (b)
+			*b = (uint64_t)sqlite3_column_int64(st, 1);
 	}
-	*a = (uint64_t)sqlite3_column_int64(st, 0);
-	if (b)
-		*b = (uint64_t)sqlite3_column_int64(st, 1);
-	ret = 0;
-out:
 	sqlite3_finalize(st);
 	return ret;
-}
-
-/* Prepare sql and step to its first row: 0 with *st on that row, -ENOENT
- * when there is none, or -errno (logged, naming what). The caller
- * finalizes *st (NULL if it did not prepare) in every case. */
-static int first_row(queue_t *q, const char *sql, const char *what, sqlite3_stmt **st)
-{
-	int rc = sqlite3_prepare_v2(q->db, sql, -1, st, NULL);
-
-	if (rc != SQLITE_OK)
-		return sql_fail(q, rc, what);
-	rc = sqlite3_step(*st);
-	if (rc == SQLITE_DONE)
-		return -ENOENT;
-	if (rc != SQLITE_ROW)
-		return sql_fail(q, rc, what);
-	return 0;
 }
 
 /* An integer pragma's value, signed (user_version may be negative). */
@@ -204,15 +220,13 @@ static int pragma_int(queue_t *q, const char *sql, int64_t *v)
 static int check_integrity(queue_t *q)
 {
 	sqlite3_stmt *st = NULL;
-	int ret = -EUCLEAN;
-	int rc = sqlite3_prepare_v2(q->db, "PRAGMA quick_check(20)", -1, &st, NULL);
+	int ret, rc;
 	bool ok = false;
 
-	if (rc != SQLITE_OK) {
-		log_err("%s: quick_check: %s", q->path, sqlite3_errmsg(q->db));
-		ret = sql_errno(rc) == -EUCLEAN ? -EUCLEAN : sql_errno(rc);
+	ret = stmt(q, "PRAGMA quick_check(20)", "quick_check", &st);
+	if (ret)
 		goto out;
-	}
+	ret = -EUCLEAN;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *msg = (const char *)sqlite3_column_text(st, 0);
 
@@ -747,7 +761,7 @@ int queue_stats(queue_t *q, struct queue_stats *st)
 int queue_checkpoint_put(queue_t *q, const void *blob, size_t len, int64_t t_s)
 {
 	sqlite3_stmt *st = NULL;
-	int ret = -EROFS, rc;
+	int ret = -EROFS;
 
 	if (q->read_only)
 		goto out;
@@ -755,20 +769,13 @@ int queue_checkpoint_put(queue_t *q, const void *blob, size_t len, int64_t t_s)
 		ret = -EFBIG;
 		goto out;
 	}
-	rc = sqlite3_prepare_v2(q->db, "INSERT OR REPLACE INTO checkpoint (id, blob, t) "
-				       "VALUES (1, ?1, ?2)", -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		ret = sql_fail(q, rc, "saving the checkpoint");
+	ret = stmt(q, "INSERT OR REPLACE INTO checkpoint (id, blob, t) VALUES (1, ?1, ?2)",
+		   "saving the checkpoint", &st);
+	if (ret)
 		goto out;
-	}
 	sqlite3_bind_blob(st, 1, len ? blob : "", (int)len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, t_s);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
-		ret = sql_fail(q, rc, "saving the checkpoint");
-		goto out;
-	}
-	ret = 0;
+	ret = step_done(q, st, "saving the checkpoint");
 out:
 	sqlite3_finalize(st);
 	return ret;
@@ -813,25 +820,17 @@ int queue_checkpoint_clear(queue_t *q)
 int queue_counter_add(queue_t *q, const char *name, int64_t delta)
 {
 	sqlite3_stmt *st = NULL;
-	int ret = -EROFS, rc;
+	int ret = -EROFS;
 
 	if (q->read_only)
 		goto out;
-	rc = sqlite3_prepare_v2(q->db, "INSERT INTO counters (name, value) VALUES (?1, ?2) "
-				       "ON CONFLICT (name) DO UPDATE SET value = value + ?2",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		ret = sql_fail(q, rc, "updating a counter");
+	ret = stmt(q, "INSERT INTO counters (name, value) VALUES (?1, ?2) "
+		      "ON CONFLICT (name) DO UPDATE SET value = value + ?2", "updating a counter", &st);
+	if (ret)
 		goto out;
-	}
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, delta);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
-		ret = sql_fail(q, rc, "updating a counter");
-		goto out;
-	}
-	ret = 0;
+	ret = step_done(q, st, "updating a counter");
 out:
 	sqlite3_finalize(st);
 	return ret;
@@ -840,23 +839,18 @@ out:
 int queue_counter_get(queue_t *q, const char *name, int64_t *value)
 {
 	sqlite3_stmt *st = NULL;
-	int ret = -EIO, rc;
+	int ret;
 
 	*value = 0;
-	rc = sqlite3_prepare_v2(q->db, "SELECT value FROM counters WHERE name = ?1", -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		ret = sql_fail(q, rc, "reading a counter");
+	ret = stmt(q, "SELECT value FROM counters WHERE name = ?1", "reading a counter", &st);
+	if (ret)
 		goto out;
-	}
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	ret = step_row(q, st, "reading a counter");
+	if (!ret)
 		*value = sqlite3_column_int64(st, 0);
-	else if (rc != SQLITE_DONE) {
-		ret = sql_fail(q, rc, "reading a counter");
-		goto out;
-	}
-	ret = 0;
+	else if (ret == -ENOENT)
+		ret = 0;   /* never counted: 0 */
 out:
 	sqlite3_finalize(st);
 	return ret;
@@ -885,26 +879,24 @@ out:
 int queue_walk(queue_t *q, uint64_t from, queue_walk_fn *fn, void *ctx)
 {
 	sqlite3_stmt *st = NULL;
-	int ret = -EIO, rc;
+	int ret;
 
-	rc = sqlite3_prepare_v2(q->db, "SELECT seq, cose FROM records WHERE seq >= ?1 ORDER BY seq",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		ret = sql_fail(q, rc, "reading records");
+	ret = stmt(q, "SELECT seq, cose FROM records WHERE seq >= ?1 ORDER BY seq",
+		   "reading records", &st);
+	if (ret)
 		goto out;
-	}
 	sqlite3_bind_int64(st, 1, (int64_t)from);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	for (;;) {
+		ret = step_row(q, st, "reading records");
+		if (ret)
+			break;
 		ret = fn((uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
 			 (size_t)sqlite3_column_bytes(st, 1), ctx);
 		if (ret)
 			goto out;
 	}
-	if (rc != SQLITE_DONE) {
-		ret = sql_fail(q, rc, "reading records");
-		goto out;
-	}
-	ret = 0;
+	if (ret == -ENOENT)
+		ret = 0;   /* every row walked */
 out:
 	sqlite3_finalize(st);
 	return ret;
