@@ -101,7 +101,21 @@ autoconf    := $(O)/include/generated/autoconf.h
 kconfig-files := Kconfig $(wildcard */Kconfig */*/Kconfig)
 config-targets := defconfig %_defconfig menuconfig olddefconfig savedefconfig oldconfig
 
-ifeq ($(filter $(config-targets) deps deps-check clean distclean help lint-banned,$(MAKECMDGOALS)),)
+# Goals that build nothing themselves: make check and make demo install
+# what is missing first (deps-check), then build in a sub-make.
+no-build-goals := deps deps-check clean distclean help lint-banned lint-layers check demo
+# A first make on a fresh machine stops at once, naming what is missing
+# and its package (scripts/preflight.sh), not deep inside a compiler run.
+preflight = $(shell PYTHON="$(PYTHON)" PKG_CONFIG="$(PKG_CONFIG)" CC="$(CC)" \
+	CFLAGS="$(if $(SYSROOT),--sysroot=$(SYSROOT))" scripts/preflight.sh $(DEB_ARCH) $(1) \
+	>/dev/null || echo missing)
+ifeq ($(filter $(no-build-goals),$(MAKECMDGOALS)),)
+  ifneq ($(call preflight,cmd:$(CC) cmd:pkg-config py:kconfiglib),)
+    $(error cannot build for ARCH=$(ARCH): the tools above are missing)
+  endif
+endif
+
+ifeq ($(filter $(config-targets) $(no-build-goals),$(MAKECMDGOALS)),)
   # Any build goal: make sure a .config exists (the target's defconfig).
   ifeq ($(wildcard $(O)/.config),)
     $(shell mkdir -p $(O) && $(KCONFIG) defconfig --kconfig Kconfig cross/configs/$(DEFCONFIG) >&2)
@@ -139,10 +153,16 @@ endif
 ifeq ($(CONFIG_SECCOMP),y)
   PKGS += libseccomp
 endif
-# One missing .pc makes pkg-config print nothing at all: say which.
+# The target's libraries, before a compiler runs: one missing .pc would
+# make pkg-config print nothing at all, and a missing header fail deep
+# inside the first file that includes it.
 ifneq ($(wildcard $(O)/.config),)
-  PKGS_MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,$(p))))
-  $(if $(PKGS_MISSING),$(warning pkg-config finds no $(PKGS_MISSING) for ARCH=$(ARCH); run make deps ARCH=$(ARCH)))
+  ifeq ($(filter $(config-targets) $(no-build-goals),$(MAKECMDGOALS)),)
+    ifneq ($(call preflight,$(addprefix pc:,$(PKGS)) h:stdio.h h:linux/can.h l:mbedcrypto \
+                          $(if $(filter y,$(CONFIG_VERIFY_LIBCRYPTO)),pc:libcrypto)),)
+      $(error cannot build for ARCH=$(ARCH): the libraries above are missing)
+    endif
+  endif
 endif
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
@@ -294,11 +314,14 @@ bench: all $(test-prog-bins)
 
 # ---- lint ----------------------------------------------------------------
 c-sources := $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
-.PHONY: lint lint-banned
-lint: lint-banned $(autoconf)
+.PHONY: lint lint-banned lint-layers
+lint: lint-banned lint-layers $(autoconf)
 	$(Q)scripts/lint.sh $(O) $(c-sources)
 lint-banned:
 	$(Q)scripts/banned.sh $(c-sources)
+# The architecture's include rules (docs/architecture.md).
+lint-layers:
+	$(Q)$(PYTHON) scripts/layers.py .
 
 # ---- install -------------------------------------------------------------
 .PHONY: install install-strip

@@ -39,7 +39,8 @@ DEBIAN = {"libcurl4-openssl-dev": "curl", "libmbedtls-dev": "mbedtls",
           "libsqlite3-dev": "sqlite3", "libsodium-dev": "sodium",
           "libinih-dev": "inih", "libp11-kit-dev": "p11-kit",
           "libseccomp-dev": "seccomp"}
-DEBIAN_IGNORE = {"libcmocka-dev": "unit tests only", "linux-libc-dev": "kernel headers"}
+DEBIAN_IGNORE = {"libcmocka-dev": "unit tests only", "linux-libc-dev": "kernel headers",
+                 "libc6-dev": "C library headers"}
 YOCTO = {"curl": "curl", "mbedtls": "mbedtls", "sqlite3": "sqlite3",
          "libsodium": "sodium", "libinih": "inih", "p11-kit": "p11-kit",
          "libseccomp": "seccomp"}
