@@ -10,6 +10,7 @@
 #include <ini.h>
 
 #include "agent/config.h"
+#include "lib/file.h"
 #include "lib/ini_lines.h"
 #include "lib/log.h"
 
@@ -38,6 +39,7 @@ struct conf_opt {
 
 #define F(field) offsetof(struct eco2_config, field)
 #define DAY_S 86400.0
+#define CONFIG_MAX_BYTES ((size_t)1 << 20)   /* eco2d.conf is a few KiB */
 
 /* The one table of options. Keep eco2d.conf(5) in step with it. */
 static const struct conf_opt options[] = {
@@ -338,16 +340,17 @@ int config_load_buffer(struct eco2_config *cfg, const char *name,
 int config_load(struct eco2_config *cfg, const char *path)
 {
 	struct parse_state st = { .cfg = cfg, .name = path };
-	int ret = -EINVAL;
+	char *text = NULL;
+	size_t len = 0;
+	int ret;
 	const char *slash;
 
 	config_init(cfg, path);
-	st.in.fp = fopen(path, "re");
-	if (!st.in.fp) {
-		ret = -errno;
-		log_err("%s: cannot open: %s", path, strerror(errno));
+	ret = file_read(path, CONFIG_MAX_BYTES, 0, NULL, &text, &len);
+	if (ret)
 		goto out;
-	}
+	st.in.buf = text;
+	st.in.len = len;
 	/* Relative paths in the file start at its folder, made absolute so
 	 * they stay right whatever the program's working directory. */
 	slash = strrchr(path, '/');
@@ -367,8 +370,7 @@ int config_load(struct eco2_config *cfg, const char *path)
 	}
 	ret = conf_parse(&st);
 out:
-	if (st.in.fp)
-		fclose(st.in.fp);
+	free(text);
 	free(st.dir);
 	return ret;
 }

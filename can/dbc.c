@@ -1401,7 +1401,7 @@ int dbc_load(dbc_t **out, const char *path)
 	ret = file_read(path, DBC_MAX_FILE, 0, NULL, &buf, &len);
 	if (!ret)
 		ret = dbc_load_buffer(out, path, buf, len);
-	else if (ret == -EINVAL)
+	else if (ret == -EINVAL || ret == -EISDIR)
 		ret = -EFBIG;   /* not a regular file: kept apart from syntax errors */
 	free(buf);
 	return ret;

@@ -8,11 +8,14 @@
 
 #include <ini.h>
 
+#include "lib/file.h"
 #include "lib/ini_lines.h"
 #include "lib/log.h"
 #include "can/decode.h"
 #include "can/j1939.h"
 #include "can/profile.h"
+
+#define PROFILE_MAX_BYTES ((size_t)1 << 20)   /* a profile is a few KiB */
 
 enum dim {
 	DIM_NONE,       /* state signals: ignition, charging */
@@ -357,11 +360,6 @@ static int parse(struct pstate *st)
 	st->in.too_long = profile_too_long;
 	st->in.ctx = st;
 	r = ini_parse_stream(ini_lines_read, &st->in, on_value, st);
-	if (st->in.fp && ferror(st->in.fp)) {
-		r = errno ? -errno : -EIO;
-		log_err("%s: cannot read: %s", st->file, strerror(-r));
-		return r;
-	}
 	if (r > 0)
 		perr(st, (unsigned)r, "expected '[section]' or 'key = value'");
 	else if (r < 0)
@@ -444,24 +442,24 @@ int profile_load(profile_t **out, const char *path)
 {
 	struct pstate st = { .file = path };
 	const char *slash = strrchr(path, '/');
-	char *dir = NULL;
+	char *dir = NULL, *text = NULL;
+	size_t len = 0;
 	int ret;
 
 	*out = NULL;
-	st.in.fp = fopen(path, "re");
-	if (!st.in.fp) {
-		ret = -errno;
-		log_err("%s: cannot open: %s", path, strerror(errno));
+	ret = file_read(path, PROFILE_MAX_BYTES, 0, NULL, &text, &len);
+	if (ret)
 		return ret;
-	}
+	st.in.buf = text;
+	st.in.len = len;
 	dir = slash ? strndup(path, (size_t)(slash > path ? slash - path : 1)) : strdup(".");
 	if (!dir) {
-		fclose(st.in.fp);
+		free(text);
 		return -ENOMEM;
 	}
 	st.base_dir = dir;
 	ret = load_common(out, &st);
-	fclose(st.in.fp);
+	free(text);
 	free(dir);
 	return ret;
 }

@@ -131,6 +131,8 @@ static int file_open(struct signer *s, const char *uri, const char *pin)
 	/* Refuse anything a careless deployment could leak: not a regular
 	 * file, group/other bits. */
 	ret = file_read(path, KEYFILE_MAX - 1, FILE_PRIVATE, "key", &buf, &len);
+	if (ret == -EISDIR)
+		ret = -EINVAL;   /* as any file that is not a regular one */
 	if (ret < 0)
 		goto out;
 

@@ -30,7 +30,8 @@ static int open_checked(const char *path, size_t max_bytes, unsigned flags, cons
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		ret = -errno;
-		fail(what, path, strerror(errno));
+		log_err("%s%s%s: cannot open: %s", what ? what : "", what ? ": " : "", path,
+			strerror(errno));
 		return ret;
 	}
 	if (fstat(fd, st) < 0) {
@@ -45,10 +46,14 @@ static int open_checked(const char *path, size_t max_bytes, unsigned flags, cons
 				path, max_bytes);
 			goto bad;
 		}
+	} else if (S_ISDIR(st->st_mode)) {
+		ret = -EISDIR;
+		log_err("%s%s%s: cannot read: %s", what ? what : "", what ? ": " : "", path,
+			strerror(EISDIR));
+		goto bad;
 	} else if (!((flags & FILE_STREAM) && (S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode)))) {
 		ret = -EINVAL;
-		fail(what, path, S_ISDIR(st->st_mode) ? "a directory, not a file" :
-			"not a regular file");
+		fail(what, path, "not a regular file");
 		goto bad;
 	}
 	if ((flags & FILE_PRIVATE) && (st->st_mode & 077)) {
@@ -69,15 +74,18 @@ bad:
 	return ret;
 }
 
-/* Read up to max bytes into a buffer grown as needed, keeping one byte
- * for a NUL. A regular file's size is known: one allocation, no copies
- * left behind (key material). */
+/* Read all of fd, at most max_bytes, keeping one byte for a NUL. A
+ * regular file's size is known: one allocation, no copies left behind (key
+ * material). A stream grows its buffer up to the bound; at the bound one
+ * more byte is asked for, to tell "exactly max_bytes" from "more". */
 static int read_fd(int fd, const struct stat *st, size_t max_bytes, const char *what,
 		   const char *path, char **out, size_t *len)
 {
-	size_t cap = S_ISREG(st->st_mode) ? (size_t)st->st_size + 1 : STREAM_CHUNK;
-	size_t got = 0;
+	size_t want = S_ISREG(st->st_mode) && st->st_size > 0 ? (size_t)st->st_size :
+		      max_bytes < STREAM_CHUNK ? max_bytes : STREAM_CHUNK;
+	size_t cap = want + 1, got = 0;
 	char *buf = malloc(cap);
+	ssize_t n;
 	int ret;
 
 	if (!buf) {
@@ -85,20 +93,29 @@ static int read_fd(int fd, const struct stat *st, size_t max_bytes, const char *
 		return -ENOMEM;
 	}
 	for (;;) {
-		ssize_t n;
-
+		if (S_ISREG(st->st_mode) && st->st_size > 0 && got == (size_t)st->st_size)
+			break;   /* all of it: no read() just to see the end */
 		if (got + 1 == cap) {
 			char *nb;
 
-			/* A regular file that grew while being read, or a
-			 * stream: grow, never past the bound. */
 			if (got >= max_bytes) {
-				ret = -EFBIG;
-				log_err("%s%s%s: larger than %zu bytes", what ? what : "",
-					what ? ": " : "", path, max_bytes);
+				char probe;
+
+				do
+					n = read(fd, &probe, 1);
+				while (n < 0 && errno == EINTR);
+				if (n == 0)
+					break;
+				ret = n < 0 ? -errno : -EFBIG;
+				if (n < 0)
+					log_err("%s%s%s: cannot read: %s", what ? what : "",
+						what ? ": " : "", path, strerror(errno));
+				else
+					log_err("%s%s%s: larger than %zu bytes", what ? what : "",
+						what ? ": " : "", path, max_bytes);
 				goto bad;
 			}
-			cap = cap * 2 > max_bytes + 1 ? max_bytes + 1 : cap * 2;
+			cap = cap - 1 > max_bytes / 2 ? max_bytes + 1 : 2 * (cap - 1) + 1;
 			nb = realloc(buf, cap);
 			if (!nb) {
 				ret = -ENOMEM;
@@ -112,14 +129,13 @@ static int read_fd(int fd, const struct stat *st, size_t max_bytes, const char *
 			continue;
 		if (n < 0) {
 			ret = -errno;
-			fail(what, path, strerror(errno));
+			log_err("%s%s%s: cannot read: %s", what ? what : "", what ? ": " : "", path,
+				strerror(errno));
 			goto bad;
 		}
 		if (n == 0)
 			break;
 		got += (size_t)n;
-		if (S_ISREG(st->st_mode) && got == (size_t)st->st_size && got + 1 == cap)
-			break;   /* all of it: no read() just to see the end */
 	}
 	buf[got] = '\0';
 	*out = buf;

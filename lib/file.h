@@ -22,7 +22,8 @@ enum {
 
 /* Read all of `path` into *out, NUL-terminated (free() it; a secret is
  * wiped by the caller first). `what` (may be NULL) prefixes messages,
- * e.g. "key". 0, or -errno: -EINVAL not a regular file (or stream),
+ * e.g. "key". 0, or -errno: -EISDIR a directory, -EINVAL not a regular
+ * file (or stream) otherwise,
  * -EFBIG more than max_bytes, -EACCES group/other bits with FILE_PRIVATE,
  * or the error of open/read. */
 int file_read(const char *path, size_t max_bytes, unsigned flags, const char *what,

@@ -45,7 +45,9 @@ void log_rl(struct log_ratelimit *rl, int level, const char *fmt, ...) __printf(
 typedef void log_hook_fn(int level, const char *msg, void *ctx);
 void log_set_hook(log_hook_fn *fn, void *ctx);
 
-/* Messages written since log_open, per level, for counters and tests. */
+/* Messages logged since log_open, per level, for counters and tests:
+ * every call counts, including one below the level that was not written
+ * and one the rate limit held back (so a counter sees every event). */
 unsigned long log_count(int level);
 
 #endif

@@ -5,7 +5,7 @@
  *               TEST_MESSAGES_SIZE bytes (define it before including to
  *               change it), later messages cut off once it is full
  *   setup()     a cmocka setup: empties messages[] and sends every level
- *               to it (nothing reaches stderr)
+ *               to it (and to stderr, where a failing test's log shows)
  * A test may also empty messages[] itself between steps. */
 #ifndef ECO2_TEST_UTIL_H
 #define ECO2_TEST_UTIL_H
