@@ -564,7 +564,7 @@ void cose_kid(const uint8_t *pubkey, size_t len, uint8_t kid[8])
 static const char *const flag_names[] = {
 	"odo_rollback", "odo_jump", "odo_stuck", "data_gap", "clock_jump",
 	"frames_dropped", "bus_error", "resumed", "odo_wrap", "no_energy",
-	"no_odometer", "ended_early",
+	"no_odometer", "ended_early", "state_break", "clock_stuck",
 };
 
 const char *record_flag_name(unsigned bit)

@@ -29,6 +29,8 @@ enum eco2_record_type {
 #define ECO2_FLAG_NO_ENERGY       (1u << 9)  /* no energy signal: energy fields are 0 */
 #define ECO2_FLAG_NO_ODOMETER     (1u << 10) /* distance from speed alone */
 #define ECO2_FLAG_ENDED_EARLY     (1u << 11) /* ended by end of log or shutdown */
+#define ECO2_FLAG_STATE_BREAK     (1u << 12) /* saved state failed its check: a fresh start */
+#define ECO2_FLAG_CLOCK_STUCK     (1u << 13) /* frame times did not advance */
 
 struct eco2_record {
 	uint32_t version;              /* 0: ECO2_RECORD_VERSION */
