@@ -345,22 +345,39 @@ static const struct { const char *text; const char *msg; } errs[] = {
 	  "SG_MUL_VAL_ 1 A B 1-1;\nSG_MUL_VAL_ 1 B A 1-1;\n", "t.dbc:2:6: multiplexer switches of A form a cycle" },
 	{ "BA_DEF_ BO_ \"X\" BOOL;\n", "expected INT, HEX, FLOAT, STRING or ENUM" },
 	{ "VAL_ 1 S 1 \"a\" 2 ;\n", "expected the value's label string" },
-	{ "BO_ 1 X: 8 N\nCM_ BO_ 1 \"c\"\n", "expected ';', found end of file" },
+	{ "BO_ 1 X: 8 N\nCM_ BO_ 1 \"c\"\n", "t.dbc:2:14: expected ';' to end CM_, found end of file" },
 	{ "BO_ 1 X: 8 N\n;\n", "t.dbc:2:1: expected a section keyword" },
 };
 
+/* Each error names file:line:col and what was expected: with DBC_STRICT
+ * the load fails; without it the same words are a warning and the file
+ * loads. */
 static void test_errors(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(errs); i++) {
+		const char *text = errs[i].text;
 		dbc_t *dbc = NULL;
+		unsigned long errors = log_count(LOG_ERR), warnings = log_count(LOG_WARNING);
 		messages[0] = '\0';
-		int ret = load(&dbc, errs[i].text);
+		int ret = dbc_load_buffer_with(&dbc, "t.dbc", text, strlen(text), DBC_STRICT);
 		if (ret != -EINVAL)
-			fail_msg("case %zu loaded (%d): %s", i, ret, errs[i].text);
+			fail_msg("case %zu loaded (%d): %s", i, ret, text);
 		assert_null(dbc);
-		if (!strstr(messages, errs[i].msg))
-			fail_msg("case %zu: got '%s', expected '%s'", i, messages, errs[i].msg);
+		if (!strstr(messages, errs[i].msg) || log_count(LOG_ERR) != errors + 1)
+			fail_msg("case %zu: got '%s', expected the error '%s'", i, messages, errs[i].msg);
+
+		errors = log_count(LOG_ERR);
+		warnings = log_count(LOG_WARNING);
+		messages[0] = '\0';
+		ret = load(&dbc, text);
+		if (ret != 0)
+			fail_msg("case %zu: not loaded without DBC_STRICT (%d): %s", i, ret, text);
+		if (!strstr(messages, errs[i].msg) || log_count(LOG_ERR) != errors ||
+		    log_count(LOG_WARNING) == warnings)
+			fail_msg("case %zu: got '%s', expected the warning '%s'", i, messages, errs[i].msg);
+		assert_true(dbc_warning_count(dbc) >= 1);
+		dbc_free(dbc);
 	}
 }
 
