@@ -1,4 +1,8 @@
-/* eco2ctl decode --dbc FILE [--json] [LOG|-]: decode a candump log.
+/* eco2ctl decode --dbc FILE [--json] [--strict] [LOG|-]: decode a candump log.
+ *
+ * The DBC loads as dbc_load() does: a statement outside the grammar is a
+ * warning and the rest loads. --strict makes any such statement an error
+ * and decodes nothing (for people who lint their DBCs).
  *
  * --json writes one object a line for each frame that yields a signal:
  *   {"t":1700000000.001000,"id":496,"name":"ExampleMessage","signals":{"Enable":1,...}}
@@ -147,8 +151,10 @@ static void print_frame(FILE *out, bool json, const struct can_frame_rec *f,
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: eco2ctl decode --dbc FILE [--json] [LOG|-]\n"
-		"  decode a candump log (default: standard input) with a DBC file\n");
+	fprintf(out, "usage: eco2ctl decode --dbc FILE [--json] [--strict] [LOG|-]\n"
+		"  decode a candump log (default: standard input) with a DBC file\n"
+		"  --strict  refuse a DBC with any construct outside the grammar\n"
+		"            (default: warn, skip the statement, load the rest)\n");
 }
 
 int ctl_decode(int argc, char **argv)
@@ -156,6 +162,7 @@ int ctl_decode(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "dbc", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "strict", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -163,19 +170,23 @@ int ctl_decode(int argc, char **argv)
 	static char outbuf[1 << 16];
 	const char *dbc_path = NULL, *log_path = "-";
 	bool json = false;
+	unsigned dbc_flags = 0;
 	dbc_t *dbc = NULL;
 	decoder_t *dec = NULL;
 	canlog_reader_t *rd = NULL;
 	struct can_frame_rec f;
 	int c, ret = 1;
 
-	while ((c = getopt_long(argc, argv, "d:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:jsh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			dbc_path = optarg;
 			break;
 		case 'j':
 			json = true;
+			break;
+		case 's':
+			dbc_flags |= DBC_STRICT;
 			break;
 		case 'h':
 			usage(stdout);
@@ -193,7 +204,7 @@ int ctl_decode(int argc, char **argv)
 		log_path = argv[optind];
 
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
-	if (dbc_load(&dbc, dbc_path))
+	if (dbc_load_with(&dbc, dbc_path, dbc_flags))
 		goto out;
 	if (decoder_new(&dec, dbc)) {
 		log_err("%s: cannot build the decoder", dbc_path);

@@ -20,6 +20,7 @@ test_dbc-objs := tests/unit/test_dbc.o
 fuzz-y += fuzz_dbc
 fuzz_dbc-srcs := tests/fuzz/fuzz_dbc.c can/dbc.c
 itests-y += tests/integration/can_corpus.sh tests/integration/can_oracle.sh
+itests-y += tests/integration/can_dbc_recovery.sh
 
 # decode: compiled per-message tables
 lib-y += can/decode.o

@@ -114,14 +114,20 @@ int canlog_parse_line(const char *line, size_t len, struct can_frame_rec *out,
 		return fail(why, "expected decimal seconds after '('");
 	if (nd > 11 || sec > UINT64_MAX / 1000000000u - 1)
 		return fail(why, "timestamp seconds out of range");
-	if (p == end || *p != '.')
-		return fail(why, "expected '.' and 6 or 9 fraction digits in the timestamp");
-	p++;
-	nd = decimal_run(&p, end, &frac);   /* a count other than 6 or 9 is refused below */
-	if (nd == 6)
-		frac *= 1000;
-	else if (nd != 9)
-		return fail(why, "expected 6 or 9 fraction digits in the timestamp");
+	/* Any number of fraction digits (candump writes 6, other tools 3 or
+	 * 9, some none): nanoseconds are the first 9, the rest is dropped. */
+	if (p < end && *p == '.') {
+		static const uint32_t scale[10] = { 1000000000, 100000000, 10000000, 1000000,
+						    100000, 10000, 1000, 100, 10, 1 };
+		p++;
+		nd = 0;
+		for (; p < end && (unsigned)*p - '0' <= 9; p++, nd++)
+			if (nd < 9)
+				frac = frac * 10 + (unsigned)(*p - '0');
+		frac *= scale[nd < 9 ? nd : 9];
+	} else if (p == end || *p != ')') {
+		return fail(why, "expected '.' and fraction digits, or ')', after the timestamp's seconds");
+	}
 	if (p == end || *p != ')')
 		return fail(why, "expected ')' after the timestamp");
 	p++;
