@@ -20,17 +20,22 @@ test_dbc-objs := tests/unit/test_dbc.o
 fuzz-y += fuzz_dbc
 fuzz_dbc-srcs := tests/fuzz/fuzz_dbc.c can/dbc.c
 itests-y += tests/integration/can_corpus.sh tests/integration/can_oracle.sh
-itests-y += tests/integration/can_dbc_recovery.sh
+itests-y += tests/integration/can_dbc_recovery.sh tests/integration/can_exact.sh
 
 # decode: compiled per-message tables
 lib-y += can/decode.o
 tests-y += test_decode
 test_decode-objs := tests/unit/test_decode.o
 fuzz-y += fuzz_decode
-fuzz_decode-srcs := tests/fuzz/fuzz_decode.c can/decode.c can/dbc.c
+fuzz_decode-srcs := tests/fuzz/fuzz_decode.c can/decode.c can/dbc.c can/physfmt.c
 # bench-decode: tests/bench/bench_decode.sh's driver
 test-progs-y += bench-decode
 bench-decode-objs := tests/bench/decode/bench_decode.o
+
+# physfmt: decoded values as exact decimal text
+lib-y += can/physfmt.o
+tests-y += test_physfmt
+test_physfmt-objs := tests/unit/test_physfmt.o
 
 # j1939: PGNs and their signals
 lib-$(CONFIG_CAN_J1939) += can/j1939.o
