@@ -30,6 +30,11 @@
 
 /* ---- output: lines built in one buffer, written 64 KiB at a time ---------- */
 
+/* Fixed pieces of the lines (not strings: copied by their size). */
+static const char lit_t[5] = { '{', '"', 't', '"', ':' };
+static const char lit_end[4] = { '}', '}', '\n', '\0' };
+static const char lit_u00[4] = { '\\', 'u', '0', '0' };
+
 #define OUT_BUF   (1u << 17)
 #define OUT_FLUSH (1u << 16)   /* write once this much is buffered */
 
@@ -75,7 +80,7 @@ static char *json_str(char *p, const char *s)
 			*p++ = '\\';
 			*p++ = (char)c;
 		} else if (c < 0x20) {
-			memcpy(p, "\\u00", 4);
+			memcpy(p, lit_u00, sizeof(lit_u00));
 			p[4] = hex[c >> 4];
 			p[5] = hex[c & 15];
 			p += 6;
@@ -271,9 +276,9 @@ static char *put_time(struct out *o, char *p, uint64_t t_ns)
 	p += o->sec_n;
 	if (ns % 1000 == 0) {
 		uint32_t us = ns / 1000;   /* six digits, two at a time */
-		memcpy(p, pairs + 2 * (us / 10000), 2);
-		memcpy(p + 2, pairs + 2 * (us / 100 % 100), 2);
-		memcpy(p + 4, pairs + 2 * (us % 100), 2);
+		memcpy(p, pairs + 2 * (size_t)(us / 10000), 2);
+		memcpy(p + 2, pairs + 2 * (size_t)(us / 100 % 100), 2);
+		memcpy(p + 4, pairs + 2 * (size_t)(us % 100), 2);
 		return p + 6;
 	}
 	for (unsigned i = 9; i-- > 0; ns /= 10)
@@ -301,7 +306,7 @@ static int out_frame_json(struct out *o, const struct out_msg *om, const struct 
 	if (out_room(o, om->line_max))
 		return -EIO;
 	char *p = o->buf + o->n;
-	memcpy(p, "{\"t\":", 5);
+	memcpy(p, lit_t, sizeof(lit_t));
 	p = put_time(o, p + 5, f->t_ns);
 	memcpy(p, om->head, OUT_SMALL);
 	p += om->head_n;
@@ -312,7 +317,7 @@ static int out_frame_json(struct out *o, const struct out_msg *om, const struct 
 		memcpy(p, os->key, OUT_SMALL);
 		p = physfmt_put(&os->fmt, vals[i].raw, vals[i].value, p + os->key_n);
 	}
-	memcpy(p, "}}\n", 4);
+	memcpy(p, lit_end, sizeof(lit_end));
 	o->n = (size_t)(p + 3 - o->buf);
 	return o->n >= OUT_FLUSH ? out_flush(o) : 0;
 }
@@ -335,7 +340,7 @@ static int out_frame(struct out *o, const struct can_frame_rec *f, const struct 
 		return -EIO;
 	p = o->buf + o->n;
 	if (o->json) {
-		memcpy(p, "{\"t\":", 5);
+		memcpy(p, lit_t, sizeof(lit_t));
 		p = put_time(o, p + 5, f->t_ns);
 	} else {
 		size_t k = strnlen(f->iface, sizeof(f->iface));
@@ -377,7 +382,7 @@ static int out_frame(struct out *o, const struct can_frame_rec *f, const struct 
 	if (out_room(o, 4))
 		return -EIO;
 	if (o->json) {
-		memcpy(o->buf + o->n, "}}\n", 3);
+		memcpy(o->buf + o->n, lit_end, 3);
 		o->n += 3;
 	} else {
 		o->buf[o->n++] = '\n';

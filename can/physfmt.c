@@ -107,8 +107,8 @@ static inline __attribute__((always_inline)) char *digits_u64(uint64_t v, char *
 			*--p = pairs[i];
 		}
 		if (w >= 10) {
-			*--p = pairs[w * 2 + 1];
-			*--p = pairs[w * 2];
+			*--p = pairs[(size_t)w * 2 + 1];
+			*--p = pairs[(size_t)w * 2];
 		} else {
 			*--p = (char)('0' + w);
 		}
@@ -273,7 +273,8 @@ char *physfmt_double(double x, char *p)
 	int n = 0;
 
 	if (!isfinite(x)) {
-		memcpy(p, "null", 4);
+		static const char null[4] = { 'n', 'u', 'l', 'l' };
+		memcpy(p, null, sizeof(null));
 		return p + 4;
 	}
 	if (x == trunc(x) && fabs(x) < 1e17) {

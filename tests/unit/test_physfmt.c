@@ -185,7 +185,8 @@ static void big_add(struct big *r, const struct big *a, const struct big *b)
 	*r = x;
 }
 
-/* b x 10^exp as the shortest exact decimal text. */
+/* b x 10^exp as the shortest exact decimal text, into out (2 * ND bytes). */
+#define TEXT_MAX ((size_t)2 * ND)
 static void big_text(const struct big *b, int exp, char *out)
 {
 	char digits[ND + 1];
@@ -199,7 +200,7 @@ static void big_text(const struct big *b, int exp, char *out)
 	if (b->neg)
 		*p++ = '-';
 	if (exp >= 0) {
-		p += sprintf(p, "%s", digits);
+		p += snprintf(p, TEXT_MAX - (size_t)(p - out), "%s", digits);
 		if (strcmp(digits, "0"))
 			for (int i = 0; i < exp; i++)
 				*p++ = '0';
@@ -212,17 +213,18 @@ static void big_text(const struct big *b, int exp, char *out)
 		k--;
 	}
 	if (k == 0 || !strcmp(digits, "0")) {
-		sprintf(p, "%s", digits);
+		snprintf(p, TEXT_MAX - (size_t)(p - out), "%s", digits);
 		return;
 	}
 	if (n > k) {
-		sprintf(p, "%.*s.%s", n - k, digits, digits + n - k);
+		snprintf(p, TEXT_MAX - (size_t)(p - out), "%.*s.%s", n - k, digits, digits + n - k);
 		return;
 	}
-	p += sprintf(p, "0.");
+	*p++ = '0';
+	*p++ = '.';
 	for (int i = 0; i < k - n; i++)
 		*p++ = '0';
-	sprintf(p, "%s", digits);
+	snprintf(p, TEXT_MAX - (size_t)(p - out), "%s", digits);
 }
 
 /* Random decimal text of up to `digits` significant digits and an exponent. */
@@ -238,7 +240,7 @@ static void random_decimal(uint64_t *x, char *out, int digits)
 		m[i] = (char)('0' + (*x >> 33) % 10);
 	}
 	m[nd] = '\0';
-	sprintf(out, "%s%se%d", neg ? "-" : "", m, e);
+	snprintf(out, 48, "%s%se%d", neg ? "-" : "", m, e);
 }
 
 /* Parse our own random text back into digits and an exponent, the simple way. */
@@ -253,7 +255,7 @@ static void big_from_text(struct big *b, int *exp, const char *t)
 	for (int i = 0; i < n; i++)
 		b->d[i] = (unsigned char)(t[n - 1 - i] - '0');
 	b->neg = neg;
-	*exp = atoi(e + 1);
+	*exp = (int)strtol(e + 1, NULL, 10);
 	int zero = 1;
 	for (int i = 0; i < n; i++)
 		zero &= b->d[i] == 0;
@@ -268,7 +270,7 @@ static void test_against_digit_strings(void **state)
 	(void)state;
 
 	for (unsigned iter = 0; iter < 2000; iter++) {
-		char ftext[48], otext[48], want[2 * ND];
+		char ftext[48], otext[48], want[TEXT_MAX];
 		struct big fb, ob, rb, prod, sum;
 		int fe, oe;
 		random_decimal(&x, ftext, 18);
