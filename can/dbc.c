@@ -1355,55 +1355,64 @@ static void parse_sig_valtype(struct parser *ps)
 	end_stmt(ps, "SIG_VALTYPE_");
 }
 
-/* SG_MUL_VAL_ id sig switch lo-hi {, lo-hi} ; */
+/* SG_MUL_VAL_ id sig switch lo-hi {, lo-hi} ; -- applied only once read
+ * whole, so that a broken one leaves its signal as it was. */
 static void parse_sg_mul_val(struct parser *ps)
 {
 	struct tok at = ps->t, sname, swname;
+	struct dbc_mux_range *ranges = NULL;
+	unsigned n = 0, cap = 0;
 	struct msg_x *mx;
 
 	next(ps);
-	if (!parse_msg_signal(ps, &at, false, &mx, &sname))
+	if (!parse_msg_signal(ps, &at, false, &mx, &sname) ||
+	    !take_name(ps, "the multiplexer switch name", &swname))
 		return;
-	if (!take_name(ps, "the multiplexer switch name", &swname))
-		return;
-	int i = sig_for_section(ps, mx, &sname, "SG_MUL_VAL_");
-	struct sig_x *x = i >= 0 ? &mx->x[i] : NULL;
-	if (x) {
-		if (x->mul_switch && (strlen(x->mul_switch) != swname.n ||
-				      memcmp(x->mul_switch, swname.s, swname.n))) {
-			perr(ps, &swname, "signal %.*s already multiplexed by %s: expected one switch per signal",
-			     (int)sname.n, sname.s, x->mul_switch);
-			return;
-		}
-		x->mul_switch = tok_str(ps, &swname);
-		x->mul_line = swname.line;
-		x->mul_col = swname.col;
-	}
 	for (;;) {
 		uint64_t lo, hi;
 		struct tok rat = ps->t;
 		if (!parse_u64(ps, &lo, "a range lo-hi") || !expect_punct(ps, '-') ||
 		    !parse_u64(ps, &hi, "the range's upper bound"))
-			return;
+			goto out;
 		if (hi < lo) {
 			perr(ps, &rat, "range %llu-%llu: expected lo <= hi",
 			     (unsigned long long)lo, (unsigned long long)hi);
-			return;
+			goto out;
 		}
-		if (x) {
-			struct dbc_mux_range *r = push(ps, &x->ranges, &x->cap_ranges, x->n_ranges,
-						       sizeof(*x->ranges));
-			if (!r)
-				return;
-			r->lo = lo;
-			r->hi = hi;
-			x->n_ranges++;
-		}
+		struct dbc_mux_range *r = push(ps, &ranges, &cap, n, sizeof(*ranges));
+		if (!r)
+			goto out;
+		r->lo = lo;
+		r->hi = hi;
+		n++;
 		if (!punct(&ps->t, ','))
 			break;
 		next(ps);
 	}
-	end_stmt(ps, "SG_MUL_VAL_");
+	if (!end_stmt(ps, "SG_MUL_VAL_"))
+		goto out;
+	int i = sig_for_section(ps, mx, &sname, "SG_MUL_VAL_");
+	struct sig_x *x = i >= 0 ? &mx->x[i] : NULL;
+	if (!x)
+		goto out;
+	if (x->mul_switch && (strlen(x->mul_switch) != swname.n ||
+			      memcmp(x->mul_switch, swname.s, swname.n))) {
+		perr(ps, &swname, "signal %.*s already multiplexed by %s: expected one switch per signal",
+		     (int)sname.n, sname.s, x->mul_switch);
+		goto out;
+	}
+	x->mul_switch = tok_str(ps, &swname);
+	x->mul_line = swname.line;
+	x->mul_col = swname.col;
+	for (unsigned k = 0; k < n; k++) {
+		struct dbc_mux_range *r = push(ps, &x->ranges, &x->cap_ranges, x->n_ranges, sizeof(*x->ranges));
+		if (!r)
+			goto out;
+		*r = ranges[k];
+		x->n_ranges++;
+	}
+out:
+	free(ranges);
 }
 
 static const char *const skipped_sections[] = {

@@ -486,6 +486,31 @@ static void test_dialect(void **state)
 				     "found a string\n"));
 }
 
+/* A broken SG_MUL_VAL_ leaves its signal as it was (here: m1 of the M
+ * switch), never with a switch and no values. */
+static void test_broken_mul_val(void **state)
+{
+	static const char text[] =
+		"BO_ 1 X: 8 N\n"
+		" SG_ M0 M : 0|8@1+ (1,0) [0|0] \"\" N\n"
+		" SG_ S m1 : 8|8@1+ (1,0) [0|0] \"\" N\n"
+		" SG_ T : 16|8@1+ (1,0) [0|0] \"\" N\n"
+		"SG_MUL_VAL_ 1 S M0 2-;\n"
+		"SG_MUL_VAL_ 1 T M0 3-4, x;\n";
+	dbc_t *dbc;
+	(void)state;
+
+	assert_int_equal(load(&dbc, text), 0);
+	const struct dbc_signal *s = dbc_lookup(dbc, "X.S"), *t = dbc_lookup(dbc, "X.T");
+	assert_ptr_equal(s->mux_switch, dbc_lookup(dbc, "X.M0"));
+	assert_int_equal(s->n_mux_ranges, 1);
+	assert_int_equal(s->mux_ranges[0].lo, 1);
+	assert_null(t->mux_switch);
+	assert_int_equal(t->n_mux_ranges, 0);
+	assert_int_equal(dbc_warning_count(dbc), 2);
+	dbc_free(dbc);
+}
+
 /* The factor and offset as written: mantissa and exponent. */
 static void test_decimal(void **state)
 {
@@ -622,6 +647,7 @@ int main(void)
 		cmocka_unit_test_setup(test_errors, setup),
 		cmocka_unit_test_setup(test_warnings, setup),
 		cmocka_unit_test_setup(test_dialect, setup),
+		cmocka_unit_test_setup(test_broken_mul_val, setup),
 		cmocka_unit_test_setup(test_decimal, setup),
 		cmocka_unit_test_setup(test_many_warnings, setup),
 		cmocka_unit_test_setup(test_ns_unindented, setup),
