@@ -12,7 +12,9 @@
  * resumes at the next statement start: a word in column 1, or SG_ first on
  * its line (stmt_start()). No token that starts a statement is ever taken
  * as a name or keyword inside another statement, so a broken line costs
- * that statement and never the next one. The dialect other tools accept
+ * that statement and never the next one; and a statement takes effect only
+ * once read whole (to its ';'), so a skipped one leaves nothing behind.
+ * The dialect other tools accept
  * (docs/dbc.md) goes through relax(): a warning, or with DBC_STRICT an
  * error. */
 #include <errno.h>
@@ -1093,10 +1095,10 @@ static void parse_cm(struct parser *ps)
 		expected(ps, "the comment string");
 		return;
 	}
-	if (target)
-		*target = tok_str(ps, &ps->t);
+	struct tok text = ps->t;
 	next(ps);
-	end_stmt(ps, "CM_");
+	if (end_stmt(ps, "CM_") && target)
+		*target = tok_str(ps, &text);
 }
 
 static struct attr_def *find_def(dbc_t *dbc, const struct tok *name)
@@ -1107,11 +1109,15 @@ static struct attr_def *find_def(dbc_t *dbc, const struct tok *name)
 	return NULL;
 }
 
-/* BA_DEF_ [BU_|BO_|SG_|EV_] "name" INT a b | HEX a b | FLOAT a b | STRING | ENUM "x",... ; */
+/* BA_DEF_ [BU_|BO_|SG_|EV_] "name" INT a b | HEX a b | FLOAT a b | STRING | ENUM "x",... ;
+ * Like every statement, it takes effect only once read whole. */
 static void parse_ba_def(struct parser *ps)
 {
 	dbc_t *dbc = ps->dbc;
+	struct attr_def def;
+	unsigned cap = 0;
 
+	memset(&def, 0, sizeof(def));
 	next(ps);
 	if (kw(ps, "BU_") || kw(ps, "BO_") || kw(ps, "SG_") || kw(ps, "EV_"))
 		next(ps);
@@ -1119,33 +1125,26 @@ static void parse_ba_def(struct parser *ps)
 		expected(ps, "the attribute name string");
 		return;
 	}
-	struct attr_def *d = push(ps, &dbc->defs, &dbc->cap_defs, dbc->n_defs, sizeof(*dbc->defs));
-	if (!d)
-		return;
-	d->name = tok_str(ps, &ps->t);
-	if (!d->name)
-		return;
-	dbc->n_defs++;
+	struct tok name = ps->t;
 	next(ps);
 	if (kw(ps, "INT") || kw(ps, "HEX") || kw(ps, "FLOAT")) {
 		double a, b;
-		d->kind = ATTR_NUM;
+		def.kind = ATTR_NUM;
 		next(ps);
 		if (!parse_double(ps, &a, "the minimum") || !parse_double(ps, &b, "the maximum"))
-			return;
+			goto out;
 	} else if (kw(ps, "STRING")) {
-		d->kind = ATTR_STRING;
+		def.kind = ATTR_STRING;
 		next(ps);
 	} else if (kw(ps, "ENUM")) {
-		d->kind = ATTR_ENUM;
+		def.kind = ATTR_ENUM;
 		next(ps);
-		unsigned cap = 0;
 		while (ps->t.kind == T_STR) {
-			char **label = push(ps, &d->labels, &cap, d->n_labels, sizeof(*d->labels));
+			char **label = push(ps, &def.labels, &cap, def.n_labels, sizeof(*def.labels));
 			if (!label)
-				return;
+				goto out;
 			*label = tok_str(ps, &ps->t);
-			d->n_labels++;
+			def.n_labels++;
 			next(ps);
 			if (!punct(&ps->t, ','))
 				break;
@@ -1153,9 +1152,21 @@ static void parse_ba_def(struct parser *ps)
 		}
 	} else {
 		expected(ps, "INT, HEX, FLOAT, STRING or ENUM");
-		return;
+		goto out;
 	}
-	end_stmt(ps, "BA_DEF_");
+	if (!end_stmt(ps, "BA_DEF_"))
+		goto out;
+	struct attr_def *d = push(ps, &dbc->defs, &dbc->cap_defs, dbc->n_defs, sizeof(*dbc->defs));
+	if (!d)
+		goto out;
+	def.name = tok_str(ps, &name);
+	if (!def.name)
+		goto out;
+	*d = def;
+	dbc->n_defs++;
+	return;
+out:
+	free(def.labels);   /* the labels' text is the pool's */
 }
 
 /* BA_DEF_DEF_ "name" value ; */
@@ -1172,7 +1183,7 @@ static void parse_ba_def_def(struct parser *ps)
 	}
 	struct tok name = ps->t;
 	next(ps);
-	if (!parse_num_or_str(ps, &num, &str, &keep))
+	if (!parse_num_or_str(ps, &num, &str, &keep) || !end_stmt(ps, "BA_DEF_DEF_"))
 		return;
 	struct attr_def *d = find_def(ps->dbc, &name);
 	if (d) {
@@ -1180,7 +1191,6 @@ static void parse_ba_def_def(struct parser *ps)
 		d->def_num = num;
 		d->def_str = str ? tok_str(ps, str) : NULL;
 	}
-	end_stmt(ps, "BA_DEF_DEF_");
 }
 
 static bool tok_eq(const struct tok *t, const char *s)
@@ -1218,7 +1228,7 @@ static void parse_ba(struct parser *ps)
 		if (!take_name(ps, "a name", &oname))
 			return;
 	}
-	if (!parse_num_or_str(ps, &num, &str, &keep))
+	if (!parse_num_or_str(ps, &num, &str, &keep) || !end_stmt(ps, "BA_"))
 		return;
 	if (smx && str && tok_eq(&name, "SystemSignalLongSymbol")) {
 		/* the signal's full name where SG_ holds a 32-character cut */
@@ -1242,13 +1252,12 @@ static void parse_ba(struct parser *ps)
 		else
 			mx->vff = -1;   /* no enum index, so no label: not FD */
 	}
-	end_stmt(ps, "BA_");
 }
 
 /* {num "label"} up to the closing ';' (left for the caller), shared by
  * VAL_ and VAL_TABLE_; a list that runs into the next statement ends
- * there. The pairs are appended to *vals (*n used of *cap) or, with vals
- * NULL, checked and dropped. false on an error (reported). */
+ * there. The pairs are appended to *vals (*n used of *cap; the caller
+ * frees it). false on an error (reported). */
 static bool parse_value_descs(struct parser *ps, struct dbc_value_desc **vals, unsigned *n,
 			      unsigned *cap)
 {
@@ -1260,14 +1269,12 @@ static bool parse_value_descs(struct parser *ps, struct dbc_value_desc **vals, u
 			expected(ps, "the value's label string");
 			return false;
 		}
-		if (vals) {
-			struct dbc_value_desc *vd = push(ps, vals, cap, *n, sizeof(**vals));
-			if (!vd)
-				return false;
-			vd->value = v;
-			vd->label = tok_str(ps, &ps->t);
-			(*n)++;
-		}
+		struct dbc_value_desc *vd = push(ps, vals, cap, *n, sizeof(**vals));
+		if (!vd)
+			return false;
+		vd->value = v;
+		vd->label = tok_str(ps, &ps->t);
+		(*n)++;
 		next(ps);
 	}
 	return !stopped(ps);
@@ -1277,9 +1284,9 @@ static bool parse_value_descs(struct parser *ps, struct dbc_value_desc **vals, u
 static void parse_val(struct parser *ps)
 {
 	struct tok at = ps->t, sname;
-	struct sig_x *x = NULL;
+	struct dbc_value_desc *vals = NULL;
+	unsigned n = 0, cap = 0;
 	struct msg_x *mx;
-	bool ok;
 
 	next(ps);
 	if (ps->t.kind == T_IDENT && !stmt_start(&ps->t)) {   /* environment variable */
@@ -1289,37 +1296,45 @@ static void parse_val(struct parser *ps)
 	if (!parse_msg_signal(ps, &at, false, &mx, &sname))
 		return;
 	int i = sig_for_section(ps, mx, &sname, "VAL_");
-	if (i >= 0)
-		x = &mx->x[i];
-	if (x)
-		ok = parse_value_descs(ps, &x->vals, &x->n_vals, &x->cap_vals);
-	else
-		ok = parse_value_descs(ps, NULL, NULL, NULL);
-	if (!ok)
-		return;
-	end_stmt(ps, "VAL_");
+	if (!parse_value_descs(ps, &vals, &n, &cap) || !end_stmt(ps, "VAL_") || i < 0)
+		goto out;
+	struct sig_x *x = &mx->x[i];
+	for (unsigned k = 0; k < n; k++) {
+		struct dbc_value_desc *vd = push(ps, &x->vals, &x->cap_vals, x->n_vals, sizeof(*vd));
+		if (!vd)
+			goto out;
+		*vd = vals[k];
+		x->n_vals++;
+	}
+out:
+	free(vals);
 }
 
 /* VAL_TABLE_ name {num "label"} ; */
 static void parse_val_table(struct parser *ps)
 {
 	dbc_t *dbc = ps->dbc;
+	struct val_table t;
 	struct tok name;
 
+	memset(&t, 0, sizeof(t));
 	next(ps);
 	if (!take_name(ps, "the value table name", &name))
 		return;
+	if (!parse_value_descs(ps, &t.vals, &t.n, &t.cap) || !end_stmt(ps, "VAL_TABLE_"))
+		goto out;
 	struct val_table *vt = push(ps, &dbc->tables, &dbc->cap_tables, dbc->n_tables,
 				    sizeof(*dbc->tables));
 	if (!vt)
-		return;
-	vt->name = tok_str(ps, &name);
-	if (!vt->name)
-		return;
+		goto out;
+	t.name = tok_str(ps, &name);
+	if (!t.name)
+		goto out;
+	*vt = t;
 	dbc->n_tables++;
-	if (!parse_value_descs(ps, &vt->vals, &vt->n, &vt->cap))
-		return;
-	end_stmt(ps, "VAL_TABLE_");
+	return;
+out:
+	free(t.vals);
 }
 
 /* SIG_VALTYPE_ id sig : 1|2 ; */
@@ -1343,16 +1358,14 @@ static void parse_sig_valtype(struct parser *ps)
 		return;
 	}
 	int i = sig_for_section(ps, mx, &sname, "SIG_VALTYPE_");
-	if (i >= 0) {
-		struct dbc_signal *s = &mx->sigs[i];
-		if ((vt == 1 && s->length != 32) || (vt == 2 && s->length != 64)) {
-			perr(ps, &vt_at, "signal %s is %u bits: expected %u bits for value type %llu",
-			     s->name, s->length, vt == 1 ? 32 : 64, (unsigned long long)vt);
-			return;
-		}
-		s->value_type = vt == 0 ? DBC_VT_INT : vt == 1 ? DBC_VT_FLOAT : DBC_VT_DOUBLE;
+	struct dbc_signal *s = i >= 0 ? &mx->sigs[i] : NULL;
+	if (s && ((vt == 1 && s->length != 32) || (vt == 2 && s->length != 64))) {
+		perr(ps, &vt_at, "signal %s is %u bits: expected %u bits for value type %llu",
+		     s->name, s->length, vt == 1 ? 32 : 64, (unsigned long long)vt);
+		return;
 	}
-	end_stmt(ps, "SIG_VALTYPE_");
+	if (end_stmt(ps, "SIG_VALTYPE_") && s)
+		s->value_type = vt == 0 ? DBC_VT_INT : vt == 1 ? DBC_VT_FLOAT : DBC_VT_DOUBLE;
 }
 
 /* SG_MUL_VAL_ id sig switch lo-hi {, lo-hi} ; -- applied only once read

@@ -511,6 +511,40 @@ static void test_broken_mul_val(void **state)
 	dbc_free(dbc);
 }
 
+/* A statement skipped has no effect: none of what it read before the
+ * fault is kept. */
+static void test_skipped_no_effect(void **state)
+{
+	static const char text[] =
+		"BO_ 1 X: 8 N\n"
+		" SG_ S : 0|8@1+ (1,0) [0|0] \"\" N\n"
+		" SG_ F : 8|32@1- (1,0) [0|0] \"\" N\n"
+		"CM_ BO_ 1 \"comment\" junk;\n"
+		"CM_ SG_ 1 S \"comment\" junk;\n"
+		"VAL_ 1 S 1 \"one\" 2 \"two\" 3 ;\n"
+		"VAL_TABLE_ T 1 \"one\" 2 ;\n"
+		"SIG_VALTYPE_ 1 F : 1 junk;\n"
+		"BA_DEF_ BO_ \"GenMsgCycleTime\" INT 0 65535 junk;\n"
+		"BA_DEF_ BO_ \"VFrameFormat\" ENUM \"StandardCAN\",\"StandardCAN_FD\";\n"
+		"BA_ \"VFrameFormat\" BO_ 1 1 junk;\n"
+		"BA_DEF_DEF_ \"VFrameFormat\" 1 junk;\n";
+	dbc_t *dbc;
+	unsigned n;
+	(void)state;
+
+	assert_int_equal(load(&dbc, text), 0);
+	assert_int_equal(dbc_warning_count(dbc), 8);
+	const struct dbc_message *m = dbc_find_message(dbc, 1, false);
+	assert_null(m->comment);
+	assert_null(m->signals[0].comment);
+	assert_int_equal(m->signals[0].n_values, 0);
+	assert_null(dbc_value_table(dbc, "T", &n));
+	assert_int_equal(m->signals[1].value_type, DBC_VT_INT);
+	assert_int_equal(m->cycle_time_ms, 0);
+	assert_false(m->is_fd);   /* neither the BA_ nor the default applied */
+	dbc_free(dbc);
+}
+
 /* The factor and offset as written: mantissa and exponent. */
 static void test_decimal(void **state)
 {
@@ -648,6 +682,7 @@ int main(void)
 		cmocka_unit_test_setup(test_warnings, setup),
 		cmocka_unit_test_setup(test_dialect, setup),
 		cmocka_unit_test_setup(test_broken_mul_val, setup),
+		cmocka_unit_test_setup(test_skipped_no_effect, setup),
 		cmocka_unit_test_setup(test_decimal, setup),
 		cmocka_unit_test_setup(test_many_warnings, setup),
 		cmocka_unit_test_setup(test_ns_unindented, setup),
