@@ -101,15 +101,15 @@ static inline __attribute__((always_inline)) char *digits_u64(uint64_t v, char *
 	if (v <= UINT32_MAX) {
 		uint32_t w = (uint32_t)v;
 		while (w >= 10000) {   /* four digits a step: one division by 10^4, two small ones */
-			uint32_t q = w / 10000, r = w - q * 10000, hi = r / 100, lo = r - hi * 100;
-			w = q;
+			uint32_t r = w % 10000, hi = r / 100, lo = r % 100;
+			w /= 10000;
 			p -= 4;
 			memcpy(p, pairs + 2 * (size_t)hi, 2);
 			memcpy(p + 2, pairs + 2 * (size_t)lo, 2);
 		}
 		if (w >= 100) {
-			uint32_t hi = w / 100, lo = w - hi * 100;
-			w = hi;
+			uint32_t lo = w % 100;
+			w /= 100;
 			p -= 2;
 			memcpy(p, pairs + 2 * (size_t)lo, 2);
 		}
