@@ -36,12 +36,25 @@ lib-$(CONFIG_CAN_J1939) += can/j1939.o
 tests-$(CONFIG_CAN_J1939) += test_j1939
 test_j1939-objs := tests/unit/test_j1939.o
 
+# isotp: ISO 15765-2 framing in logs (the live transport is the kernel's)
+lib-y += can/isotp.o
+tests-y += test_isotp
+test_isotp-objs := tests/unit/test_isotp.o
+fuzz-y += fuzz_isotp
+fuzz_isotp-srcs := tests/fuzz/fuzz_isotp.c can/isotp.c can/diag.c
+
+# diag: OBD-II, UDS and J1939 requests and answers, the log listener
+lib-y += can/diag.o
+tests-y += test_diag
+test_diag-objs := tests/unit/test_diag.o
+
 # profile: roles -> signals, canonical units
 lib-y += can/profile.o
 tests-y += test_profile
 test_profile-objs := tests/unit/test_profile.o
 fuzz-y += fuzz_profile
-fuzz_profile-srcs := tests/fuzz/fuzz_profile.c can/profile.c can/dbc.c can/decode.c can/j1939.c
+fuzz_profile-srcs := tests/fuzz/fuzz_profile.c can/profile.c can/dbc.c can/decode.c can/j1939.c \
+	can/diag.c can/isotp.c
 
 # source: the CAN sources behind one driver table (source.h)
 lib-y += can/source.o
