@@ -88,7 +88,7 @@ struct diag_req {
 	uint16_t answer_len;   /* expected answer PDU length, for the bus load */
 	struct diag_field fields[DIAG_MAX_FIELDS];
 	uint8_t n_fields;
-	unsigned line;         /* of the section header */
+	unsigned line;         /* in the profile: the section's first key */
 };
 
 /* What an answer PDU says about request r. */
