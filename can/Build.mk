@@ -63,6 +63,11 @@ lib-$(CONFIG_CAN_SOCKETCAN) += can/source_socketcan.o
 tests-y += test_source
 test_source-objs := tests/unit/test_source.o
 
+# source_isotp: the poller (eco2d asks ECUs over CAN_ISOTP and CAN_J1939)
+lib-$(CONFIG_CAN_SOCKETCAN) += can/source_isotp.o
+tests-$(CONFIG_CAN_SOCKETCAN) += test_source_isotp
+test_source_isotp-objs := tests/unit/test_source_isotp.o
+
 # socketcan: live input from SocketCAN raw sockets
 lib-$(CONFIG_CAN_SOCKETCAN) += can/socketcan.o
 tests-$(CONFIG_CAN_SOCKETCAN) += test_socketcan

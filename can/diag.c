@@ -140,8 +140,10 @@ unsigned diag_req_bits(const struct diag_req *r, bool padded)
 {
 	unsigned bits, frames, last;
 
-	if (r->kind == DIAG_J1939)   /* the request (3 bytes) and an 8-byte answer */
-		return can_frame_bits(true, padded ? 8 : 3) + can_frame_bits(true, 8);
+	/* J1939: the kernel's stack sends the request's 3 bytes as they are;
+	 * the answer is one 8-byte frame */
+	if (r->kind == DIAG_J1939)
+		return can_frame_bits(true, 3) + can_frame_bits(true, 8);
 	bits = can_frame_bits(r->ext, padded ? 8 : r->req_len + 1u);
 	frames = isotp_frames(r->answer_len);
 	if (frames == 1)

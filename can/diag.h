@@ -133,7 +133,8 @@ bool diag_j1939_nack(const uint8_t *data, size_t len, uint32_t pgn);
 
 /* Worst-case bits on the bus for one request and its answer: the request
  * frame, the answer's frames (answer_len bytes) and, for a segmented
- * answer, our flow control frame. `padded`: frames padded to 8 bytes. */
+ * answer, our flow control frame. `padded`: ISO-TP frames padded to 8
+ * bytes (a J1939 request is never padded). */
 unsigned diag_req_bits(const struct diag_req *r, bool padded);
 /* Frames of the same, for frames-per-second figures. */
 unsigned diag_req_frames(const struct diag_req *r);

@@ -169,6 +169,7 @@ static void test_bits(void **state)
 	/* J1939: a 3-byte 29-bit request (110 bits) and an 8-byte answer (160) */
 	r.kind = DIAG_J1939;
 	assert_int_equal(diag_req_bits(&r, false), 270);
+	assert_int_equal(diag_req_bits(&r, true), 270);
 	assert_int_equal(diag_req_frames(&r), 2);
 }
 
