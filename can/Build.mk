@@ -67,6 +67,7 @@ test_source-objs := tests/unit/test_source.o
 lib-$(CONFIG_CAN_SOCKETCAN) += can/source_isotp.o
 tests-$(CONFIG_CAN_SOCKETCAN) += test_source_isotp
 test_source_isotp-objs := tests/unit/test_source_isotp.o
+itests-$(CONFIG_CAN_SOCKETCAN) += tests/integration/poll_vcan.sh
 
 # socketcan: live input from SocketCAN raw sockets
 lib-$(CONFIG_CAN_SOCKETCAN) += can/socketcan.o

@@ -344,7 +344,8 @@ static bool ecus_awake(const struct poller *p)
 
 static bool awake(const struct poller *p, uint64_t now)
 {
-	return ecus_awake(p) || (p->broadcast_ns && now - p->broadcast_ns < BROADCAST_AWAKE_NS);
+	/* (now may be older than the last frame: taken before the dispatch) */
+	return ecus_awake(p) || (p->broadcast_ns && p->broadcast_ns + BROADCAST_AWAKE_NS > now);
 }
 
 static uint64_t backoff_ns(const struct item *it, enum diag_state s)
@@ -1048,6 +1049,7 @@ static int poller_dispatch(void *priv, const struct can_source_cb *cb)
 			break;
 		}
 	}
+	now = mono_ns();   /* frames handled above may be newer than the first look */
 	if (p->sc && !n && socketcan_deadline_ns(p->sc) <= now) {
 		const struct socketcan_cb scb = { .frame = sc_frame, .event = sc_event, .ctx = p };
 
