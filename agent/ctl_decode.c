@@ -148,31 +148,45 @@ static void print_frame(FILE *out, bool json, const struct can_frame_rec *f,
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: eco2ctl decode --dbc FILE [--json] [LOG|-]\n"
-		"  decode a candump log (default: standard input) with a DBC file\n");
+		"       eco2ctl decode --profile FILE [--vss] [--json] [--list] [LOG|-]\n"
+		"  decode a candump log (default: standard input) with a DBC file, or the\n"
+		"  roles a vehicle profile reads (--vss: as COVESA VSS signals)\n");
 }
 
 int ctl_decode(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "dbc", required_argument, NULL, 'd' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "vss", no_argument, NULL, 'v' },
+		{ "list", no_argument, NULL, 'l' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct decode_value vals[DECODE_MAX_VALUES];
 	static char outbuf[1 << 16];
-	const char *dbc_path = NULL, *log_path = "-";
-	bool json = false;
+	const char *dbc_path = NULL, *log_path = "-", *profile_path = NULL;
+	bool json = false, vss = false, list = false;
 	dbc_t *dbc = NULL;
 	decoder_t *dec = NULL;
 	canlog_reader_t *rd = NULL;
 	struct can_frame_rec f;
 	int c, ret = 1;
 
-	while ((c = getopt_long(argc, argv, "d:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:p:vljh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			dbc_path = optarg;
+			break;
+		case 'p':
+			profile_path = optarg;
+			break;
+		case 'v':
+			vss = true;
+			break;
+		case 'l':
+			list = true;
 			break;
 		case 'j':
 			json = true;
@@ -185,12 +199,14 @@ int ctl_decode(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!dbc_path || argc - optind > 1) {
+	if (!dbc_path == !profile_path || argc - optind > 1 || ((vss || list) && !profile_path)) {
 		usage(stderr);
 		return 2;
 	}
 	if (optind < argc)
 		log_path = argv[optind];
+	if (profile_path)
+		return ctl_decode_profile(profile_path, log_path, json, vss, list);
 
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 	if (dbc_load(&dbc, dbc_path))

@@ -48,6 +48,11 @@ lib-y += can/diag.o
 tests-y += test_diag
 test_diag-objs := tests/unit/test_diag.o
 
+# vss: roles as COVESA VSS 4.0 signals
+lib-y += can/vss.o
+tests-y += test_vss
+test_vss-objs := tests/unit/test_vss.o
+
 # profile: roles -> signals, canonical units
 lib-y += can/profile.o
 tests-y += test_profile
@@ -68,6 +73,7 @@ lib-$(CONFIG_CAN_SOCKETCAN) += can/source_isotp.o
 tests-$(CONFIG_CAN_SOCKETCAN) += test_source_isotp
 test_source_isotp-objs := tests/unit/test_source_isotp.o
 itests-$(CONFIG_CAN_SOCKETCAN) += tests/integration/poll_vcan.sh
+itests-y += tests/integration/poll_profiles.sh
 
 # socketcan: live input from SocketCAN raw sockets
 lib-$(CONFIG_CAN_SOCKETCAN) += can/socketcan.o
