@@ -119,6 +119,31 @@ static void list_roles(FILE *out, const profile_t *p, bool json)
 	}
 }
 
+/* The worst-case share of the bus the declared requests take per state. */
+static void bus_load(FILE *out, const profile_t *p)
+{
+	const struct profile_poll_opts *o = profile_poll_opts(p);
+	size_t n;
+	const struct diag_req *r = profile_polls(p, &n);
+
+	if (!n)
+		return;
+	fprintf(out, "# polling, worst case on the %u bit/s bus:", o->bitrate);
+	for (int s = 0; s < DIAG_N_STATES; s++) {
+		double bits = 0, frames = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (!r[i].interval_ms[s])
+				continue;
+			bits += diag_req_bits(&r[i], o->padding >= 0) * 1000.0 / r[i].interval_ms[s];
+			frames += diag_req_frames(&r[i]) * 1000.0 / r[i].interval_ms[s];
+		}
+		fprintf(out, "%s %s %.3f %% (%.1f frames/s)", s ? "," : "",
+			diag_state_name((enum diag_state)s), bits * 100 / o->bitrate, frames);
+	}
+	fputc('\n', out);
+}
+
 int ctl_decode_profile(const char *profile_path, const char *log_path, bool json, bool vss,
 		       bool list)
 {
@@ -133,8 +158,10 @@ int ctl_decode_profile(const char *profile_path, const char *log_path, bool json
 	if (profile_load(&p, profile_path))
 		goto out;
 	if (list) {
-		if (!json)
+		if (!json) {
 			printf("# %s: roles and their COVESA VSS %s names\n", profile_path, VSS_VERSION);
+			bus_load(stdout, p);
+		}
 		list_roles(stdout, p, json);
 		ret = 0;
 		goto out;

@@ -407,12 +407,24 @@ static void bus_activity(struct poller *p, uint64_t now)
 	update_state(p, now);
 }
 
-static void note_value(struct poller *p, const struct eco2_sample *s)
+static void reschedule(struct poller *p, uint64_t now);
+
+/* The ignition going on wakes every ECU: whatever backed off after
+ * misses while it was off is asked again at once. */
+static void note_value(struct poller *p, const struct eco2_sample *s, uint64_t now)
 {
-	if (s->role == ROLE_IGNITION)
-		p->ign = s->value != 0;
-	else if (s->role == ROLE_CHARGING)
+	if (s->role == ROLE_IGNITION) {
+		int on = s->value != 0;
+
+		if (on && p->ign != 1) {
+			for (size_t i = 0; i < p->n_ecus; i++)
+				p->ecus[i].misses = 0;
+			reschedule(p, now);
+		}
+		p->ign = on;
+	} else if (s->role == ROLE_CHARGING) {
 		p->chg = s->value != 0;
+	}
 }
 
 /* ---- answers ------------------------------------------------------------ */
@@ -497,6 +509,22 @@ static void refuse_for_good(struct poller *p, struct item *it, uint8_t nrc)
 	}
 }
 
+/* An ECU that had missed answers again: its other requests, backed off
+ * meanwhile, are due now. */
+static void ecu_back(struct poller *p, struct ecu *e, uint64_t now)
+{
+	e->misses = 0;
+	for (size_t i = 0; i < p->n_items; i++) {
+		struct item *it = &p->items[i];
+
+		if (it->ecu != e || !it->misses || it->off || !it->r->interval_ms[p->state])
+			continue;
+		it->misses = 0;
+		if (it->due_ns > now)
+			it->due_ns = now;
+	}
+}
+
 static void on_pdu(struct poller *p, struct ecu *e, const uint8_t *pdu, size_t len, uint64_t now)
 {
 	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60, 5);
@@ -511,11 +539,12 @@ static void on_pdu(struct poller *p, struct ecu *e, const uint8_t *pdu, size_t l
 	case DIAG_POSITIVE:
 		n = diag_decode(it->r, pdu, len, wall_ns(), s, ARRAY_SIZE(s));
 		answered(p, it, e->sent_ns, now);
-		e->misses = 0;
+		if (e->misses)
+			ecu_back(p, e, now);
 		e->busy = NULL;
 		next_due(p, it, e->sent_ns, now);
 		for (int i = 0; i < n; i++) {
-			note_value(p, &s[i]);
+			note_value(p, &s[i], now);
 			p->st.samples++;
 			if (p->cb->sample)
 				p->cb->sample(p->cb->ctx, &s[i]);
@@ -531,7 +560,8 @@ static void on_pdu(struct poller *p, struct ecu *e, const uint8_t *pdu, size_t l
 	case DIAG_NEGATIVE:
 		it->negative++;
 		p->st.negative++;
-		e->misses = 0;   /* it answered: awake */
+		if (e->misses)
+			ecu_back(p, e, now);   /* it answered: awake */
 		e->busy = NULL;
 		if (diag_nrc_policy(nrc) == DIAG_NRC_UNSUPPORTED) {
 			refuse_for_good(p, it, nrc);
@@ -728,7 +758,7 @@ static void sc_frame(void *ctx, const struct can_frame_rec *f)
 		if (p->state_broadcast) {
 			n = profile_decode(p->prof, f, s, ARRAY_SIZE(s));
 			for (int i = 0; i < n; i++)
-				note_value(p, &s[i]);
+				note_value(p, &s[i], now);
 		}
 		for (size_t i = 0; i < p->n_items; i++) {
 			struct item *it = &p->items[i];
