@@ -8,7 +8,7 @@
 #             distance and energy against the simulator's truth; nothing
 #             asked while parked
 #   refuse    the BMS refuses (0x31): asked once, said once, never again;
-#             the VCU answers 120 ms late (within P2): all taken
+#             the VCU answers 150 ms late (within P2): all taken
 #   quiet     the BMS answers "response pending" three times first; the
 #             VCU never answers: misses, back-off, taken as asleep
 #   j1939     a J1939 request (PGN 59904) for PGN 65217 over CAN_J1939
@@ -51,6 +51,9 @@ sed -e 's/^driving_s = 0.5/driving_s = 0.04/' -e 's/^budget_pct = 1/budget_pct =
 	"$DATA/profiles/reference-poll.profile" >"$DATA/profiles/reference-poll-fast.profile"
 sed 's/^BA_ "GenMsgCycleTime" BO_ 320 100;/BA_ "GenMsgCycleTime" BO_ 320 1000;/' \
 	"$DATA/profiles/reference.dbc" >"$DATA/profiles/reference-fast.dbc"
+# A copy whose P2 leaves room for answers 150 ms late on a loaded machine.
+awk '{ print } /^request = 22 20 01$/ { print "timeout_ms = 600" }' \
+	"$DATA/profiles/reference-poll.profile" >"$DATA/profiles/reference-poll-p2.profile"
 
 conf() { # conf NAME PROFILE
 	# Time runs SPEEDUP times faster on the bus than on eco2d's clock:
@@ -158,9 +161,10 @@ tap $? "wltc: the poller followed the car from driving to parked and back"
 grep 'poll: \[poll\.' "$WORK/wltc.log" | sed 's/^/# /'
 
 # ---- refusal and late answers -----------------------------------------------------
-# The BMS refuses its DID (0x31); the VCU answers 120 ms late (within P2).
-start refuse reference-poll 7e8
-sim refuse reference-poll 10 --cycle "$DATA/drive.csv" --ecu-reply nrc=31@bms --ecu-reply slow=120@vcu
+# The BMS refuses its DID (0x31); the VCU answers 150 ms late (within its
+# P2 of 600 ms).
+start refuse reference-poll-p2 7e8
+sim refuse reference-poll-p2 10 --cycle "$DATA/drive.csv" --ecu-reply nrc=31@bms --ecu-reply slow=150@vcu
 stop refuse
 said=$(grep -c 'requestOutOfRange (0x31): not asked again' "$WORK/refuse.log")
 [ "$said" = 1 ]
@@ -175,15 +179,15 @@ echo "# $line"
 mean=$(echo "$line" | sed -n 's/.*latency mean \([0-9.]*\) ms.*/\1/p')
 miss=$(echo "$line" | sed -n 's/.*, \([0-9]*\) no answer.*/\1/p')
 # (one miss: the request eco2d sends as it starts, before the simulator runs)
-awk -v p="$mean" 'BEGIN { exit !(p >= 115 && p < 200) }' && [ -n "$miss" ] && [ "$miss" -le 1 ]
-tap $? "refuse: answers 120 ms late are taken (mean latency $mean ms, $miss missed)"
+awk -v p="$mean" 'BEGIN { exit !(p >= 145 && p < 600) }' && [ -n "$miss" ] && [ "$miss" -le 1 ]
+tap $? "refuse: answers 150 ms late are taken (mean latency $mean ms, $miss missed)"
 grep -E '^ +[0-9]+ +trip ' "$WORK/refuse.trips" | grep -q .
 tap $? "refuse: the trip is still recorded, from the VCU's answers"
 
 # ---- pending and silence ------------------------------------------------------------
 # The BMS answers "response pending" three times first; the VCU never answers.
 start quiet reference-poll 7e8
-sim quiet reference-poll 6 --cycle "$DATA/drive.csv" --ecu-reply pending=3@bms --ecu-reply silent@vcu
+sim quiet reference-poll 5 --cycle "$DATA/drive.csv" --ecu-reply pending=3@bms --ecu-reply silent@vcu
 stop quiet
 line=$(grep 'poll: \[poll\.bms\]' "$WORK/quiet.log" | tail -n 1)
 echo "# $line"
@@ -197,9 +201,9 @@ tap $? "quiet: the trip has its energy from the BMS ($wh kWh)"
 grep -q 'ECU 7E0 does not answer: taken as asleep' "$WORK/quiet.log"
 tap $? "quiet: the VCU is taken as asleep after three misses"
 asked=$(grep -c ' 7E0#03222001' "$WORK/bus-quiet.log")
-# every 0.5 s + 200 ms without the back-off (6 or more in the 3.8 s run);
+# every 0.5 s + 200 ms without the back-off (7 or more in the 4.6 s run);
 # with it 1 s, 2 s, 4 s apart
-[ "$asked" -ge 3 ] && [ "$asked" -le 4 ]
+[ "$asked" -ge 3 ] && [ "$asked" -le 5 ]
 tap $? "quiet: requests to the silent VCU back off ($asked in the run)"
 flags=$(trip_field quiet 1 9)
 [ -n "$flags" ] && [ $(( flags & 1024 )) -ne 0 ]
