@@ -302,6 +302,33 @@ def main():
     ok(good, "reference-poll: a polled WLTC log replays to the truth (%s m, %s Wh; truth %.0f m, %.0f Wh)"
        % (recs[0]["distance_m"] if recs else "-", recs[0]["discharge_wh"] if recs else "-",
           t["distance_m"], t["discharge_wh"]), recs)
+    # The same through eco2d --replay: answers decoded by the log source,
+    # through the daemon's sample path, into signed records.
+    d = os.path.join(work, "eco2d")
+    os.mkdir(d, 0o700)
+    key = os.path.join(d, "device.key")
+    subprocess.run([CTL, "keygen", "--uri", "file:" + key, "--alg", "ed25519"],
+                   capture_output=True, check=True)
+    conf = os.path.join(d, "eco2d.conf")
+    with open(conf, "w") as f:
+        f.write("[can]\nprofile = %s\n[key]\nuri = file:%s\n[store]\npath = %s\n[ledger]\nenabled = false\n"
+                % (path, key, os.path.join(d, "eco2.db")))
+    log = os.path.join(work, "day.log")
+    p = subprocess.run([SIM, "--profile", path, "--cycle", "wltc_class3b", "--park", "600", "--charge", "1800",
+                        "--cycle", "nedc", "--odo-resolution-m", "1", "--out", log],
+                       capture_output=True, text=True, check=True)
+    truth = json.loads(p.stdout)["records"]
+    p = subprocess.run([os.path.join(BUILD, "eco2d"), "-c", conf, "--replay", log, "--exit-at-end"],
+                       capture_output=True, text=True)
+    rows = subprocess.run([CTL, "-c", conf, "trips"], capture_output=True, text=True).stdout.splitlines()
+    rows = [r.split() for r in rows if re.match(r"^ +\d+ +(trip|charging) ", r)]
+    good = p.returncode == 0 and len(rows) == 3 and [r[1] for r in rows] == ["trip", "charging", "trip"]
+    for r, t in zip(rows, truth):
+        if r[1] == "trip":
+            good = good and abs(float(r[4]) * 1000 - t["distance_m"]) <= 0.002 * t["distance_m"] \
+                and abs(float(r[5]) * 1000 - t["discharge_wh"]) <= 0.005 * t["discharge_wh"] + 1
+    ok(good, "reference-poll: eco2d --replay of a polled day signs its trips and charging to the truth",
+       "\n".join(" ".join(r) for r in rows) + "\n" + p.stderr[-500:])
     print("1..%d" % n)
     return 1 if failed else 0
 
