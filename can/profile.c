@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -517,22 +518,61 @@ bad:
 	     r->name, value);
 }
 
+/* The numeric keys of a [poll.NAME] section. False: key is none of them. */
+static bool poll_number(struct pstate *st, struct diag_req *r, struct poll_lines *pl,
+			const char *sect, const char *key, const char *value)
+{
+	static const struct {
+		const char *key;
+		size_t line;            /* offset of its line in struct poll_lines */
+		double min, max;
+		const char *what;
+	} keys[] = {
+		{ "j1939", offsetof(struct poll_lines, j1939), 0, 0x3ffff, "the PGN to request," },
+		{ "timeout_ms", offsetof(struct poll_lines, timeout), 10, 10000, "milliseconds," },
+		{ "pending_ms", offsetof(struct poll_lines, pending), 100, 60000, "milliseconds," },
+		{ "answer_bytes", offsetof(struct poll_lines, answer), 1, ISOTP_MAX_PDU, "bytes," },
+	};
+	double v;
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		if (strcmp(key, keys[i].key))
+			continue;
+		if (!set_once(st, (unsigned *)((char *)pl + keys[i].line), sect, key))
+			return true;
+		if (!num_in(value, keys[i].min, keys[i].max, &v) || v != floor(v)) {
+			perr(st, st->in.line, "[poll.%s] %s: expected %s %g to %g, not '%s'", r->name, key,
+			     keys[i].what, keys[i].min, keys[i].max, value);
+			return true;
+		}
+		switch (i) {
+		case 0: r->pgn = (uint32_t)v; break;
+		case 1: r->timeout_ms = (uint32_t)v; break;
+		case 2: r->pending_ms = (uint32_t)v; break;
+		default: r->answer_len = (uint16_t)v; break;
+		}
+		return true;
+	}
+	return false;
+}
+
 static void on_poll_key(struct pstate *st, const char *name, const char *key, const char *value)
 {
 	static const char *const ikeys[DIAG_N_STATES] = { "driving_s", "charging_s", "parked_s" };
 	struct poll_lines *pl = NULL;
 	struct diag_req *r = poll_find(st, name, &pl);
-	char buf[64], *tok[3];
+	char buf[64], *tok[3], sect[DIAG_NAME_MAX + 8];
 	uint32_t v32;
 	double v;
 	int r_idx;
 
 	if (!r)
 		return;
+	snprintf(sect, sizeof(sect), "poll.%s", name);
 	for (int s = 0; s < DIAG_N_STATES; s++) {
 		if (strcmp(key, ikeys[s]))
 			continue;
-		if (!set_once(st, &pl->interval[s], "poll", key))
+		if (!set_once(st, &pl->interval[s], sect, key))
 			return;
 		if (!num_in(value, 0, 86400, &v) || (v > 0 && v < 0.01))
 			perr(st, st->in.line, "[poll.%s] %s: expected 0 (never) or 0.01 to 86400 seconds, not '%s'",
@@ -544,7 +584,7 @@ static void on_poll_key(struct pstate *st, const char *name, const char *key, co
 	if (!strcmp(key, "ecu")) {
 		bool ext_tx = false, ext_rx = false;
 
-		if (!set_once(st, &pl->ecu, "poll", key))
+		if (!set_once(st, &pl->ecu, sect, key))
 			return;
 		if (tokens(value, buf, sizeof(buf), tok, 3) != 2 || !can_id_in(tok[0], &r->tx_id, &ext_tx) ||
 		    !can_id_in(tok[1], &r->rx_id, &ext_rx))
@@ -556,46 +596,18 @@ static void on_poll_key(struct pstate *st, const char *name, const char *key, co
 			perr(st, st->in.line, "[poll.%s] ecu: the answer id must differ from the request id", name);
 		r->ext = ext_tx;
 	} else if (!strcmp(key, "request")) {
-		if (set_once(st, &pl->request, "poll", key))
+		if (set_once(st, &pl->request, sect, key))
 			poll_request(st, r, value);
-	} else if (!strcmp(key, "j1939")) {
-		if (!set_once(st, &pl->j1939, "poll", key))
-			return;
-		if (!num_in(value, 0, 0x3ffff, &v) || v != floor(v))
-			perr(st, st->in.line, "[poll.%s] j1939: expected the PGN to request (0 to 262143), not '%s'",
-			     name, value);
-		else
-			r->pgn = (uint32_t)v;
 	} else if (!strcmp(key, "to")) {
-		if (!set_once(st, &pl->to, "poll", key))
+		if (!set_once(st, &pl->to, sect, key))
 			return;
 		if (!hex_in(value, 2, &v32, NULL) || v32 == 0xfe)
 			perr(st, st->in.line, "[poll.%s] to: expected a J1939 address in hex (FF: everybody), not '%s'",
 			     name, value);
 		else
 			r->da = (uint8_t)v32;
-	} else if (!strcmp(key, "timeout_ms")) {
-		if (!set_once(st, &pl->timeout, "poll", key))
-			return;
-		if (!num_in(value, 10, 10000, &v))
-			perr(st, st->in.line, "[poll.%s] timeout_ms: expected 10 to 10000, not '%s'", name, value);
-		else
-			r->timeout_ms = (uint32_t)v;
-	} else if (!strcmp(key, "pending_ms")) {
-		if (!set_once(st, &pl->pending, "poll", key))
-			return;
-		if (!num_in(value, 100, 60000, &v))
-			perr(st, st->in.line, "[poll.%s] pending_ms: expected 100 to 60000, not '%s'", name, value);
-		else
-			r->pending_ms = (uint32_t)v;
-	} else if (!strcmp(key, "answer_bytes")) {
-		if (!set_once(st, &pl->answer, "poll", key))
-			return;
-		if (!num_in(value, 1, ISOTP_MAX_PDU, &v) || v != floor(v))
-			perr(st, st->in.line, "[poll.%s] answer_bytes: expected 1 to %u, not '%s'", name,
-			     ISOTP_MAX_PDU, value);
-		else
-			r->answer_len = (uint16_t)v;
+	} else if (poll_number(st, r, pl, sect, key, value)) {
+		return;
 	} else {
 		r_idx = role_by_key(key, strlen(key));
 		if (r_idx < 0)

@@ -186,15 +186,37 @@ static int can_socket(int type, int proto, const char *what)
 	return -errno;
 }
 
+/* A socket of the protocol, with *a addressed to iface; or -errno. */
+static int socket_on(const char *iface, int type, int proto, const char *what,
+		     struct sockaddr_can *a)
+{
+	int i = ifindex_of(iface);
+
+	if (i < 0)
+		return i;
+	memset(a, 0, sizeof(*a));
+	a->can_family = AF_CAN;
+	a->can_ifindex = i;
+	return can_socket(type, proto, what);
+}
+
+/* -errno of the call that failed, the socket closed. */
+static int close_failed(int fd)
+{
+	int ret = -errno;
+
+	close(fd);
+	return ret;
+}
+
 static int kernel_isotp(void *ctx, const char *iface, const struct diag_req *r, int padding)
 {
-	struct sockaddr_can a = { .can_family = AF_CAN };
+	struct sockaddr_can a;
 	struct can_isotp_options o = { 0 };
 	struct can_isotp_fc_options fc = { .bs = 0, .stmin = 0, .wftmax = 0 };
-	int fd, ret;
+	int fd = socket_on(iface, SOCK_DGRAM, CAN_ISOTP, "CAN_ISOTP", &a);
 	(void)ctx;
 
-	fd = can_socket(SOCK_DGRAM, CAN_ISOTP, "CAN_ISOTP");
 	if (fd < 0)
 		return fd;
 	if (padding >= 0) {
@@ -204,58 +226,38 @@ static int kernel_isotp(void *ctx, const char *iface, const struct diag_req *r, 
 	/* Every option before bind: the kernel refuses them after it. */
 	if (setsockopt(fd, SOL_CAN_ISOTP, CAN_ISOTP_OPTS, &o, sizeof(o)) < 0 ||
 	    setsockopt(fd, SOL_CAN_ISOTP, CAN_ISOTP_RECV_FC, &fc, sizeof(fc)) < 0)
-		goto fail;
-	ret = ifindex_of(iface);
-	if (ret < 0) {
-		close(fd);
-		return ret;
-	}
-	a.can_ifindex = ret;
+		return close_failed(fd);
 	a.can_addr.tp.tx_id = r->tx_id | (r->ext ? CAN_EFF_FLAG : 0);
 	a.can_addr.tp.rx_id = r->rx_id | (r->ext ? CAN_EFF_FLAG : 0);
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-		goto fail;
+		return close_failed(fd);
 	return fd;
-fail:
-	ret = -errno;
-	close(fd);
-	return ret;
 }
 
 static int kernel_j1939(void *ctx, const char *iface, const struct diag_req *r)
 {
-	struct sockaddr_can a = { .can_family = AF_CAN };
+	struct sockaddr_can a;
 	struct j1939_filter f = { .pgn = DIAG_J1939_PGN_ACK, .pgn_mask = J1939_PGN_PDU1_MAX };
-	int fd, ret, one = 1, prio = DIAG_J1939_PRIO;
+	int one = 1, prio = DIAG_J1939_PRIO;
+	int fd = socket_on(iface, SOCK_DGRAM, CAN_J1939, "CAN_J1939", &a);
 	(void)ctx;
 
-	fd = can_socket(SOCK_DGRAM, CAN_J1939, "CAN_J1939");
 	if (fd < 0)
 		return fd;
-	ret = ifindex_of(iface);
-	if (ret < 0) {
-		close(fd);
-		return ret;
-	}
-	a.can_ifindex = ret;
 	if (setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, SOL_CAN_J1939, SO_J1939_FILTER, &f, sizeof(f)) < 0 ||
 	    setsockopt(fd, SOL_CAN_J1939, SO_J1939_SEND_PRIO, &prio, sizeof(prio)) < 0)
-		goto fail;
+		return close_failed(fd);
 	a.can_addr.j1939.name = J1939_NO_NAME;
 	a.can_addr.j1939.addr = r->sa;
 	a.can_addr.j1939.pgn = J1939_NO_PGN;
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-		goto fail;
+		return close_failed(fd);
 	a.can_addr.j1939.addr = r->da;
 	a.can_addr.j1939.pgn = DIAG_J1939_PGN_REQUEST;
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-		goto fail;
+		return close_failed(fd);
 	return fd;
-fail:
-	ret = -errno;
-	close(fd);
-	return ret;
 }
 
 static int kernel_listen(void *ctx, int fd, bool on)
@@ -263,6 +265,7 @@ static int kernel_listen(void *ctx, int fd, bool on)
 	struct can_filter all = { .can_id = 0, .can_mask = 0 };
 	(void)ctx;
 
+	/* errno stays set for close_failed() */
 	if (setsockopt(fd, SOL_CAN_RAW, CAN_RAW_FILTER, on ? &all : NULL, on ? sizeof(all) : 0) < 0)
 		return -errno;
 	return 0;
@@ -270,27 +273,15 @@ static int kernel_listen(void *ctx, int fd, bool on)
 
 static int kernel_listener(void *ctx, const char *iface)
 {
-	struct sockaddr_can a = { .can_family = AF_CAN };
-	int fd, ret;
+	struct sockaddr_can a;
+	int fd = socket_on(iface, SOCK_RAW, CAN_RAW, "CAN_RAW", &a);
 
-	fd = can_socket(SOCK_RAW, CAN_RAW, "CAN_RAW");
 	if (fd < 0)
 		return fd;
-	ret = kernel_listen(ctx, fd, false);
-	if (ret < 0)
-		goto out;
-	ret = ifindex_of(iface);
-	if (ret < 0)
-		goto out;
-	a.can_ifindex = ret;
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		ret = -errno;
-		goto out;
-	}
+	/* nothing received until parked */
+	if (kernel_listen(ctx, fd, false) < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		return close_failed(fd);
 	return fd;
-out:
-	close(fd);
-	return ret;
 }
 
 static const struct poll_transport kernel_transport = {

@@ -562,7 +562,7 @@ static void test_poll_errors(void **state)
 	POLL_ERR("odometer = 0:4 km\nignition = 5.1 km\n", "t.profile:8: [poll.a] ignition: a state takes no unit");
 	POLL_ERR("odometer = 0:4 km\nodometer = 0:4 km\n", "t.profile:8: odometer: mapped twice (first on line 7)");
 	POLL_ERR("odometer = 0:4 km\nfoo = 1\n", "t.profile:8: [poll.a] foo: unknown key");
-	POLL_ERR("odometer = 0:4 km\ndriving_s = 2\n", "t.profile:8: [poll] driving_s: set twice");
+	POLL_ERR("odometer = 0:4 km\ndriving_s = 2\n", "t.profile:8: [poll.a] driving_s: set twice");
 	POLL_ERR("odometer = 0:4 km\nparked_s = 0.001\n", "t.profile:8: [poll.a] parked_s: expected 0 (never) or 0.01 to 86400");
 	POLL_ERR("odometer = 0:4 km\nto = 00\n", "t.profile:8: [poll.a] to: only for a J1939 request");
 	POLL_ERR("odometer = 0:4 km\nanswer_bytes = 4\n", "[poll.a] answer_bytes: 4 is shorter than the 6 bytes the roles read");

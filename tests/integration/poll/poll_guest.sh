@@ -135,23 +135,19 @@ trips=$(grep -cE '^ +[0-9]+ +trip ' "$WORK/wltc.trips")
 [ "$trips" = 2 ]
 tap $? "wltc: two trips recorded (got $trips)"
 sed 's/^/# /' "$WORK/wltc.trips"
+# compare CASE TRIP COLUMN KEY K REL ABS WHAT: the TRIP-th trip's COLUMN
+# (km or kWh) against the K-th KEY of the truth, within REL x truth + ABS
+compare() {
+	want=$(num "$WORK/$1.truth" "$4" "$5")
+	have=$(awk -v k="$(trip_field "$1" "$2" "$3")" 'BEGIN { printf "%.0f", k * 1000 }')
+	within "$have" "$want" "$6" "$7"
+	tap $? "$1: $8 $have vs truth $want"
+}
 # record 1 of the truth is the WLTC (the first number is the sum of both)
-want=$(num "$WORK/wltc.truth" distance_m 2)
-have=$(awk -v km="$(trip_field wltc 1 5)" 'BEGIN { printf "%.0f", km * 1000 }')
-within "$have" "$want" 0.002 0
-tap $? "wltc: distance $have m vs truth $want m (within 0.2 %)"
-want=$(num "$WORK/wltc.truth" discharge_wh 2)
-have=$(awk -v k="$(trip_field wltc 1 6)" 'BEGIN { printf "%.0f", k * 1000 }')
-within "$have" "$want" 0.005 0
-tap $? "wltc: discharge $have Wh vs truth $want Wh (within 0.5 %)"
-want=$(num "$WORK/wltc.truth" regen_wh 2)
-have=$(awk -v k="$(trip_field wltc 1 7)" 'BEGIN { printf "%.0f", k * 1000 }')
-within "$have" "$want" 0.005 1
-tap $? "wltc: regen $have Wh vs truth $want Wh (within 0.5 % + 1 Wh)"
-want=$(num "$WORK/wltc.truth" distance_m 3)
-have=$(awk -v km="$(trip_field wltc 2 5)" 'BEGIN { printf "%.0f", km * 1000 }')
-within "$have" "$want" 0.01 2
-tap $? "wltc: the drive after parking: $have m vs truth $want m"
+compare wltc 1 5 distance_m 2 0.002 0 "distance (m, within 0.2 %):"
+compare wltc 1 6 discharge_wh 2 0.005 0 "discharge (Wh, within 0.5 %):"
+compare wltc 1 7 regen_wh 2 0.005 1 "regen (Wh, within 0.5 % + 1 Wh):"
+compare wltc 2 5 distance_m 3 0.01 2 "the drive after parking (m):"
 asleep=$(num "$WORK/wltc.truth" poll_requests_asleep)
 asked=$(num "$WORK/wltc.truth" poll_requests)
 [ "$asleep" = 0 ] && [ "$asked" -gt 100 ]

@@ -112,29 +112,27 @@ LAYOUTS = {
     "obd2-ev": {
         0x7E8: None,  # several PIDs on one id: see obd_answer()
     },
-    # Hyundai Ioniq 5 (OVMS): B002 odometer bytes 6..8 km; BMS 0101 current
-    # 10..11 signed /10 (+ = discharge), voltage 12..13 /10, CEC 38..41 /10
-    # kWh, CED 42..45 /10 kWh, byte 50 bit 2 ignition
+    # Hyundai Ioniq 5 (OVMS): B002 odometer bytes 6..8 km; Kona: 9..11
     "hyundai-ioniq5": {
         0x7CE: (b"\x62\xb0\x02", [("odometer", lambda d: be(d[6:9]) * 1000)]),
-        0x7EC: (b"\x62\x01\x01", [
-            ("pack_current", lambda d: be(d[10:12], True) / 10),
-            ("pack_voltage", lambda d: be(d[12:14]) / 10),
-            ("discharge_energy_total", lambda d: be(d[42:46]) / 10 * 1000),
-            ("regen_energy_total", lambda d: be(d[38:42]) / 10 * 1000),
-            ("ignition", lambda d: d[50] >> 2 & 1)]),
+        0x7EC: None,
     },
-    # Kona: the odometer at bytes 9..11 (OVMS Kona/Niro module)
     "hyundai-kona-ev-poll": {
         0x7CE: (b"\x62\xb0\x02", [("odometer", lambda d: be(d[9:12]) * 1000)]),
-        0x7EC: (b"\x62\x01\x01", [
-            ("pack_current", lambda d: be(d[10:12], True) / 10),
-            ("pack_voltage", lambda d: be(d[12:14]) / 10),
-            ("discharge_energy_total", lambda d: be(d[42:46]) / 10 * 1000),
-            ("regen_energy_total", lambda d: be(d[38:42]) / 10 * 1000),
-            ("ignition", lambda d: d[50] >> 2 & 1)]),
+        0x7EC: None,
     },
 }
+# Both Hyundais' battery controller page 0101 (OVMS): current 10..11
+# signed /10 (+ = discharge), voltage 12..13 /10, CEC 38..41 and CED 42..45
+# /10 kWh, byte 50 bit 2 ignition
+HYUNDAI_BMS = (b"\x62\x01\x01", [
+    ("pack_current", lambda d: be(d[10:12], True) / 10),
+    ("pack_voltage", lambda d: be(d[12:14]) / 10),
+    ("discharge_energy_total", lambda d: be(d[42:46]) / 10 * 1000),
+    ("regen_energy_total", lambda d: be(d[38:42]) / 10 * 1000),
+    ("ignition", lambda d: d[50] >> 2 & 1)])
+LAYOUTS["hyundai-ioniq5"][0x7EC] = HYUNDAI_BMS
+LAYOUTS["hyundai-kona-ev-poll"][0x7EC] = HYUNDAI_BMS
 
 OBD = {
     0xA6: [("odometer", lambda d: be(d[0:4]) * 0.1 * 1000)],
