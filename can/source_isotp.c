@@ -60,6 +60,7 @@
 #define PROBE_HOLDOFF_NS (30 * NS_PER_S)
 #endif
 #define REOPEN_MIN_NS   (NS_PER_S / 10)
+#define RETRY_TX_NS     (NS_PER_S / 100)
 #define REOPEN_MAX_NS   (30 * NS_PER_S)
 #define NS_PER_S        1000000000ull
 #define HIST_BUCKETS    48                      /* latency: 4 per octave from 0.1 ms */
@@ -362,10 +363,20 @@ static void reschedule(struct poller *p, uint64_t now)
 
 static void set_listening(struct poller *p, bool on)
 {
+	int ret;
+
 	if (p->listen_fd < 0 || on == p->listening)
 		return;
-	if (p->tp.listen(p->tp.ctx, p->listen_fd, on) == 0)
+	ret = p->tp.listen(p->tp.ctx, p->listen_fd, on);
+	if (ret == 0) {
 		p->listening = on;
+		return;
+	}
+	/* Without the listener only parked_s requests notice a wake-up. */
+	log_warn("poll: the wake-up listener on %s: %s; not used", p->iface, strerror(-ret));
+	(void)epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->listen_fd, NULL);
+	close(p->listen_fd);
+	p->listen_fd = -1;
 }
 
 static void update_state(struct poller *p, uint64_t now)
@@ -807,8 +818,11 @@ static void send_due(struct poller *p, uint64_t now)
 		if (p->bucket < bits)
 			continue;   /* the deadline brings it back when the bucket has refilled */
 		ret = tx_request(p, it);
-		if (ret == -EAGAIN)
-			continue;   /* the previous PDU is still going out */
+		if (ret == -EAGAIN) {
+			/* the previous frame is still going out: shortly */
+			it->due_ns = now + RETRY_TX_NS;
+			continue;
+		}
 		it->asked++;
 		p->st.requests++;
 		if (ret < 0) {

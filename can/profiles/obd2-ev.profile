@@ -1,8 +1,8 @@
 ; Any electric car through the standard OBD-II PIDs (SAE J1979 mode 01),
 ; read from the first emissions ECU (physical request id 0x7E0, answer
 ; 0x7E8; ISO 15765-4). Sources and what could not be confirmed: README.md.
-; Many electric cars answer few mode-01 PIDs: run `eco2d --check-config`
-; on the car and read eco2d's log, which names every PID the ECU refuses.
+; Many electric cars answer few mode-01 PIDs: eco2d's log names every PID
+; the ECU refuses (once) and every one it leaves unanswered.
 [vehicle]
 name = Generic OBD-II electric vehicle (SAE J1979)
 

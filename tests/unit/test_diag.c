@@ -127,6 +127,34 @@ static void test_uds(void **state)
 	assert_int_equal(diag_field_raw(&f, d, 8, &raw), -ERANGE);
 }
 
+/* Mode 09 and KWP 0x21: the answer's header is the service + 0x40 and the
+ * parameter echoed, e.g. the VIN "49 02 01 W D X ..." (a count byte, then
+ * 17 characters); 0x21 local id 01: "61 01 ...". */
+static void test_other_services(void **state)
+{
+	struct diag_req vin = { .kind = DIAG_ISOTP, .req = { 0x09, 0x02 }, .req_len = 2, .n_fields = 1 };
+	struct diag_req kwp = { .kind = DIAG_ISOTP, .req = { 0x21, 0x01 }, .req_len = 2, .n_fields = 1 };
+	const uint8_t a09[] = { 0x49, 0x02, 0x01, 'W', 'D', 'X' };
+	const uint8_t a21[] = { 0x61, 0x01, 0x00, 0xc8 };
+	const uint8_t n21[] = { 0x7f, 0x21, 0x11 };
+	struct eco2_sample s[2];
+	uint8_t nrc;
+	(void)state;
+
+	vin.fields[0] = field(ROLE_IGNITION, 0, 1, 1, 0);     /* the count byte, for the test */
+	kwp.fields[0] = field(ROLE_SPEED, 0, 2, 0.5, 0);
+	assert_int_equal(diag_classify(&vin, a09, sizeof(a09), &nrc), DIAG_POSITIVE);
+	assert_int_equal(diag_decode(&vin, a09, sizeof(a09), 0, s, 2), 1);
+	assert_true(s[0].value == 1.0);
+	assert_int_equal(diag_classify(&kwp, a09, sizeof(a09), &nrc), DIAG_FOREIGN);
+	assert_int_equal(diag_classify(&kwp, a21, sizeof(a21), &nrc), DIAG_POSITIVE);
+	assert_int_equal(diag_decode(&kwp, a21, sizeof(a21), 0, s, 2), 1);
+	assert_true(s[0].value == 100.0);
+	assert_int_equal(diag_classify(&kwp, n21, sizeof(n21), &nrc), DIAG_NEGATIVE);
+	assert_int_equal(nrc, 0x11);
+	assert_int_equal(diag_nrc_policy(nrc), DIAG_NRC_UNSUPPORTED);
+}
+
 static void test_nrc(void **state)
 {
 	(void)state;
@@ -253,6 +281,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_obd),
 		cmocka_unit_test(test_uds),
+		cmocka_unit_test(test_other_services),
 		cmocka_unit_test(test_nrc),
 		cmocka_unit_test(test_bits),
 		cmocka_unit_test(test_state),
