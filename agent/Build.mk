@@ -61,4 +61,5 @@ itests-y += tests/integration/agent_storefull.sh
 CFLAGS_ctl_decode := -ffp-contract=off
 progs-y += eco2ctl
 bin-progs-y += eco2ctl
-eco2ctl-objs := agent/ctl.o agent/ctl_store.o agent/ctl_key.o agent/ctl_decode.o
+eco2ctl-objs := agent/ctl.o agent/ctl_store.o agent/ctl_key.o agent/ctl_decode.o \
+	agent/ctl_decode_profile.o

@@ -1,7 +1,9 @@
 /* agent — eco2d's pipeline on one event loop.
  *
- *   CAN source (can/source.h: SocketCAN, or a candump log replayed)
- *     -> profile_decode       samples in canonical units
+ *   CAN source (can/source.h: SocketCAN, the ECU poller, or a candump
+ *   log replayed)
+ *     -> profile_decode       samples in canonical units (the poller and
+ *                             the log decode polled answers themselves)
  *     -> trip calculator      finished trips and charging sessions
  *     -> store_pending        seq, prev, COSE_Sign1 signature, one SQLite
  *                             transaction per record (queue_append)
@@ -376,6 +378,15 @@ static void on_frame(void *ctx, const struct can_frame_rec *f)
 	settle(a);
 }
 
+/* A value the source decoded itself: an ECU's answer to a request. */
+static void on_sample(void *ctx, const struct eco2_sample *smp)
+{
+	agent_t *a = ctx;
+
+	trip_sample(a->trip, smp);
+	settle(a);
+}
+
 static void on_can_event(void *ctx, const char *iface, enum eco2_can_event ev,
 			 uint64_t value, uint64_t t_ns)
 {
@@ -453,12 +464,14 @@ static void src_rearm(agent_t *a)
 }
 
 static void replay_frame(void *ctx, const struct can_frame_rec *f);
+static void replay_sample(void *ctx, const struct eco2_sample *smp);
 static void input_end(void *ctx);
 
 static void src_dispatch(agent_t *a)
 {
 	const struct can_source_cb cb = {
 		.frame = a->opts.replay_path ? replay_frame : on_frame,
+		.sample = a->opts.replay_path ? replay_sample : on_sample,
 		.event = on_can_event, .end = input_end, .ctx = a,
 	};
 	int ret = can_source_dispatch(a->src, &cb);
@@ -523,10 +536,11 @@ static int socketcan_opts_for(agent_t *a, struct can_source_opts *so, char **lis
 static int source_open(agent_t *a)
 {
 	struct socketcan_id ids[SOCKETCAN_MAX_IDS];
-	struct can_source_opts so = { .budget = REPLAY_CHUNK };
+	struct can_source_opts so = { .budget = REPLAY_CHUNK, .profile = a->profile };
 	const struct can_source_driver *drv;
 	const char *names[16];
 	char *list = NULL;
+	size_t n_polls;
 	int ret;
 
 	if (a->opts.replay_path) {
@@ -540,7 +554,10 @@ static int source_open(agent_t *a)
 		ret = socketcan_opts_for(a, &so, &list, names, ARRAY_SIZE(names), ids);
 		if (ret)
 			goto out;
-		drv = &can_source_socketcan;
+		/* A profile that polls: the poller, which also runs the
+		 * broadcast part, on the first interface. */
+		(void)profile_polls(a->profile, &n_polls);
+		drv = n_polls ? &can_source_poller : &can_source_socketcan;
 	}
 	ret = can_source_open(&a->src, drv, &so);
 	if (ret) {
@@ -580,6 +597,16 @@ static void replay_first_frame(agent_t *a, const struct can_frame_rec *f)
 		a->exit_status = 1;
 		loop_stop(a->loop);
 	}
+}
+
+/* A value decoded from a replayed answer comes right after the frame that
+ * completed it: skipped with that frame. */
+static void replay_sample(void *ctx, const struct eco2_sample *smp)
+{
+	agent_t *a = ctx;
+
+	if (a->replay_frames > a->skip_frames)
+		on_sample(a, smp);
 }
 
 /* A replayed frame: the frames a resumed replay consumed before its
@@ -893,6 +920,21 @@ out:
 	return ret;
 }
 
+/* The CAN socket protocols eco2d may still open once running: raw
+ * sockets (re-opened interfaces), and ISO-TP or J1939 only when the
+ * profile polls that way. */
+static unsigned can_protocols(const profile_t *p)
+{
+	const struct diag_req *r;
+	unsigned protos = SECCOMP_CAN_RAW;
+	size_t n;
+
+	r = profile_polls(p, &n);
+	for (size_t i = 0; i < n; i++)
+		protos |= r[i].kind == DIAG_J1939 ? SECCOMP_CAN_J1939 : SECCOMP_CAN_ISOTP;
+	return protos;
+}
+
 int agent_run(agent_t *a)
 {
 	uint64_t wd_usec = notify_watchdog_usec();
@@ -904,7 +946,7 @@ int agent_run(agent_t *a)
 	if (ECO2_ASAN && IS_ENABLED(CONFIG_SECCOMP) && !a->opts.no_seccomp)
 		log_notice("seccomp: not installed in an AddressSanitizer build (its leak check needs ptrace)");
 	else if (!a->opts.no_seccomp && IS_ENABLED(CONFIG_SECCOMP)) {
-		ret = seccomp_install(NULL);
+		ret = seccomp_install_can(NULL, can_protocols(a->profile));
 		if (ret) {
 			log_err("seccomp: %s", strerror(-ret));
 			return 1;

@@ -71,7 +71,7 @@ static const struct conf_opt options[] = {
 	{ "trip", "idle_end_s", CONF_INT, false, 1, DAY_S, "300", F(trip_idle_end_s) },
 	{ "trip", "gap_end_s", CONF_INT, false, 1, DAY_S, "120", F(trip_gap_end_s) },
 	{ "trip", "checkpoint_s", CONF_INT, false, 1, 3600, "10", F(trip_checkpoint_s) },
-	{ "trip", "max_speed_kmh", CONF_DOUBLE, false, 1, 1000, "250", F(trip_max_speed_kmh) },
+	{ "trip", "max_speed_kmh", CONF_DOUBLE, false, 1, 20000, "250", F(trip_max_speed_kmh) },
 
 	{ "method", "id", CONF_STR, false, 0, 0, "eco2-ev-v1", F(method_id) },
 	{ "method", "baseline_g_per_km", CONF_DOUBLE, false, 0, 10000, "169.056", F(method_baseline_g_per_km) },

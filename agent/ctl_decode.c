@@ -393,7 +393,9 @@ static int out_frame(struct out *o, const struct can_frame_rec *f, const struct 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: eco2ctl decode --dbc FILE [--json] [--strict] [LOG|-]\n"
-		"  decode a candump log (default: standard input) with a DBC file\n"
+		"       eco2ctl decode --profile FILE [--vss] [--json] [--list] [LOG|-]\n"
+		"  decode a candump log (default: standard input) with a DBC file, or the\n"
+		"  roles a vehicle profile reads (--vss: as COVESA VSS signals)\n"
 		"  --strict  refuse a DBC with any construct outside the grammar\n"
 		"            (default: warn, skip the statement, load the rest)\n");
 }
@@ -402,6 +404,9 @@ int ctl_decode(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "dbc", required_argument, NULL, 'd' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "vss", no_argument, NULL, 'v' },
+		{ "list", no_argument, NULL, 'l' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "strict", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -409,8 +414,8 @@ int ctl_decode(int argc, char **argv)
 	};
 	static struct decode_value vals[DECODE_MAX_VALUES];
 	struct out o = { 0 };
-	const char *dbc_path = NULL, *log_path = "-";
-	bool json = false;
+	const char *dbc_path = NULL, *log_path = "-", *profile_path = NULL;
+	bool json = false, vss = false, list = false;
 	unsigned dbc_flags = 0;
 	dbc_t *dbc = NULL;
 	decoder_t *dec = NULL;
@@ -418,10 +423,19 @@ int ctl_decode(int argc, char **argv)
 	struct can_frame_rec f;
 	int c, ret = 1;
 
-	while ((c = getopt_long(argc, argv, "d:jsh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:p:vljsh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			dbc_path = optarg;
+			break;
+		case 'p':
+			profile_path = optarg;
+			break;
+		case 'v':
+			vss = true;
+			break;
+		case 'l':
+			list = true;
 			break;
 		case 'j':
 			json = true;
@@ -437,12 +451,14 @@ int ctl_decode(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!dbc_path || argc - optind > 1) {
+	if (!dbc_path == !profile_path || argc - optind > 1 || ((vss || list) && !profile_path)) {
 		usage(stderr);
 		return 2;
 	}
 	if (optind < argc)
 		log_path = argv[optind];
+	if (profile_path)
+		return ctl_decode_profile(profile_path, log_path, json, vss, list);
 
 	/* out_frame() buffers 64 KiB: each of its writes is one write(2) */
 	setvbuf(stdout, NULL, _IONBF, 0);

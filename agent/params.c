@@ -1,21 +1,8 @@
 /* params — module options from the configuration and the profile. */
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "agent/params.h"
-
-/* The odometer counter's range in metres (where it wraps); 0 if unknown. */
-static double odo_wrap_m(const profile_t *p)
-{
-	const struct dbc_signal *o = profile_signal(p, ROLE_ODOMETER);
-	double f = profile_unit_factor(p, ROLE_ODOMETER);
-
-	if (!o || o->value_type != DBC_VT_INT || o->is_signed || o->length >= 53 ||
-	    o->offset != 0 || !(o->factor > 0) || !(f > 0))
-		return 0;
-	return ldexp(1.0, o->length) * o->factor * f;
-}
 
 void trip_params_for(struct trip_params *tp, const struct eco2_config *cfg,
 		     const profile_t *p)
@@ -34,11 +21,9 @@ void trip_params_for(struct trip_params *tp, const struct eco2_config *cfg,
 
 void trip_params_for_profile(struct trip_params *tp, const profile_t *p)
 {
-	tp->roles = 0;
-	for (int r = 0; r < ROLE_COUNT; r++)
-		if (profile_signal(p, (enum eco2_role)r))
-			tp->roles |= 1u << r;
-	tp->odo_wrap_m = odo_wrap_m(p);
+	/* Broadcast or polled: the trip calculator cannot tell them apart. */
+	tp->roles = profile_roles(p);
+	tp->odo_wrap_m = profile_odo_wrap_m(p);
 }
 
 void ledger_opts_for(struct ledger_opts *o, const struct eco2_config *cfg)
