@@ -6,7 +6,7 @@ lib-y += agent/config.o
 tests-y += test_config
 test_config-objs := tests/unit/test_config.o
 fuzz-y += fuzz_config
-fuzz_config-srcs := tests/fuzz/fuzz_config.c agent/config.c
+fuzz_config-srcs := tests/fuzz/fuzz_config.c agent/config.c crypto/co2.c crypto/pkcs11_uri.c
 
 # params: the configuration turned into module options
 lib-y += agent/params.o
@@ -56,6 +56,7 @@ itests-y += tests/integration/agent_e2e.sh
 itests-y += tests/integration/agent_signals.sh
 itests-y += tests/integration/agent_crash.sh
 itests-y += tests/integration/agent_storefull.sh
+itests-y += tests/integration/agent_checkconfig.sh
 
 # ctl: eco2ctl and its commands (status/trips/export, keygen/pubkey, decode)
 CFLAGS_ctl_decode := -ffp-contract=off

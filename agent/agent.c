@@ -879,17 +879,9 @@ static int trip_start(agent_t *a)
 	struct trip_params tp;
 	int ret;
 
-	/* Both strings go into every signed record: one that does not fit
-	 * is refused here, not cut short in the record (or refused by
-	 * trip_new without a word). */
-	if (strlen(a->cfg.method_id) >= sizeof(tp.method)) {
-		log_err("%s: [method] id: at most %zu characters", a->cfg.path, sizeof(tp.method) - 1);
-		return -EINVAL;
-	}
-	if (a->cfg.vehicle_vin && strlen(a->cfg.vehicle_vin) > 17) {
-		log_err("%s: [vehicle] vin: at most 17 characters", a->cfg.path);
-		return -EINVAL;
-	}
+	/* The method id and the VIN go into every signed record: config.c
+	 * refuses, with file:line, what a record could not carry whole or a
+	 * verifier would not know. */
 	trip_params_for(&tp, &a->cfg, a->profile);
 	ret = trip_new(&tp, on_record, a, &a->trip);
 	if (ret)
