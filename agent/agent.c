@@ -684,8 +684,11 @@ static void maybe_exit(agent_t *a)
 		return;
 	if (a->n_pending)
 		return;   /* the store retry timer comes back here */
-	if (a->opts.upload_drain && uploading(a) && !ledger_drained(a->ledger))
-		return;   /* the ledger's completion comes back here */
+	if (a->opts.upload_drain && uploading(a) && !ledger_drained(a->ledger)) {
+		if (!ledger_halted(a->ledger))
+			return;   /* the ledger's completion comes back here */
+		a->exit_status = 1;   /* nothing more will be sent: said why */
+	}
 	loop_stop(a->loop);
 }
 
@@ -786,6 +789,8 @@ static int ledger_start(agent_t *a)
 	if (!IS_ENABLED(CONFIG_UPLOAD) || !a->cfg.ledger_enabled)
 		return 0;
 	ledger_opts_for(&lo, &a->cfg);
+	lo.have_kid = true;   /* reconcile with the ledger's head for this key */
+	signer_kid(a->signer, lo.kid);
 	ret = ledger_open(&a->ledger, &lo, a->queue);
 	if (ret)
 		return ret;
