@@ -73,6 +73,7 @@ struct agent {
 	uint64_t next_flags;          /* ECO2_FLAG_* for the next finished record */
 	int64_t ckpt_saved_s;         /* the last checkpoint saved (UTC s); 0: none */
 	size_t ckpt_saved_pending;    /* ... and the finished records in it */
+	bool pending_unsaved;         /* a finished record not yet in a checkpoint */
 	int64_t wall_minus_mono_ns;   /* live: for clock-step detection */
 	bool trip_open;
 
@@ -199,6 +200,7 @@ static void on_record(const struct eco2_record *rec, void *ctx)
 		log_info("record already stored before the restart; not stored again");
 		return;
 	}
+	a->pending_unsaved = true;
 	a->pending[a->n_pending] = *rec;
 	/* A state break (a checkpoint refused at start-up) is told by the
 	 * first record made after it. */
@@ -257,8 +259,12 @@ static void flush_counters(agent_t *a)
 /* The checkpoint as it stands, encoded and tagged. */
 static int checkpoint_blob(agent_t *a, uint8_t **blob, size_t *len)
 {
-	struct agent_ckpt c = { .replay_frames = a->replay_frames,
-				.replay_first_t_ns = a->replay_first_t_ns,
+	/* A resumed replay that has not yet read past the frames it skips
+	 * is still where its checkpoint was. */
+	struct agent_ckpt c = { .replay_frames = a->replay_frames > a->skip_frames ?
+						 a->replay_frames : a->skip_frames,
+				.replay_first_t_ns = a->replay_frames ? a->replay_first_t_ns :
+						     a->skip_first_t_ns,
 				.next_flags = a->next_flags,
 				.pending = a->pending, .n_pending = a->n_pending };
 	uint8_t *trip = NULL;
@@ -292,6 +298,7 @@ static int checkpoint_now(agent_t *a)
 	if (!ret) {
 		a->ckpt_saved_s = t_s;
 		a->ckpt_saved_pending = a->n_pending;
+		a->pending_unsaved = false;
 	} else {
 		static struct log_ratelimit rl = LOG_RATELIMIT_INIT(300, 1);
 		log_rl(&rl, LOG_ERR, "checkpoint: cannot save the trip state: %s", strerror(-ret));
@@ -425,8 +432,12 @@ static void trip_timers(agent_t *a)
  * timers an open trip needs. */
 static void settle(agent_t *a)
 {
+	/* A record the store refuses waits in the checkpoint at once: a
+	 * crash or power cut before the store's retry loses nothing. */
 	if (a->n_pending && !a->store_blocked)
 		store_pending(a);
+	else if (a->n_pending && a->pending_unsaved && checkpoint_now(a))
+		a->pending_unsaved = false;   /* tried again with the store, not at every frame */
 	trip_timers(a);
 }
 
