@@ -317,18 +317,17 @@ static int migrate(queue_t *q)
 	return 0;
 }
 
-/* Pages a row with `payload` bytes takes in a table b-tree: its overflow
- * chain (SQLite's file format, "Cell Payload Overflow Pages") and, rounded
- * up, one page of the leaf it sits in. */
+/* Pages a row with `payload` bytes takes beyond its table's root page: its
+ * overflow chain (SQLite's file format, "Cell Payload Overflow Pages"). */
 static int64_t row_pages(const queue_t *q, int64_t payload)
 {
 	int64_t u = q->page_size, x = u - 35, m = (u - 12) * 32 / 255 - 23, k, local;
 
 	if (payload <= x)
-		return 1;
+		return 0;
 	k = m + (payload - m) % (u - 4);
 	local = k <= x ? k : m;
-	return 1 + (payload - local + u - 5) / (u - 4);
+	return (payload - local + u - 5) / (u - 4);
 }
 
 /* A checkpoint row: the blob and its few bytes of record header and time. */
@@ -356,26 +355,29 @@ static int apply_quota(queue_t *q)
 	if (q->max_bytes <= 0 || q->read_only)
 		return 0;
 	pages = quota_pages(q) + (REJECTED_KEEP + 2) *
-		row_pages(q, q->state_max_bytes + STATE_ROW_EXTRA);
+		(1 + row_pages(q, q->state_max_bytes + STATE_ROW_EXTRA));
 	/* SQLite refuses to go below the current size; that is fine: the
 	 * file then simply cannot grow. */
 	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld", (long long)pages);
 	return exec(q, sql);
 }
 
-/* Count the pages the checkpoint rows take (after a change to them). */
+/* Count the pages the checkpoint rows take (after a change to them): the
+ * checkpoint's overflow chain (its table's root holds the rest), and for
+ * each rejected one a leaf page besides. */
 static int count_state_pages(queue_t *q)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t pages = 0;
 	int ret;
 
-	ret = stmt(q, "SELECT length(blob) FROM checkpoint UNION ALL "
-		      "SELECT length(blob) FROM checkpoint_rejected", "counting the checkpoint", &st);
+	ret = stmt(q, "SELECT length(blob), 0 FROM checkpoint UNION ALL "
+		      "SELECT length(blob), 1 FROM checkpoint_rejected", "counting the checkpoint", &st);
 	while (!ret) {
 		ret = step_row(q, st, "counting the checkpoint");
 		if (!ret)
-			pages += row_pages(q, sqlite3_column_int64(st, 0) + STATE_ROW_EXTRA);
+			pages += row_pages(q, sqlite3_column_int64(st, 0) + STATE_ROW_EXTRA) +
+				 sqlite3_column_int64(st, 1);
 	}
 	if (ret == -ENOENT) {
 		q->state_pages = pages;
