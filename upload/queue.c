@@ -26,6 +26,8 @@ struct queue {
 	int64_t max_bytes;
 	int page_size;
 	int64_t state_pages;     /* pages of the checkpoint rows: outside the quota */
+	int64_t rejected_pages;  /* ... of them, the rejected ones' */
+	int64_t ckpt_len;        /* the checkpoint's length; 0: none */
 	int64_t state_max_bytes; /* the largest checkpoint the caller writes */
 	char *reserve_path;      /* the disk reserve beside the store; NULL: none */
 	int64_t reserve_bytes;
@@ -38,6 +40,9 @@ struct queue {
 	sqlite3_stmt *st_next;
 	sqlite3_stmt *st_mark;
 	sqlite3_stmt *st_fail;
+	sqlite3_stmt *st_pages;  /* PRAGMA page_count: the quota check */
+	sqlite3_stmt *st_freel;  /* PRAGMA freelist_count */
+	int64_t rec_pages_max;   /* an upper bound of the pages in use but the checkpoint's */
 	struct log_ratelimit rl_full;
 };
 
@@ -373,35 +378,66 @@ static int count_state_pages(queue_t *q)
 
 	ret = stmt(q, "SELECT length(blob), 0 FROM checkpoint UNION ALL "
 		      "SELECT length(blob), 1 FROM checkpoint_rejected", "counting the checkpoint", &st);
+	q->ckpt_len = 0;
 	while (!ret) {
 		ret = step_row(q, st, "counting the checkpoint");
-		if (!ret)
-			pages += row_pages(q, sqlite3_column_int64(st, 0) + STATE_ROW_EXTRA) +
-				 sqlite3_column_int64(st, 1);
+		if (ret)
+			break;
+		pages += row_pages(q, sqlite3_column_int64(st, 0) + STATE_ROW_EXTRA) +
+			 sqlite3_column_int64(st, 1);
+		if (!sqlite3_column_int64(st, 1))
+			q->ckpt_len = sqlite3_column_int64(st, 0);
 	}
 	if (ret == -ENOENT) {
 		q->state_pages = pages;
+		q->rejected_pages = pages - (q->ckpt_len ? row_pages(q, q->ckpt_len + STATE_ROW_EXTRA) : 0);
 		ret = 0;
 	}
 	sqlite3_finalize(st);
 	return ret;
 }
 
-/* Inside an append's transaction: the pages in use, but the checkpoint's,
- * stay within the quota. -ENOSPC when they would not. */
-static int check_quota(queue_t *q)
+/* The pages in use but the checkpoint's, exactly (inside a transaction:
+ * its own pages counted). */
+static int record_pages(queue_t *q, int64_t *out)
 {
-	uint64_t pages = 0, freel = 0;
+	int64_t pages, freel;
+	int rc;
+
+	rc = sqlite3_step(q->st_pages);
+	pages = sqlite3_column_int64(q->st_pages, 0);
+	sqlite3_reset(q->st_pages);
+	if (rc == SQLITE_ROW)
+		rc = sqlite3_step(q->st_freel);
+	freel = sqlite3_column_int64(q->st_freel, 0);
+	sqlite3_reset(q->st_freel);
+	if (rc != SQLITE_ROW)
+		return sql_fail(q, rc, "counting pages");
+	*out = pages - freel - q->state_pages;
+	return 0;
+}
+
+/* Inside an append's transaction, which added records of `bytes` bytes
+ * in all, n of them: the pages in use, but the checkpoint's, stay within
+ * the quota; -ENOSPC when they would not. SQLite re-prepares a PRAGMA at
+ * each run (a few thousand instructions), so the exact count is taken only
+ * when an upper bound of the records' pages (the last exact count plus
+ * what each append could have added since) comes near the quota. */
+static int check_quota(queue_t *q, size_t bytes, size_t n)
+{
+	int64_t grow = (int64_t)(bytes / (size_t)(q->page_size - 35) + 2 * n + 1);
 	int ret;
 
 	if (q->max_bytes <= 0)
 		return 0;
-	ret = query_u64(q, "PRAGMA page_count", &pages, NULL);
-	if (!ret)
-		ret = query_u64(q, "PRAGMA freelist_count", &freel, NULL);
+	if (q->rec_pages_max + grow <= quota_pages(q)) {
+		q->rec_pages_max += grow;
+		return 0;
+	}
+	ret = record_pages(q, &q->rec_pages_max);
 	if (ret)
 		return ret;
-	if ((int64_t)(pages - freel) - q->state_pages > quota_pages(q)) {
+	if (q->rec_pages_max > quota_pages(q)) {
 		q->quota_hit = true;
 		return -ENOSPC;
 	}
@@ -678,6 +714,12 @@ int queue_open(queue_t **out, const char *path, const struct queue_opts *opts)
 		ret = prepare(q, &q->st_mark,
 			      "UPDATE records SET state = 1, uploaded = ?2, last_error = NULL "
 			      "WHERE seq = ?1 AND state = 0");
+	if (!ret && !q->read_only && q->max_bytes > 0)
+		ret = prepare(q, &q->st_pages, "PRAGMA page_count");
+	if (!ret && !q->read_only && q->max_bytes > 0)
+		ret = prepare(q, &q->st_freel, "PRAGMA freelist_count");
+	if (!ret && q->st_pages)
+		ret = record_pages(q, &q->rec_pages_max);
 	if (!ret && !q->read_only)
 		ret = prepare(q, &q->st_fail,
 			      "UPDATE records SET attempts = attempts + 1, next_attempt = ?2, "
@@ -702,6 +744,8 @@ void queue_close(queue_t *q)
 	sqlite3_finalize(q->st_next);
 	sqlite3_finalize(q->st_mark);
 	sqlite3_finalize(q->st_fail);
+	sqlite3_finalize(q->st_pages);
+	sqlite3_finalize(q->st_freel);
 	sqlite3_close(q->db);
 	free(q->reserve_path);
 	free(q->path);
@@ -757,7 +801,7 @@ static int append_batch_once(queue_t *q, queue_make_fn *make, void *ctx,
 {
 	uint8_t prev[QUEUE_HASH_LEN], hash[QUEUE_HASH_LEN];
 	uint64_t seq;
-	size_t n = 0;
+	size_t n = 0, bytes_in = 0;
 	int ret, rc;
 	int64_t t = now_s();
 
@@ -804,10 +848,11 @@ static int append_batch_once(queue_t *q, queue_make_fn *make, void *ctx,
 		}
 		seq++;
 		memcpy(prev, hash, QUEUE_HASH_LEN);
+		bytes_in += len;
 		n++;
 	}
 	if (n) {
-		ret = check_quota(q);
+		ret = check_quota(q, bytes_in, n);
 		if (ret)
 			goto fail;
 		sqlite3_reset(q->st_set_head);
@@ -1084,9 +1129,11 @@ int queue_checkpoint_put(queue_t *q, const void *blob, size_t len, int64_t t_s)
 	do
 		ret = checkpoint_put_once(q, blob, len, t_s);
 	while (ret == -ENOSPC && make_room(q, &step));
-	if (!ret)
-		ret = count_state_pages(q);
-	else if (ret == -ENOSPC)
+	if (!ret) {
+		/* no query: the rejected ones did not change */
+		q->ckpt_len = (int64_t)len;
+		q->state_pages = q->rejected_pages + row_pages(q, (int64_t)len + STATE_ROW_EXTRA);
+	} else if (ret == -ENOSPC)
 		log_rl(&q->rl_full, LOG_ERR, "%s: saving the checkpoint: the disk is full%s",
 		       q->path, q->reserve_path ? " and the reserve is spent" : "");
 out:
