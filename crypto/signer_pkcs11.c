@@ -751,40 +751,45 @@ static ck_rv_t p11_mac_raw(struct p11 *p, const uint8_t *msg, size_t len, uint8_
 	return rv;
 }
 
+/* The errors after which a new session may succeed (as in pkcs11_sign). */
+static bool session_lost(ck_rv_t rv)
+{
+	return rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
+	       rv == CKR_USER_NOT_LOGGED_IN || rv == CKR_KEY_HANDLE_INVALID ||
+	       rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_DEVICE_REMOVED ||
+	       rv == CKR_TOKEN_NOT_PRESENT;
+}
+
 static int pkcs11_mac(struct signer *s, const uint8_t *msg, size_t len, uint8_t out[32])
 {
 	struct p11 *p = s->priv;
-	ck_rv_t rv;
+	ck_rv_t rv = CKR_OK;
 	int ret;
 
-	if (p->mac_state == 0) {
-		ret = p11_find_mac_key(p);
-		if (ret < 0)
-			return ret;
-	}
-	if (p->mac_state < 0)
-		return -ENOTSUP;
-	rv = p11_mac_raw(p, msg, len, out);
-	if (rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
-	    rv == CKR_USER_NOT_LOGGED_IN || rv == CKR_KEY_HANDLE_INVALID ||
-	    rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_DEVICE_REMOVED ||
-	    rv == CKR_TOKEN_NOT_PRESENT) {
-		/* The session was lost (see pkcs11_sign): a new one, the
-		 * keys looked up again, once. */
-		log_warn("key: token '%s': re-opening the session", p->token_label);
-		p11_close_session(p);
-		p->mac_state = 0;
-		ret = p11_open_session(p, false);
-		if (!ret)
-			ret = p11_find(p, CKO_PRIVATE_KEY, p->uri->object, p->uri->id,
-				       p->uri->id_len, &p->key, 1, &(unsigned long){ 0 });
-		if (!ret)
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (attempt) {
+			/* The session was lost: a new one, the keys looked
+			 * up again, once. */
+			log_warn("key: token '%s': re-opening the session", p->token_label);
+			p11_close_session(p);
+			p->mac_state = 0;
+			ret = p11_open_session(p, false);
+			if (!ret)
+				ret = p11_find(p, CKO_PRIVATE_KEY, p->uri->object, p->uri->id,
+					       p->uri->id_len, &p->key, 1, &(unsigned long){ 0 });
+			if (ret < 0)
+				return ret;
+		}
+		if (p->mac_state == 0) {
 			ret = p11_find_mac_key(p);
-		if (ret < 0)
-			return ret;
+			if (ret < 0)
+				return ret;
+		}
 		if (p->mac_state < 0)
 			return -ENOTSUP;
 		rv = p11_mac_raw(p, msg, len, out);
+		if (rv == CKR_OK || !session_lost(rv))
+			break;
 	}
 	if (rv != CKR_OK) {
 		log_err("key: token '%s': HMAC: %s", p->token_label, ckr_name(rv));

@@ -120,16 +120,7 @@ check "kill -9: the last run, with room and no frames, exits 0" [ $? -eq 0 ]
 "$B/eco2ctl" -c "$W/k.conf" export > "$W/k.cbor" 2>/dev/null
 "$B/eco2-verify" --pubkey "$W/dev.pub" --json "$W/k.cbor" > "$W/kv.json"
 check "kill -9: every record verifies, one chain" [ $? -eq 0 ]
-payloads() {
-	"$PYTHON" - "$1" <<'PY2'
-import sys, cbor2, io
-b = open(sys.argv[1], "rb").read(); f = io.BytesIO(b)
-while f.tell() < len(b):
-    p = cbor2.loads(cbor2.load(f).value[2])
-    p[18] &= ~(1 << 7)    # ECO2_FLAG_RESUMED
-    print(sorted((k, v) for k, v in p.items() if k != 3))
-PY2
-}
+payloads() { "$PYTHON" "$S/tests/integration/lib/payloads.py" "$1"; }
 payloads "$W/ref.cbor" > "$W/ref.txt"
 payloads "$W/k.cbor" > "$W/k.txt"
 check "kill -9: nothing lost, nothing duplicated: the uninterrupted run's $(wc -l < "$W/ref.txt") records, seq for seq" \
