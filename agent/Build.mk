@@ -30,6 +30,10 @@ itests-y += tests/integration/trip_profiles.sh
 lib-y += agent/checkpoint.o
 tests-y += test_checkpoint
 test_checkpoint-objs := tests/unit/test_checkpoint.o
+fuzz-y += fuzz_checkpoint
+fuzz_checkpoint-srcs := tests/fuzz/fuzz_checkpoint.c agent/checkpoint.c crypto/signer.c \
+	$(if $(filter y,$(CONFIG_SIGNER_FILE)),crypto/signer_file.c) \
+	$(if $(filter y,$(CONFIG_SIGNER_PKCS11)),crypto/signer_pkcs11.c crypto/pkcs11_uri.c)
 
 # loop: the one epoll loop
 lib-y += agent/loop.o
