@@ -52,7 +52,11 @@ for i in $(seq "$ROUNDS"); do
 	wait "$pid" 2>/dev/null
 done
 echo "# $killed runs killed, $finished had finished before the kill"
-check "killed at least half the runs ($killed of $ROUNDS)" [ $((killed * 2)) -ge "$ROUNDS" ]
+# Each run resumes where the last checkpoint left the log, so the work
+# runs out after some rounds and later runs finish before their kill: what
+# matters is that enough kills landed while there was work.
+want=$((ROUNDS / 2 < 10 ? ROUNDS / 2 : 10))
+check "killed at least $want runs ($killed of $ROUNDS)" [ "$killed" -ge "$want" ]
 
 # The last run goes to the end: every record stored and acknowledged.
 timeout 120 "$B/eco2d" -c "$WORK/eco2d.conf" --replay "$WORK/drive.log" --exit-at-end \
