@@ -298,10 +298,11 @@ test-list:
 	 } > $(O)/tests/list
 
 # The crash loops at length: 1000 kill -9 rounds against the queue writer
-# and uploader, and against eco2d.
+# and uploader, against eco2d, and against eco2d with its store full.
 soak: all $(test-prog-bins)
 	$(Q)UPLOAD_CRASH_ITER=1000 tests/integration/upload_crash.sh
 	$(Q)AGENT_CRASH_ROUNDS=1000 tests/integration/agent_crash.sh
+	$(Q)AGENT_FULL_ROUNDS=1000 tests/integration/agent_storefull.sh
 
 fuzz: $(fuzz-bins)
 	$(Q)for f in $(fuzz-y); do tests/fuzz/run-fuzz.sh $(O)/fuzz/$$f tests/fuzz/corpus/$$f $${FUZZ_LONG_SECONDS:-300} || exit 1; done

@@ -72,6 +72,10 @@ struct agent {
 	uint64_t skip_first_t_ns;
 	uint64_t suppress;            /* resumed replay: records already stored */
 	bool store_blocked;           /* the store refused; the retry timer runs */
+	uint64_t next_flags;          /* ECO2_FLAG_* for the next finished record */
+	int64_t ckpt_saved_s;         /* the last checkpoint saved (UTC s); 0: none */
+	size_t ckpt_saved_pending;    /* ... and the finished records in it */
+	bool pending_unsaved;         /* a finished record not yet in a checkpoint */
 	int64_t wall_minus_mono_ns;   /* live: for clock-step detection */
 	bool trip_open;
 
@@ -121,7 +125,7 @@ static int make_record(uint64_t seq, const uint8_t prev[QUEUE_HASH_LEN], void *v
 	return 0;
 }
 
-static void checkpoint_now(agent_t *a);
+static int checkpoint_now(agent_t *a);
 
 /* Store every finished record, oldest first. A record that cannot be
  * stored stays pending (in memory, and its trip in the checkpoint) and is
@@ -159,12 +163,24 @@ static void store_pending(agent_t *a)
 	}
 	if (ret) {
 		static struct log_ratelimit rl = LOG_RATELIMIT_INIT(300, 1);
+		bool saved;
+
 		a->store_failures++;
-		log_rl(&rl, LOG_ERR, "store: cannot store record (%s); %zu kept pending, retrying every %d s",
-		       strerror(-ret), a->n_pending, STORE_RETRY_MS / 1000);
 		a->store_blocked = true;
 		loop_timer_arm(a->t_store_retry, STORE_RETRY_MS, 0);
-		checkpoint_now(a);   /* the records wait in it too, if it fits */
+		/* The records wait in the checkpoint, which the quota never
+		 * refuses; only a disk too full for it leaves them in memory. */
+		saved = !checkpoint_now(a);
+		if (saved)
+			log_rl(&rl, LOG_ERR, "store: cannot store record (%s); %zu finished records "
+			       "wait in the checkpoint, retrying every %d s", strerror(-ret),
+			       a->n_pending, STORE_RETRY_MS / 1000);
+		else
+			log_rl(&rl, LOG_ERR, "store: cannot store record (%s) and cannot save the "
+			       "checkpoint: %zu finished records%s are in memory only (%zu of them in "
+			       "the last checkpoint saved); retrying every %d s", strerror(-ret),
+			       a->n_pending, trip_is_open(a->trip) ? " and the open trip" : "",
+			       a->ckpt_saved_pending, STORE_RETRY_MS / 1000);
 	}
 }
 
@@ -186,7 +202,12 @@ static void on_record(const struct eco2_record *rec, void *ctx)
 		log_info("record already stored before the restart; not stored again");
 		return;
 	}
-	a->pending[a->n_pending++] = *rec;
+	a->pending_unsaved = true;
+	a->pending[a->n_pending] = *rec;
+	/* A state break (a checkpoint refused at start-up) is told by the
+	 * first record made after it. */
+	a->pending[a->n_pending++].flags |= a->next_flags;
+	a->next_flags = 0;
 }
 
 static void maybe_exit(agent_t *a);
@@ -237,35 +258,82 @@ static void flush_counters(agent_t *a)
 	flush_counter(a, "store.failures", a->store_failures, &a->flushed_store_failures);
 }
 
-static void checkpoint_now(agent_t *a)
+/* The checkpoint as it stands, encoded and tagged. */
+static int checkpoint_blob(agent_t *a, uint8_t **blob, size_t *len)
 {
-	struct agent_ckpt c = { .replay_frames = a->replay_frames,
-				.replay_first_t_ns = a->replay_first_t_ns,
+	/* A resumed replay that has not yet read past the frames it skips
+	 * is still where its checkpoint was. */
+	struct agent_ckpt c = { .replay_frames = a->replay_frames > a->skip_frames ?
+						 a->replay_frames : a->skip_frames,
+				.replay_first_t_ns = a->replay_frames ? a->replay_first_t_ns :
+						     a->skip_first_t_ns,
+				.next_flags = a->next_flags,
 				.pending = a->pending, .n_pending = a->n_pending };
-	uint8_t head_hash[QUEUE_HASH_LEN];
-	uint8_t *trip = NULL, *blob = NULL;
-	size_t len = 0;
+	uint8_t *trip = NULL;
 	int ret;
 
-	flush_counters(a);
-	ret = queue_head(a->queue, &c.head_seq, head_hash);
+	ret = queue_head(a->queue, &c.head_seq, c.head_hash);
 	if (ret)
 		goto out;
 	ret = trip_checkpoint_save(a->trip, &trip, &c.trip_len);
 	if (ret)
 		goto out;
 	c.trip = trip;
-	ret = agent_ckpt_encode(&c, &blob, &len);
-	if (ret)
-		goto out;
-	ret = queue_checkpoint_put(a->queue, blob, len, (int64_t)(now_ns(CLOCK_REALTIME) / 1000000000u));
+	ret = agent_ckpt_encode(&c, a->signer, blob, len);
 out:
-	if (ret) {
+	free(trip);
+	return ret;
+}
+
+/* Save the checkpoint: 0, or -errno (logged, rate-limited). */
+static int checkpoint_now(agent_t *a)
+{
+	int64_t t_s = (int64_t)(now_ns(CLOCK_REALTIME) / 1000000000u);
+	uint8_t *blob = NULL;
+	size_t len = 0;
+	int ret;
+
+	flush_counters(a);
+	ret = checkpoint_blob(a, &blob, &len);
+	if (!ret)
+		ret = queue_checkpoint_put(a->queue, blob, len, t_s);
+	if (!ret) {
+		a->ckpt_saved_s = t_s;
+		a->ckpt_saved_pending = a->n_pending;
+		a->pending_unsaved = false;
+	} else {
 		static struct log_ratelimit rl = LOG_RATELIMIT_INIT(300, 1);
 		log_rl(&rl, LOG_ERR, "checkpoint: cannot save the trip state: %s", strerror(-ret));
 	}
-	free(trip);
 	free(blob);
+	return ret;
+}
+
+/* A checkpoint that cannot be trusted or used: nothing in it is ever
+ * signed. It is kept aside for inspection, the daemon starts afresh, and
+ * the next record it makes carries ECO2_FLAG_STATE_BREAK, saved at once in
+ * the fresh checkpoint that replaces it (one transaction). */
+static int checkpoint_refuse(agent_t *a, int64_t t_s, const char *why)
+{
+	char when[32];
+	uint8_t *blob = NULL;
+	size_t len = 0;
+	struct tm tm;
+	time_t t = (time_t)t_s;
+	int ret;
+
+	if (!gmtime_r(&t, &tm) || !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(when, sizeof(when), "%lld", (long long)t_s);
+	log_err("checkpoint of %s: %s: refused; nothing in it will be signed. Kept aside for "
+		"inspection (eco2ctl status, docs/store.md); starting afresh, and the next record "
+		"carries the state_break flag", when, why);
+	a->next_flags |= ECO2_FLAG_STATE_BREAK;
+	ret = checkpoint_blob(a, &blob, &len);
+	if (!ret)
+		ret = queue_checkpoint_reject(a->queue, why, blob, len,
+					      (int64_t)(now_ns(CLOCK_REALTIME) / 1000000000u));
+	free(blob);
+	return ret;
 }
 
 static int checkpoint_resume(agent_t *a)
@@ -274,8 +342,10 @@ static int checkpoint_resume(agent_t *a)
 	struct agent_ckpt c;
 	uint64_t head = 0, stored_since, dropped;
 	uint8_t *blob = NULL;
+	const char *why = NULL;
+	char why_buf[160];
 	size_t len = 0;
-	int64_t t_s;
+	int64_t t_s = 0;
 	int ret;
 
 	ret = queue_checkpoint_get(a->queue, (void **)&blob, &len, &t_s);
@@ -286,21 +356,38 @@ static int checkpoint_resume(agent_t *a)
 	ret = queue_head(a->queue, &head, head_hash);
 	if (ret)
 		goto out;
-	if (agent_ckpt_decode(blob, len, &c) || c.head_seq > head || c.n_pending > MAX_PENDING) {
-		log_warn("checkpoint: not one this build saved for this store; not resumed");
-		goto out;
+	ret = agent_ckpt_decode(blob, len, a->signer, &c, &why);
+	if (ret && ret != -EINVAL && ret != -EBADMSG) {
+		log_err("checkpoint: %s (%s)", why, strerror(-ret));
+		goto out;   /* the key failed: no start without it */
+	}
+	if (ret)
+		goto refuse;
+	why = why_buf;
+	if (c.head_seq > head || (c.head_seq == head && memcmp(c.head_hash, head_hash, 32))) {
+		snprintf(why_buf, sizeof(why_buf), "saved at chain head %llu, which this store "
+			 "(head %llu) does not hold", (unsigned long long)c.head_seq,
+			 (unsigned long long)head);
+		goto refuse;
+	}
+	if (c.n_pending > MAX_PENDING) {
+		snprintf(why_buf, sizeof(why_buf), "holds %zu finished records, more than %d",
+			 c.n_pending, MAX_PENDING);
+		goto refuse;
 	}
 	/* Records stored since the save: first the ones it held as pending
 	 * (oldest first), then any finished after it. */
 	stored_since = head - c.head_seq;
 	dropped = stored_since < c.n_pending ? stored_since : c.n_pending;
+	a->next_flags = c.next_flags;
 	if (!a->opts.replay_path && stored_since > c.n_pending) {
 		log_info("checkpoint: its trip was stored before the restart; not resumed");
+		a->next_flags = 0;   /* told by a stored record already */
 		goto out;
 	}
 	if (trip_checkpoint_restore(a->trip, c.trip, c.trip_len)) {
-		log_err("checkpoint: cannot restore the trip state; starting afresh");
-		goto out;
+		snprintf(why_buf, sizeof(why_buf), "its trip state does not restore");
+		goto refuse;
 	}
 	for (size_t i = dropped; i < c.n_pending; i++)
 		agent_ckpt_pending(&c, i, &a->pending[a->n_pending++]);
@@ -312,6 +399,10 @@ static int checkpoint_resume(agent_t *a)
 	log_notice("resumed from the checkpoint of %lld%s%s", (long long)t_s,
 		   trip_is_open(a->trip) ? " with an open trip" : "",
 		   a->n_pending ? " and finished records to store" : "");
+	goto out;
+refuse:
+	a->next_flags = 0;
+	ret = checkpoint_refuse(a, t_s, why);
 out:
 	free(blob);
 	return ret;
@@ -343,8 +434,12 @@ static void trip_timers(agent_t *a)
  * timers an open trip needs. */
 static void settle(agent_t *a)
 {
+	/* A record the store refuses waits in the checkpoint at once: a
+	 * crash or power cut before the store's retry loses nothing. */
 	if (a->n_pending && !a->store_blocked)
 		store_pending(a);
+	else if (a->n_pending && a->pending_unsaved && checkpoint_now(a))
+		a->pending_unsaved = false;   /* tried again with the store, not at every frame */
 	trip_timers(a);
 }
 
@@ -627,8 +722,11 @@ static void maybe_exit(agent_t *a)
 		return;
 	if (a->n_pending)
 		return;   /* the store retry timer comes back here */
-	if (a->opts.upload_drain && uploading(a) && !ledger_drained(a->ledger))
-		return;   /* the ledger's completion comes back here */
+	if (a->opts.upload_drain && uploading(a) && !ledger_drained(a->ledger)) {
+		if (!ledger_halted(a->ledger))
+			return;   /* the ledger's completion comes back here */
+		a->exit_status = 1;   /* nothing more will be sent: said why */
+	}
 	loop_stop(a->loop);
 }
 
@@ -729,6 +827,8 @@ static int ledger_start(agent_t *a)
 	if (!IS_ENABLED(CONFIG_UPLOAD) || !a->cfg.ledger_enabled)
 		return 0;
 	ledger_opts_for(&lo, &a->cfg);
+	lo.have_kid = true;   /* reconcile with the ledger's head for this key */
+	signer_kid(a->signer, lo.kid);
 	ret = ledger_open(&a->ledger, &lo, a->queue);
 	if (ret)
 		return ret;
@@ -822,21 +922,27 @@ static int trip_start(agent_t *a)
 	struct trip_params tp;
 	int ret;
 
-	/* Both strings go into every signed record: one that does not fit
-	 * is refused here, not cut short in the record (or refused by
-	 * trip_new without a word). */
-	if (strlen(a->cfg.method_id) >= sizeof(tp.method)) {
-		log_err("%s: [method] id: at most %zu characters", a->cfg.path, sizeof(tp.method) - 1);
-		return -EINVAL;
-	}
-	if (a->cfg.vehicle_vin && strlen(a->cfg.vehicle_vin) > 17) {
-		log_err("%s: [vehicle] vin: at most 17 characters", a->cfg.path);
-		return -EINVAL;
-	}
+	/* The method id and the VIN go into every signed record: config.c
+	 * refuses, with file:line, what a record could not carry whole or a
+	 * verifier would not know. */
 	trip_params_for(&tp, &a->cfg, a->profile);
 	ret = trip_new(&tp, on_record, a, &a->trip);
 	if (ret)
 		log_err("trip calculator: %s", strerror(-ret));
+	return ret;
+}
+
+/* The largest checkpoint: MAX_PENDING finished records and the trip
+ * calculator's blob (of one size whatever its state). */
+static int state_max_bytes(agent_t *a, int64_t *out)
+{
+	uint8_t *trip = NULL;
+	size_t trip_len = 0;
+	int ret = trip_checkpoint_save(a->trip, &trip, &trip_len);
+
+	free(trip);
+	if (!ret)
+		*out = (int64_t)agent_ckpt_size(MAX_PENDING, trip_len);
 	return ret;
 }
 
@@ -867,15 +973,20 @@ int agent_open(agent_t **out, const struct agent_opts *opts)
 		log_err("key %s: %s", a->cfg.key_uri, strerror(-ret));
 		goto out;
 	}
+	ret = trip_start(a);
+	if (ret)
+		goto out;
 	qo.max_bytes = a->cfg.queue_max_bytes;
+	ret = state_max_bytes(a, &qo.state_max_bytes);
+	if (ret)
+		goto out;
+	qo.reserve_bytes = qo.state_max_bytes;
 	ret = queue_open(&a->queue, a->cfg.store_path, &qo);
 	if (ret) {
 		log_err("store %s: %s", a->cfg.store_path, strerror(-ret));
 		goto out;
 	}
-	ret = trip_start(a);
-	if (ret)
-		goto out;
+	log_info("saved state is tagged with %s", signer_tag_scheme(a->signer));
 	ret = checkpoint_resume(a);
 	if (ret)
 		goto out;
@@ -967,9 +1078,16 @@ int agent_run(agent_t *a)
 	(void)notify_send("STOPPING=1");
 	/* Whatever ended the loop: store what is finished, save what is open. */
 	store_pending(a);
-	checkpoint_now(a);
+	if (checkpoint_now(a) && (a->n_pending || trip_is_open(a->trip))) {
+		log_err("exit: the checkpoint cannot be saved (the disk is full): %zu finished "
+			"records%s are lost with this exit but for the %zu in the last checkpoint saved",
+			a->n_pending, trip_is_open(a->trip) ? " and the open trip's progress since that "
+			"checkpoint" : "", a->ckpt_saved_pending);
+		return 1;
+	}
 	if (a->n_pending) {
-		log_err("%zu records could not be stored; their trips stay in the checkpoint", a->n_pending);
+		log_err("%zu records could not be stored; they are in the checkpoint, stored at the "
+			"next start with room in the store", a->n_pending);
 		return 1;
 	}
 	return a->exit_status || ret ? 1 : 0;

@@ -102,11 +102,13 @@ static void print_open_trip(const struct eco2_config *cfg, queue_t *q)
 		return;
 	}
 	utc(t_s, when, sizeof(when));
-	if (agent_ckpt_decode(blob, len, &ck) || profile_load(&prof, cfg->can_profile))
+	/* eco2ctl does not hold the device key: what the checkpoint says,
+	 * which eco2d checks against its tag before it signs any of it. */
+	if (agent_ckpt_parse(blob, len, &ck, NULL) || profile_load(&prof, cfg->can_profile))
 		goto unknown;
 	if (ck.n_pending)
-		printf("waiting:           %zu finished records the store has not taken yet\n",
-		       ck.n_pending);
+		printf("waiting:           %zu finished records the store has not taken yet "
+		       "(in the checkpoint)\n", ck.n_pending);
 	trip_params_for(&tp, cfg, prof);
 	if (trip_new(&tp, ignore_record, NULL, &trip) ||
 	    trip_checkpoint_restore(trip, ck.trip, ck.trip_len))
@@ -128,6 +130,36 @@ out:
 	trip_free(trip);
 	profile_free(prof);
 	free(blob);
+}
+
+/* Both heads: the store's and the ledger's as eco2d last read it. */
+static void print_ledger_head(queue_t *q, uint64_t store_head)
+{
+	uint64_t seq;
+	int64_t t_s;
+	char when[32];
+
+	if (queue_ledger_head_get(q, &seq, &t_s)) {
+		printf("ledger head:       not read yet\n");
+		return;
+	}
+	utc(t_s, when, sizeof(when));
+	printf("ledger head:       %" PRIu64 " (read %s)%s\n", seq, when,
+	       seq > store_head ? "; AHEAD OF THE STORE: see docs/store.md, Recovery" :
+	       seq < store_head ? "; the rest is queued" : "");
+}
+
+static void print_rejected(queue_t *q)
+{
+	uint64_t n;
+	int64_t t_s;
+	char why[200], when[32];
+
+	if (queue_checkpoint_rejected(q, &n, &t_s, why, sizeof(why)) || !n)
+		return;
+	utc(t_s, when, sizeof(when));
+	printf("refused state:     %" PRIu64 " checkpoint%s kept aside, newest refused %s: %s\n",
+	       n, n == 1 ? "" : "s", when, why);
 }
 
 int ctl_status(int argc, char **argv)
@@ -152,6 +184,8 @@ int ctl_status(int argc, char **argv)
 	printf("can:               %" PRId64 " frames, %" PRId64 " dropped, %" PRId64 " bus errors\n",
 	       counter(q, "can.frames"), counter(q, "can.dropped"), counter(q, "can.bus_errors"));
 	printf("records:           %" PRIu64 " signed (chain head)\n", st.last_seq);
+	print_ledger_head(q, st.last_seq);
+	print_rejected(q);
 	printf("queue:             %" PRIu64 " waiting (%" PRIu64 " bytes), oldest seq %" PRIu64 "\n",
 	       st.pending, st.pending_bytes, st.oldest_pending_seq);
 	printf("uploaded:          %" PRIu64 " records, last upload %s\n", st.uploaded, last);

@@ -332,7 +332,7 @@ int verify_co2(const struct eco2_record *r, int64_t *expect_g)
 	int64_t g, diff;
 	int ret;
 
-	if (strcmp(r->method, CO2_METHOD_ID))
+	if (!co2_method_known(r->method))
 		return -ENOTSUP;
 	ret = co2_avoided_g(&p, r->distance_m, r->discharge_wh, r->regen_wh, &g);
 	if (ret)

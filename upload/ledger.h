@@ -58,6 +58,11 @@ struct ledger_opts {
 	uint32_t backoff_base_ms;   /* 0: 1000 */
 	uint32_t backoff_max_s;     /* 0: 3600 */
 	bool verbose;               /* libcurl's trace to stderr */
+	/* The device's kid: with it the uploader reconciles with the ledger
+	 * (GET /v1/devices/{kid}/head) before its first batch and after any
+	 * "gap" rejection; without it, it trusts the store's marks. */
+	bool have_kid;
+	uint8_t kid[8];
 };
 
 /* Check opts (https:// only, readable files) and set up libcurl. q is
@@ -83,8 +88,9 @@ void ledger_kick(ledger_t *l);
 
 enum ledger_state {
 	LEDGER_IDLE,        /* nothing pending (as far as it knows) */
-	LEDGER_SENDING,     /* a batch in flight */
+	LEDGER_SENDING,     /* a batch (or the head request) in flight */
 	LEDGER_BACKOFF,     /* waiting after a failure */
+	LEDGER_HALTED,      /* the ledger holds what the store does not: nothing is sent */
 };
 
 struct ledger_status {
@@ -96,11 +102,20 @@ struct ledger_status {
 	uint64_t records_rejected;
 	long last_http_status;       /* 0: no HTTP answer */
 	uint32_t backoff_ms;         /* the delay being waited */
+	bool have_head;              /* the ledger's head was read */
+	uint64_t ledger_head;        /* ... its seq */
+	uint64_t resent;             /* records marked uploaded the ledger lacked */
 	char last_error[256];        /* "" when the last batch succeeded */
 };
 void ledger_status(const ledger_t *l, struct ledger_status *st);
 
 /* True when the last batch left nothing pending (idle, queue drained). */
 bool ledger_drained(const ledger_t *l);
+
+/* True when reconciling found the ledger ahead of the store, or holding
+ * another record at a seq the store has (a store restored from an older
+ * backup, a fork): the uploader sends nothing, never overwrites, and has
+ * said so loudly. Until the next ledger_open. */
+bool ledger_halted(const ledger_t *l);
 
 #endif

@@ -268,3 +268,52 @@ out:
 	ledger_resp_free(&r);
 	return ret;
 }
+
+int ledger_resp_parse_head(const char *buf, size_t len, uint64_t *seq, uint8_t hash[32],
+			   char *err, size_t err_len)
+{
+	struct p p = { .s = buf, .len = len, .err = err, .err_len = err_len };
+	bool have_seq = false, have_hash = false;
+	uint64_t s = 0;
+	uint8_t h[32];
+
+	if (err && err_len)
+		err[0] = '\0';
+	if (expect(&p, '{', "'{' (a JSON object)"))
+		return -EBADMSG;
+	do {
+		char key[8], hex[66];
+
+		if (string(&p, key, sizeof(key)) || expect(&p, ':', "':'"))
+			return -EBADMSG;
+		if (!strcmp(key, "seq") && !have_seq) {
+			have_seq = true;
+			if (seqnum(&p, &s, true))
+				return -EBADMSG;
+		} else if (!strcmp(key, "hash") && !have_hash) {
+			size_t at;
+
+			have_hash = true;
+			ws(&p);
+			at = p.pos;
+			if (string(&p, hex, sizeof(hex)))
+				return -EBADMSG;
+			if (p.pos - at != 66 || hex_decode(hex, 64, h, 32)) {
+				p.pos = at;
+				return fail(&p, "a hash of 64 hex digits");
+			}
+		} else {
+			return fail(&p, "\"seq\" and \"hash\", once each");
+		}
+	} while (accept(&p, ','));
+	if (expect(&p, '}', "',' or '}'"))
+		return -EBADMSG;
+	if (!have_seq || !have_hash)
+		return fail(&p, "both \"seq\" and \"hash\"");
+	ws(&p);
+	if (p.pos != p.len)
+		return fail(&p, "the end of the body after the object");
+	*seq = s;
+	memcpy(hash, h, 32);
+	return 0;
+}

@@ -43,4 +43,14 @@ int ledger_resp_parse(const char *buf, size_t len, size_t max_entries,
 		      struct ledger_resp *out, char *err, size_t err_len) __must_check;
 void ledger_resp_free(struct ledger_resp *r);
 
+/* The answer to GET /v1/devices/{kid}/head:
+ *
+ *   {"seq":1000,"hash":"7642...2307"}
+ *
+ * exactly these two members, once each, in either order: seq an integer in
+ * [0, 2^63 - 1] (0: no records yet), hash 64 hex digits. Anything else is
+ * -EBADMSG with "offset N: what was expected" in err. */
+int ledger_resp_parse_head(const char *buf, size_t len, uint64_t *seq, uint8_t hash[32],
+			   char *err, size_t err_len) __must_check;
+
 #endif

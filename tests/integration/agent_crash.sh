@@ -52,7 +52,11 @@ for i in $(seq "$ROUNDS"); do
 	wait "$pid" 2>/dev/null
 done
 echo "# $killed runs killed, $finished had finished before the kill"
-check "killed at least half the runs ($killed of $ROUNDS)" [ $((killed * 2)) -ge "$ROUNDS" ]
+# Each run resumes where the last checkpoint left the log, so the work
+# runs out after some rounds and later runs finish before their kill: what
+# matters is that enough kills landed while there was work.
+want=$((ROUNDS / 2 < 10 ? ROUNDS / 2 : 10))
+check "killed at least $want runs ($killed of $ROUNDS)" [ "$killed" -ge "$want" ]
 
 # The last run goes to the end: every record stored and acknowledged.
 timeout 120 "$B/eco2d" -c "$WORK/eco2d.conf" --replay "$WORK/drive.log" --exit-at-end \
@@ -81,16 +85,7 @@ EOC
 "$B/eco2d" -c "$WORK/ref.conf" --replay "$WORK/drive.log" --exit-at-end 2>> "$WORK/eco2d.log" &&
 	"$B/eco2ctl" -c "$WORK/ref.conf" export > "$WORK/ref.cbor" 2>/dev/null
 check "an uninterrupted reference run" [ $? -eq 0 ]
-payloads() {
-	"$PYTHON" - "$1" <<'PY2'
-import sys, cbor2, io
-b = open(sys.argv[1], "rb").read(); f = io.BytesIO(b)
-while f.tell() < len(b):
-    p = cbor2.loads(cbor2.load(f).value[2])
-    p[18] &= ~(1 << 7)    # ECO2_FLAG_RESUMED
-    print(sorted((k, v) for k, v in p.items() if k != 3))
-PY2
-}
+payloads() { "$PYTHON" "$ECO2_SRC/tests/integration/lib/payloads.py" "$1"; }
 payloads "$WORK/ref.cbor" > "$WORK/ref.txt"
 payloads "$WORK/ledger.cbor" > "$WORK/got.txt"
 check "every record equals the uninterrupted run's ($(wc -l < "$WORK/ref.txt") records)" \
