@@ -62,3 +62,9 @@ tests-$(CONFIG_SIGNER_PKCS11) += test_pkcs11_uri
 test_pkcs11_uri-objs := tests/unit/test_pkcs11_uri.o
 fuzz-y += fuzz_pkcs11_uri
 fuzz_pkcs11_uri-srcs := tests/fuzz/fuzz_pkcs11_uri.c crypto/pkcs11_uri.c
+
+# merkle: RFC 9162 Merkle trees, proofs generated and verified (the
+# ledger, eco2d's receipts, eco2-verify)
+lib-y += crypto/merkle.o
+tests-y += test_merkle
+test_merkle-objs := tests/unit/test_merkle.o
