@@ -68,3 +68,10 @@ fuzz_pkcs11_uri-srcs := tests/fuzz/fuzz_pkcs11_uri.c crypto/pkcs11_uri.c
 lib-y += crypto/merkle.o
 tests-y += test_merkle
 test_merkle-objs := tests/unit/test_merkle.o
+
+# tlog: signed notes, checkpoints and witness cosignatures (C2SP formats)
+lib-y += crypto/tlog.o
+tests-y += test_tlog
+test_tlog-objs := tests/unit/test_tlog.o
+fuzz-y += fuzz_tlog
+fuzz_tlog-srcs := tests/fuzz/fuzz_tlog.c crypto/tlog.c crypto/merkle.c
