@@ -75,3 +75,10 @@ tests-y += test_tlog
 test_tlog-objs := tests/unit/test_tlog.o
 fuzz-y += fuzz_tlog
 fuzz_tlog-srcs := tests/fuzz/fuzz_tlog.c crypto/tlog.c crypto/merkle.c
+
+# receipt: the ledger's signed checkpoint and inclusion proofs for a batch
+lib-y += crypto/receipt.o
+tests-y += test_receipt
+test_receipt-objs := tests/unit/test_receipt.o
+fuzz-y += fuzz_receipt
+fuzz_receipt-srcs := tests/fuzz/fuzz_receipt.c crypto/receipt.c crypto/tlog.c crypto/merkle.c
