@@ -40,7 +40,7 @@ post() {  # post FILE [CERT KEY]: POST /v1/records, prints the JSON answer
 		"https://localhost:$PORT/v1/records" | tee -a "$WORK/acks.json"
 	echo >>"$WORK/acks.json"
 }
-head_seq() { curl -sS --cacert "$P/ca.pem" "https://localhost:$PORT/v1/devices/$KID/head" | sed -n 's/.*"seq":\([0-9]*\).*/\1/p'; }
+head_seq() { curl -sS --cacert "$P/ca.pem" "${READER[@]}" "https://localhost:$PORT/v1/devices/$KID/head" | sed -n 's/.*"seq":\([0-9]*\).*/\1/p'; }
 
 start_ledger l || exit 1
 recs "$WORK/q.db" 1 3 > "$WORK/r1-3"
@@ -85,11 +85,11 @@ check "no client certificate: 403 ($code)" [ "$code" = 403 ]
 a=$(post "$WORK/r6-12")
 check "the rest accepted" grep -q '^{"accepted":\[6,7,8,9,10,11,12\]' <<<"$a"
 check "head is 12" [ "$(head_seq)" = 12 ]
-curl -sS --cacert "$P/ca.pem" -o "$WORK/back.cbor" "https://localhost:$PORT/v1/devices/$KID/records"
+curl -sS --cacert "$P/ca.pem" "${READER[@]}" -o "$WORK/back.cbor" "https://localhost:$PORT/v1/devices/$KID/records"
 out=$("$PYTHON" "$UP/check_chain.py" "$WORK/back.cbor" "$P/device.pem" 12)
 echo "# $out"
 check "the stored chain verifies independently" grep -q '^check_chain: 12 records' <<<"$out"
-curl -sS --cacert "$P/ca.pem" "https://localhost:$PORT/v1/devices/$KID/head" >"$WORK/head.json"
+curl -sS --cacert "$P/ca.pem" "${READER[@]}" "https://localhost:$PORT/v1/devices/$KID/head" >"$WORK/head.json"
 echo >>"$WORK/head.json"
 # The published contract (docs/openapi.yaml) against the real answers; the
 # validators may live in another Python than $PYTHON.
@@ -107,7 +107,7 @@ else
 	"$py" "$UP/check_openapi.py" "$ECO2_SRC/docs/openapi.yaml" Head "$WORK/head.json" >/dev/null 2>&1
 	check "the head answer conforms" [ $? -eq 0 ]
 fi
-code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$P/ca.pem" "https://localhost:$PORT/v1/devices/0000000000000000/head")
+code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$P/ca.pem" "${READER[@]}" "https://localhost:$PORT/v1/devices/0000000000000000/head")
 check "unknown kid: 404 ($code)" [ "$code" = 404 ]
 kill -TERM "$LEDGER_PID"
 wait "$LEDGER_PID"
