@@ -30,7 +30,9 @@ test_ledger_store-libs := $(if $(filter y,$(CONFIG_LEDGER_POSTGRES)),$(shell $(P
 
 # eco2-ledger-proofs: trees and proofs printed for the Python oracle
 test-progs-y += eco2-ledger-proofs
-eco2-ledger-proofs-objs := tests/integration/ledger/proofs.o
+eco2-ledger-proofs-objs := tests/integration/ledger/proofs.o ledger/store.o ledger/store_sqlite.o \
+	ledger/tree.o $(if $(filter y,$(CONFIG_LEDGER_POSTGRES)),ledger/store_pg.o)
+eco2-ledger-proofs-libs := $(test_ledger_store-libs)
 
 itests-y += tests/integration/ledger_api.sh tests/integration/ledger_proofs.sh
 itests-y += tests/integration/ledger_postgres.sh tests/integration/ledger_attacks.sh

@@ -242,13 +242,8 @@ static void too_long(void *ctx, unsigned line, int max_chars)
 	log_err("%s:%u: line longer than %d characters", st->name, line, max_chars);
 }
 
-int lconf_load(struct lconf *c, const char *path)
+static void defaults(struct lconf *c)
 {
-	struct state st = { .c = c, .name = path };
-	char *text = NULL;
-	size_t len;
-	int r, ret;
-
 	memset(c, 0, sizeof(*c));
 	c->store_connections = 4;
 	c->checkpoint_interval_s = 10;
@@ -262,18 +257,20 @@ int lconf_load(struct lconf *c, const char *path)
 	c->idle_timeout_s = 15;
 	c->response_timeout_s = 300;
 	c->log_level = LOG_INFO;
-	if (!path)
-		return 0;
-	c->path = strdup(path);
-	if (!c->path)
-		return -ENOMEM;
-	ret = file_read(path, CONF_MAX, 0, "configuration", &text, &len);
-	if (ret)
-		return -EIO;
-	{
-		const char *slash = strrchr(path, '/');
+}
 
-		st.dir = slash ? strndup(path, (size_t)(slash - path + (slash == path))) : NULL;
+int lconf_parse(struct lconf *c, const char *name, const char *text, size_t len)
+{
+	struct state st = { .c = c, .name = name };
+	const char *slash = strrchr(name, '/');
+	int r;
+
+	defaults(c);
+	c->path = strdup(name);
+	st.dir = slash ? strndup(name, (size_t)(slash - name + (slash == name))) : NULL;
+	if (!c->path || (slash && !st.dir)) {
+		free(st.dir);
+		return -ENOMEM;
 	}
 	st.in.buf = text;
 	st.in.len = len;
@@ -282,11 +279,27 @@ int lconf_load(struct lconf *c, const char *path)
 	r = ini_parse_stream(ini_lines_read, &st.in, on_value, &st);
 	if (r > 0) {
 		st.errors++;
-		log_err("%s:%d: expected '[section]' or 'key = value'", path, r);
+		log_err("%s:%d: expected '[section]' or 'key = value'", name, r);
 	}
-	free(text);
 	free(st.dir);
 	return r < 0 ? -ENOMEM : st.errors ? -EINVAL : 0;
+}
+
+int lconf_load(struct lconf *c, const char *path)
+{
+	char *text = NULL;
+	size_t len;
+	int ret;
+
+	defaults(c);
+	if (!path)
+		return 0;
+	ret = file_read(path, CONF_MAX, 0, "configuration", &text, &len);
+	if (ret)
+		return -EIO;
+	ret = lconf_parse(c, path, text, len);
+	free(text);
+	return ret;
 }
 
 int lconf_set(struct lconf *c, const char *section, const char *key, const char *value)

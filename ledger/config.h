@@ -57,6 +57,9 @@ struct lconf {
 /* Defaults, then the file (when path is not NULL). 0 or -EINVAL (each
  * error logged) / -EIO (the file cannot be read) / -ENOMEM. */
 int lconf_load(struct lconf *c, const char *path) __must_check;
+/* As lconf_load, from text[len] already in memory (name: for messages,
+ * and the folder relative paths start from). */
+int lconf_parse(struct lconf *c, const char *name, const char *text, size_t len) __must_check;
 /* One "section.key=value" or a file's key from the command line. */
 int lconf_set(struct lconf *c, const char *section, const char *key, const char *value) __must_check;
 /* What every start needs (a listen address, certificates, a store, a log

@@ -1,5 +1,6 @@
 /* limits — token buckets, per-device requests in flight, body budget. */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,8 +108,11 @@ bool limits_take(limits_t *l, const void *key, size_t len, uint64_t now_ns, unsi
 	ok = b->tokens >= 1;
 	if (ok)
 		b->tokens -= 1;
-	else if (retry_after_s)
-		*retry_after_s = 1 + (unsigned)((1 - b->tokens) / l->o.rate);
+	else if (retry_after_s) {
+		double wait = ceil((1 - b->tokens) / l->o.rate);
+
+		*retry_after_s = wait < 1 ? 1 : wait > 86400 ? 86400 : (unsigned)wait;
+	}
 	pthread_mutex_unlock(&l->mu);
 	return ok;
 }
