@@ -1,9 +1,19 @@
 #!/bin/bash
-# upload_ledger.sh — eco2-ledger's verification on ingest, driven with curl
-# over mTLS: records after a gap, a flipped signature byte, a changed
-# payload, bytes that are no record, a second record for a stored seq (a
-# fork), an unknown device and a resent record each get the documented
-# verdict, and only good records move the head.
+# ledger_api.sh — eco2-ledger's API, driven with curl over mTLS:
+#   - verification on ingest: records after a gap, a flipped signature
+#     byte, a changed payload, bytes that are no record, a second record
+#     for a stored seq (a fork), an unknown device and a resent record each
+#     get the documented verdict, and only good records move the head;
+#     acknowledged records come with a receipt;
+#   - who may do what: uploads only with the device's own certificate (not
+#     one for serverAuth only), registration only of a certificate
+#     eco2-verify would accept (not keyEncipherment only), reads only by
+#     the device itself or an authorised certifier;
+#   - the contract's edges: from=2^64-1, from=" -1", an upper-case kid,
+#     no Content-Length, a body over the limit (refused before it is read);
+#   - the published contract (docs/openapi.yaml) against the real answers,
+#     --check-config, the metrics port, SIGTERM.
+# LEDGER_STORE=URL runs it on that store (ledger_postgres.sh: PostgreSQL).
 set -u
 . "$(dirname "$0")/upload/lib.sh"
 need_bins "$LEDGER" "$FILL"
@@ -42,7 +52,10 @@ post() {  # post FILE [CERT KEY]: POST /v1/records, prints the JSON answer
 }
 head_seq() { curl -sS --cacert "$P/ca.pem" "${READER[@]}" "https://localhost:$PORT/v1/devices/$KID/head" | sed -n 's/.*"seq":\([0-9]*\).*/\1/p'; }
 
-start_ledger l || exit 1
+STORE_ARGS=()
+[ -n "${LEDGER_STORE:-}" ] && STORE_ARGS=(--store "$LEDGER_STORE")
+start_ledger l "${STORE_ARGS[@]}" --metrics 127.0.0.1:0 --set limits.body_max=65536 || exit 1
+MPORT=$(sed -n 's/.*metrics on .*(port \([0-9]*\)).*/\1/p' "$WORK/l.log" | tail -n 1)
 recs "$WORK/q.db" 1 3 > "$WORK/r1-3"
 a=$(post "$WORK/r1-3")
 echo "# unknown device: $a"
@@ -50,7 +63,7 @@ check "records of an unregistered device are rejected" grep -q '"accepted":\[\],
 KID=$(register "$PORT")
 a=$(post "$WORK/r1-3")
 echo "# $a"
-check "seqs 1..3 accepted" grep -q '^{"accepted":\[1,2,3\],"duplicate":\[\],"rejected":\[\]}$' <<<"$a"
+check "seqs 1..3 accepted" grep -q '^{"accepted":\[1,2,3\],"duplicate":\[\],"rejected":\[\],"receipt":"eco2-receipt/v1\\nkid '"$KID"'\\n1 0 ' <<<"$a"
 recs "$WORK/q.db" 6 7 > "$WORK/r6-7"
 a=$(post "$WORK/r6-7")
 echo "# $a"
@@ -75,17 +88,60 @@ check "another record for stored seq 2 is a fork, rejected" grep -q 'seq 2 is al
 recs "$WORK/q.db" 2 5 > "$WORK/r2-5"
 a=$(post "$WORK/r2-5")
 echo "# $a"
-check "resent 2..3 duplicate, 4..5 accepted" grep -q '^{"accepted":\[4,5\],"duplicate":\[2,3\],"rejected":\[\]}$' <<<"$a"
+check "resent 2..3 duplicate, 4..5 accepted, a receipt for all four" \
+	grep -q '^{"accepted":\[4,5\],"duplicate":\[2,3\],"rejected":\[\],"receipt":"eco2-receipt/v1\\nkid [0-9a-f]*\\n2 1 .*\\n3 2 .*\\n4 3 .*\\n5 4 ' <<<"$a"
 recs "$WORK/q.db" 6 12 > "$WORK/r6-12"
 a=$(post "$WORK/r6-12" "$P/device2.pem" "$P/device2.key")
 check "another device's client certificate: all rejected" grep -q '"accepted":\[\],"duplicate":\[\],"rejected":\[{"seq":6,"reason":"kid .*does not belong' <<<"$a"
 code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$P/ca.pem" -H 'Content-Type: application/cbor-seq' \
 	--data-binary @"$WORK/r6-12" "https://localhost:$PORT/v1/records")
 check "no client certificate: 403 ($code)" [ "$code" = 403 ]
+a=$(curl -sS -w ' %{http_code}' --cacert "$P/ca.pem" --cert "$P/device-serverauth.pem" --key "$P/device.key" \
+	-H 'Content-Type: application/cbor-seq' --data-binary @"$WORK/r6-12" "https://localhost:$PORT/v1/records")
+echo "# $a"
+check "the device's key in a certificate for serverAuth only: 403" grep -q 'clientAuth.* 403$' <<<"$a"
+a=$(curl -sS -w ' %{http_code}' --cacert "$P/ca.pem" -H 'Content-Type: application/x-pem-file' \
+	--data-binary @"$P/device-keyenc.pem" "https://localhost:$PORT/v1/devices")
+echo "# $a"
+check "registering a keyEncipherment-only device certificate: 403" grep -q 'digitalSignature.* 403$' <<<"$a"
 a=$(post "$WORK/r6-12")
 check "the rest accepted" grep -q '^{"accepted":\[6,7,8,9,10,11,12\]' <<<"$a"
 check "head is 12" [ "$(head_seq)" = 12 ]
 curl -sS --cacert "$P/ca.pem" "${READER[@]}" -o "$WORK/back.cbor" "https://localhost:$PORT/v1/devices/$KID/records"
+curl -sS --cacert "$P/ca.pem" --cert "$P/device.pem" --key "$P/device.key" -o "$WORK/own.cbor" \
+	"https://localhost:$PORT/v1/devices/$KID/records?from=1"
+check "the device reads its own records" cmp -s "$WORK/back.cbor" "$WORK/own.cbor"
+code() { curl -sS -o /dev/null -w '%{http_code}' --cacert "$P/ca.pem" "$@"; }
+check "reads without a client certificate: 403" [ "$(code "https://localhost:$PORT/v1/devices/$KID/records")" = 403 ]
+check "... nor the head: 403" [ "$(code "https://localhost:$PORT/v1/devices/$KID/head")" = 403 ]
+check "another device's certificate: 403" [ "$(code --cert "$P/device2.pem" --key "$P/device2.key" \
+	"https://localhost:$PORT/v1/devices/$KID/records")" = 403 ]
+check "a certifier not authorised: 403" [ "$(code --cert "$P/reader2.pem" --key "$P/reader2.key" \
+	"https://localhost:$PORT/v1/devices/$KID/records")" = 403 ]
+for q in 'from=18446744073709551615' 'from=%20-1' 'from=-1' 'from=1e3' 'from=' 'from=9223372036854775808'; do
+	check "records?$q: 400" [ "$(code "${READER[@]}" "https://localhost:$PORT/v1/devices/$KID/records?$q")" = 400 ]
+done
+curl -sS --cacert "$P/ca.pem" "${READER[@]}" -o "$WORK/tail.cbor" "https://localhost:$PORT/v1/devices/$KID/records?from=12"
+recs "$WORK/q.db" 12 12 >"$WORK/r12"
+check "records?from=12: the last record alone" cmp -s "$WORK/tail.cbor" "$WORK/r12"
+UKID=$(tr a-f A-F <<<"$KID")
+check "an upper-case kid: 404" [ "$(code "${READER[@]}" "https://localhost:$PORT/v1/devices/$UKID/head")" = 404 ]
+a=$(curl -sS -w ' %{http_code}' --cacert "$P/ca.pem" --cert "$P/device.pem" --key "$P/device.key" \
+	-H 'Transfer-Encoding: chunked' -H 'Content-Type: application/cbor-seq' --data-binary @"$WORK/r1-3" \
+	"https://localhost:$PORT/v1/records")
+check "no Content-Length: 411 ($a)" grep -q ' 411$' <<<"$a"
+head -c 100000 /dev/zero >"$WORK/big"
+a=$(curl -sS -w ' %{http_code}' --cacert "$P/ca.pem" --cert "$P/device.pem" --key "$P/device.key" \
+	-H 'Content-Type: application/cbor-seq' --data-binary @"$WORK/big" "https://localhost:$PORT/v1/records")
+check "a body over [limits] body_max: 413 before it is read ($a)" grep -q 'larger than 65536 bytes.* 413$' <<<"$a"
+check "GET /v1/checkpoint needs no certificate" [ "$(code "https://localhost:$PORT/v1/checkpoint")" = 200 ]
+check "a consistency proof beyond the tree: 400" [ "$(code "https://localhost:$PORT/v1/proof/consistency?first=1&second=99999")" = 400 ]
+curl -sS "http://127.0.0.1:$MPORT/metrics" >"$WORK/metrics"
+check "metrics: records accepted" grep -q '^eco2_ledger_records_accepted_total 12$' "$WORK/metrics"
+check "metrics: refused by reason" grep -q '^eco2_ledger_records_refused_total{reason="gap"} [1-9]' "$WORK/metrics"
+check "metrics: requests refused for their certificate" grep -q '^eco2_ledger_requests_refused_total{reason="certificate"} [1-9]' "$WORK/metrics"
+check "metrics: proof latency and tree size" grep -q '^eco2_ledger_proof_seconds_count [1-9]' "$WORK/metrics"
+check "metrics: the tree size" grep -q '^eco2_ledger_tree_size 12$' "$WORK/metrics"
 out=$("$PYTHON" "$UP/check_chain.py" "$WORK/back.cbor" "$P/device.pem" 12)
 echo "# $out"
 check "the stored chain verifies independently" grep -q '^check_chain: 12 records' <<<"$out"
@@ -109,6 +165,30 @@ else
 fi
 code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$P/ca.pem" "${READER[@]}" "https://localhost:$PORT/v1/devices/0000000000000000/head")
 check "unknown kid: 404 ($code)" [ "$code" = 404 ]
+# --check-config: a good file, then a file with errors named by line
+cat >"$WORK/good.conf" <<EOC
+[server]
+listen = 127.0.0.1:0
+[tls]
+cert = pki/server.pem
+key = pki/server.key
+client_ca = pki/ca.pem
+device_ca = pki/ca.pem
+[store]
+url = sqlite:$WORK/checked.db
+[log]
+key = log.key
+EOC
+out=$("$LEDGER" -c "$WORK/good.conf" --check-config 2>&1)
+check "--check-config: a good file passes ($out)" grep -q 'configuration ok' <<<"$out"
+printf '[limits]\nrate = fast\n[tls]\ncert = missing.pem\n' >"$WORK/bad.conf"
+out=$("$LEDGER" -c "$WORK/bad.conf" --check-config 2>&1)
+rc=$?
+echo "# $out" | head -n 3
+check "--check-config: errors by file and line, exit 2" [ $rc = 2 ] && grep -q "bad.conf:2: \[limits\] rate" <<<"$out"
+sed 's|pki/server.pem|pki/nothing.pem|' "$WORK/good.conf" >"$WORK/missing.conf"
+"$LEDGER" -c "$WORK/missing.conf" --check-config >/dev/null 2>&1
+check "--check-config: a certificate that is missing fails" [ $? = 1 ]
 kill -TERM "$LEDGER_PID"
 wait "$LEDGER_PID"
 rc=$?

@@ -14,6 +14,7 @@
 #   device2.key/.pem       another device, signed by the same CA
 #   reader-ca.pem/.key     a certifiers' CA (eco2-ledger --reader-ca)
 #   reader.pem/.key        a certifier's client certificate, CN=eco2 test certifier
+#   reader2.pem/.key       another certifier (CN=eco2 other certifier), same CA
 #   device-serverauth.pem  the device key certified for serverAuth only
 #   device-keyenc.pem      the device key certified for keyEncipherment only
 set -eu
@@ -92,6 +93,11 @@ chmod 600 reader.key
 q openssl req -new -key reader.key -subj "/CN=eco2 test certifier" -out reader.csr
 q openssl x509 -req -in reader.csr -CA reader-ca.pem -CAkey reader-ca.key -CAcreateserial -days 30 \
 	-extfile device.ext -out reader.pem
+q openssl ecparam -name prime256v1 -genkey -noout -out reader2.key
+chmod 600 reader2.key
+q openssl req -new -key reader2.key -subj "/CN=eco2 other certifier" -out reader2.csr
+q openssl x509 -req -in reader2.csr -CA reader-ca.pem -CAkey reader-ca.key -CAcreateserial -days 30 \
+	-extfile device.ext -out reader2.pem
 # The device's key in certificates a ledger must refuse: for TLS servers
 # only, and for key encipherment only
 printf 'extendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n' > serverauth.ext
