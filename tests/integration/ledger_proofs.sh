@@ -74,14 +74,11 @@ check "every receipt: checkpoint signed by the ledger's key, every record's proo
 # the published checkpoint, and consistency from every receipt's to it
 sleep 1.5
 curl -sS --cacert "$P/ca.pem" "$URL/v1/checkpoint" >"$WORK/published"
-pub=$("$PYTHON" - "$WORK/log.vkey" "$WORK/published" "$ORACLE" <<'PYEOF'
-import sys, importlib.util
-spec = importlib.util.spec_from_file_location("o", sys.argv[3])
-sys.argv = sys.argv[:3]
-src = open(spec.origin).read().replace("\nmain()\n", "\n")
-g = {"__name__": "o"}
-exec(compile(src, spec.origin, "exec"), g)
-size, root = g["open_note"](open(sys.argv[2]).read(), g["parse_vkey"](open(sys.argv[1]).read()))
+pub=$("$PYTHON" - "$WORK/log.vkey" "$WORK/published" "$(dirname "$ORACLE")" <<'PYEOF'
+import sys
+sys.path.insert(0, sys.argv[3])
+import rfc9162
+size, root = rfc9162.open_note(open(sys.argv[2]).read(), rfc9162.parse_vkey(open(sys.argv[1]).read()))
 print(size, root.hex())
 PYEOF
 )

@@ -9,11 +9,12 @@
 # only). Not root: the server runs as the caller.
 #
 #   pg_find                      sets PG_BIN, or returns 1 (skip the test)
-#   pg_start DIR [SETTING=V...]  initdb + start; sets PG_DIR, PG_URL (a
-#                                libpq URI for database eco2)
+#   pg_start [SETTING=V...]      initdb into a new folder /tmp/eco2-pg.*
+#                                and start; sets PG_DIR, PG_URL (a libpq
+#                                URI for database eco2)
 #   pg_sql SQL                   run SQL in database eco2, print rows
 #   pg_createdb NAME             another database; prints its URI
-#   pg_stop                      stop the server (the caller removes DIR)
+#   pg_stop                      stop the server, remove its folder
 # shellcheck shell=bash
 
 pg_find() {
@@ -30,8 +31,10 @@ _pg_as() {
 }
 
 pg_start() {
-	PG_DIR=$1
-	shift
+	# its own folder: the server's user must reach it, and a test's
+	# scratch folder (mode 0700) is the caller's alone
+	PG_DIR=$(mktemp -d /tmp/eco2-pg.XXXXXX) || return 1
+	chmod 0755 "$PG_DIR"
 	local opts="-c listen_addresses= -c unix_socket_directories=$PG_DIR -c max_connections=200"
 	opts="$opts -c shared_buffers=32MB -c fsync=off -c full_page_writes=off"
 	for s in "$@"; do opts="$opts -c $s"; done
@@ -55,6 +58,8 @@ pg_createdb() {
 }
 
 pg_stop() {
-	[ -n "${PG_DIR:-}" ] && [ -d "$PG_DIR/data" ] &&
-		_pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1
+	[ -n "${PG_DIR:-}" ] || return 0
+	[ -d "$PG_DIR/data" ] && _pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1
+	[ -n "${KEEP_WORK:-}" ] || rm -rf "$PG_DIR"
+	PG_DIR=
 }
