@@ -20,7 +20,8 @@ int tlog_b64_encode(const uint8_t *p, size_t n, char *out, size_t cap)
 
 	if (need > cap)
 		return -ENOSPC;
-	sodium_bin2base64(out, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
+	/* exactly need: libsodium zero-fills whatever room it is given */
+	sodium_bin2base64(out, need, p, n, sodium_base64_VARIANT_ORIGINAL);
 	return (int)(need - 1);
 }
 

@@ -249,7 +249,7 @@ static void defaults(struct lconf *c)
 	c->checkpoint_interval_s = 10;
 	c->connections = 256;
 	c->connections_per_ip = 64;
-	c->body_max = (size_t)4 << 20;
+	c->body_max = (size_t)1 << 20;
 	c->body_memory = (size_t)64 << 20;
 	c->rate = 20;
 	c->burst = 40;

@@ -247,23 +247,24 @@ static enum lm_reason verify_reason(int status)
 	}
 }
 
-/* Stored hashes of a device's seqs, matched to the items asking. */
+/* Stored hashes of a device's seqs, matched to the items asking: the
+ * candidates sorted by seq, walked along with the rows (ascending). */
 struct match {
 	struct item *items;
 	struct ingest_result *res;
-	size_t n;
+	size_t *cand, n, pos;
 };
 
 static int on_hash(void *ctx, uint64_t seq, const uint8_t hash[32], uint64_t leaf)
 {
 	struct match *m = ctx;
 
-	for (size_t i = 0; i < m->n; i++) {
+	while (m->pos < m->n && m->items[m->cand[m->pos]].seq < seq)
+		m->pos++;
+	for (size_t k = m->pos; k < m->n && m->items[m->cand[k]].seq == seq; k++) {
+		size_t i = m->cand[k];
 		struct item *it = &m->items[i];
 
-		if (it->seq != seq || m->res[i].verdict != IV_REJECTED || m->res[i].reason != LM_FORK ||
-		    it->state != IT_DECIDED || strcmp(m->res[i].why, "?"))
-			continue;
 		if (!memcmp(it->sha, hash, 32)) {
 			m->res[i].verdict = IV_DUPLICATE;
 			m->res[i].why[0] = '\0';
@@ -277,36 +278,64 @@ static int on_hash(void *ctx, uint64_t seq, const uint8_t hash[32], uint64_t lea
 	return 0;
 }
 
+static bool is_candidate(const struct item *it, const struct ingest_result *r)
+{
+	return it->state == IT_DECIDED && r->verdict == IV_REJECTED && r->reason == LM_FORK &&
+	       !strcmp(r->why, "?");
+}
+
+static struct item *sort_items;
+
+static int cand_cmp(const void *a, const void *b)
+{
+	uint64_t x = sort_items[*(const size_t *)a].seq, y = sort_items[*(const size_t *)b].seq;
+
+	return x < y ? -1 : x > y;
+}
+
 /* Items marked "?" (seq at or below a head) become duplicates or forks by
  * the stored hashes; a seq the store does not have is a fork too (it
  * cannot be: the head is above it). Few rows per item, whatever the seqs. */
 static int classify_stored(lstore_conn_t *c, const uint8_t kid[8], struct item *items,
 			   struct ingest_result *res, size_t n)
 {
-	struct match m = { items, res, n };
-	uint64_t lo = UINT64_MAX, hi = 0;
-	size_t cand = 0;
+	static pthread_mutex_t sort_mu = PTHREAD_MUTEX_INITIALIZER;
+	struct match m = { items, res, NULL, 0, 0 };
+	uint64_t lo, hi;
 	int ret = 0;
 
 	for (size_t i = 0; i < n; i++)
-		if (items[i].state == IT_DECIDED && res[i].reason == LM_FORK && !strcmp(res[i].why, "?")) {
-			cand++;
-			lo = items[i].seq < lo ? items[i].seq : lo;
-			hi = items[i].seq > hi ? items[i].seq : hi;
-		}
-	if (!cand)
+		m.n += is_candidate(&items[i], &res[i]);
+	if (!m.n)
 		return 0;
-	if (hi - lo < 4 * cand) {
+	m.cand = malloc(m.n * sizeof(*m.cand));
+	if (!m.cand)
+		return -ENOMEM;
+	m.n = 0;
+	for (size_t i = 0; i < n; i++)
+		if (is_candidate(&items[i], &res[i]))
+			m.cand[m.n++] = i;
+	pthread_mutex_lock(&sort_mu);      /* qsort has no context argument */
+	sort_items = items;
+	qsort(m.cand, m.n, sizeof(*m.cand), cand_cmp);
+	pthread_mutex_unlock(&sort_mu);
+	lo = items[m.cand[0]].seq;
+	hi = items[m.cand[m.n - 1]].seq;
+	if (hi - lo < 4 * m.n) {
 		ret = LSTORE_CALL(c, hashes, kid, lo, hi, on_hash, &m);
 	} else {
-		for (size_t i = 0; !ret && i < n; i++)
-			if (items[i].state == IT_DECIDED && res[i].reason == LM_FORK && !strcmp(res[i].why, "?"))
-				ret = LSTORE_CALL(c, hashes, kid, items[i].seq, items[i].seq, on_hash, &m);
-	}
-	for (size_t i = 0; i < n; i++)
-		if (res[i].verdict == IV_REJECTED && res[i].reason == LM_FORK && !strcmp(res[i].why, "?")) {
-			reject(&res[i], LM_FORK, "seq %" PRIu64 " is not stored below the head", items[i].seq);
+		for (size_t k = 0; !ret && k < m.n; k++) {
+			m.pos = k;
+			ret = LSTORE_CALL(c, hashes, kid, items[m.cand[k]].seq, items[m.cand[k]].seq, on_hash, &m);
 		}
+	}
+	for (size_t k = 0; k < m.n; k++) {
+		size_t i = m.cand[k];
+
+		if (is_candidate(&items[i], &res[i]))
+			reject(&res[i], LM_FORK, "seq %" PRIu64 " is not stored below the head", items[i].seq);
+	}
+	free(m.cand);
 	return ret;
 }
 
@@ -341,8 +370,9 @@ static int make_receipt(ingest_t *g, struct ltree_batch *b, const uint8_t kid[8]
 {
 	struct receipt_entry *e = NULL;
 	merkle_hash_t *h = NULL;
+	struct ltree_memo memo = { .next = ltree_batch_node, .next_ctx = b };
 	size_t ne = 0, nh = 0;
-	uint64_t size = b->now.size, t0 = now_ns();
+	uint64_t size = b->now.size, t0 = now_ns(), lo = UINT64_MAX, hi = 0;
 	uint8_t root[32];
 	char note[LSTORE_NOTE_MAX];
 	size_t note_len;
@@ -355,6 +385,17 @@ static int make_receipt(ingest_t *g, struct ltree_batch *b, const uint8_t kid[8]
 		}
 	if (!ne)
 		return 0;
+	/* resent records' proofs come from the store: their subtrees read a
+	 * level at a time */
+	for (size_t i = 0; i < n; i++)
+		if (res[i].verdict == IV_DUPLICATE) {
+			lo = items[i].leaf < lo ? items[i].leaf : lo;
+			hi = items[i].leaf > hi ? items[i].leaf : hi;
+		}
+	if (lo <= hi && ltree_memo_fill(&memo, b->conn, lo, hi, b->start)) {
+		ret = -EIO;
+		goto out;
+	}
 	e = calloc(ne, sizeof(*e));
 	h = malloc((nh ? nh : 1) * sizeof(*h));
 	if (!e || !h)
@@ -366,7 +407,7 @@ static int make_receipt(ingest_t *g, struct ltree_batch *b, const uint8_t kid[8]
 		e[ne].seq = items[i].seq;
 		e[ne].index = items[i].leaf;
 		e[ne].first = nh;
-		ret = merkle_inclusion_proof(ltree_batch_node, b, items[i].leaf, size, h + nh, &e[ne].n);
+		ret = merkle_inclusion_proof(ltree_memo_node, &memo, items[i].leaf, size, h + nh, &e[ne].n);
 		if (ret) {
 			log_err("inclusion proof of leaf %" PRIu64 " in %" PRIu64 ": %s", items[i].leaf, size,
 				strerror(-ret));
@@ -398,6 +439,7 @@ static int make_receipt(ingest_t *g, struct ltree_batch *b, const uint8_t kid[8]
 	}
 	lm_observe(&ledger_metrics.proof, now_ns() - t0);
 out:
+	ltree_memo_free(&memo);
 	free(e);
 	free(h);
 	return ret;

@@ -495,8 +495,31 @@ static enum MHD_Result post_records(lserver_t *s, struct MHD_Connection *c, stru
 		j.len = cut + 1;
 		log_info("fault: garbage answer");
 	}
-	mr = reply(c, MHD_HTTP_OK, "application/json", j.p, j.len, -1);
-	free(j.p);
+	/* The answer stays in memory until the client has read it: it counts
+	 * against the same budget as bodies. */
+	if (!limits_reserve(s->limits, j.len)) {
+		free(j.p);
+		lm_add(&ledger_metrics.refusals[LMR_BUSY], 1);
+		return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, 1, "busy: too many answers in memory "
+				   "(the records are stored: send them again)");
+	}
+	rq->reserved += j.len;
+	{
+		struct MHD_Response *r = MHD_create_response_from_buffer(j.len, j.p, MHD_RESPMEM_MUST_FREE);
+
+		if (!r) {
+			free(j.p);
+			return MHD_NO;
+		}
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+		mr = queue(c, MHD_HTTP_OK, r);
+	}
+	/* the body is not needed any more: its budget goes back now */
+	free(rq->body);
+	rq->body = NULL;
+	limits_release(s->limits, rq->cap);
+	rq->reserved -= rq->cap;
+	rq->cap = 0;
 	return mr;
 }
 
@@ -771,17 +794,28 @@ static enum MHD_Result get_receipt(lserver_t *s, struct MHD_Connection *c, struc
 	{
 		uint64_t t0 = now_ns();
 
+		struct ltree_memo memo = { .next = lstore_node_cached, .next_ctx = conn };
+		uint64_t lo = UINT64_MAX, hi = 0;
+
 		h = malloc(sl.n * MERKLE_PROOF_MAX * sizeof(*h));
 		if (!h)
 			goto fail;
 		for (size_t i = 0; i < sl.n; i++) {
+			lo = sl.e[i].index < lo ? sl.e[i].index : lo;
+			hi = sl.e[i].index > hi ? sl.e[i].index : hi;
+		}
+		ret = ltree_memo_fill(&memo, conn, lo, hi, size);
+		for (size_t i = 0; !ret && i < sl.n; i++) {
 			sl.e[i].first = nh;
-			ret = merkle_inclusion_proof(lstore_node_cached, conn, sl.e[i].index, size, h + nh,
+			ret = merkle_inclusion_proof(ltree_memo_node, &memo, sl.e[i].index, size, h + nh,
 						     &sl.e[i].n);
 			if (ret)
-				goto fail;
+				break;
 			nh += sl.e[i].n;
 		}
+		ltree_memo_free(&memo);
+		if (ret)
+			goto fail;
 		ret = ltree_root(conn, size, root);
 		if (!ret)
 			ret = ltree_sign(&s->log_key, size, root, note, sizeof(note), &note_len);

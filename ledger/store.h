@@ -85,6 +85,7 @@ struct lstore_append {
 typedef int lstore_hash_fn(void *ctx, uint64_t seq, const uint8_t hash[32], uint64_t leaf);
 typedef int lstore_rec_fn(void *ctx, uint64_t seq, const uint8_t *cose, size_t len);
 typedef int lstore_line_fn(void *ctx, const char *line, size_t len);
+typedef int lstore_node_fn(void *ctx, uint64_t index, const uint8_t hash[32]);
 
 struct lstore_opts {
 	const char *url;              /* see above */
@@ -121,6 +122,8 @@ struct lstore_ops {
 
 	int (*tree_size)(void *conn, uint64_t *size);
 	int (*node)(void *conn, unsigned level, uint64_t index, uint8_t hash[32]);
+	/* the stored subtrees of a level with indices lo..hi, ascending */
+	int (*nodes)(void *conn, unsigned level, uint64_t lo, uint64_t hi, lstore_node_fn *fn, void *ctx);
 
 	/* the latest stored checkpoint: its size and note (-ENOENT: none) */
 	int (*checkpoint_latest)(void *conn, uint64_t *size, char *note, size_t cap, size_t *len);

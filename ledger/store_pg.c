@@ -31,7 +31,7 @@ struct stmt {
 enum {
 	P_DEV_GET, P_DEV_PUT, P_HEAD, P_HASHES, P_RECORDS, P_INS_REC, P_INS_NODE, P_SET_HEAD,
 	P_SET_SIZE, P_SIZE, P_NODE, P_CK_LATEST, P_CK_GET, P_CK_PUT, P_COSIG_PUT, P_COSIGS,
-	P_FORK_COUNT, P_FORK_PUT, P_N
+	P_FORK_COUNT, P_FORK_PUT, P_NODES, P_N
 };
 
 static const struct stmt stmts[P_N] = {
@@ -54,6 +54,8 @@ static const struct stmt stmts[P_N] = {
 	[P_SET_SIZE] = { "set_size", "UPDATE tree SET size = $1 WHERE id = 1", 1, { T_INT8 } },
 	[P_SIZE] = { "size", "SELECT size FROM tree WHERE id = 1", 0, { 0 } },
 	[P_NODE] = { "node", "SELECT hash FROM nodes WHERE level = $1 AND idx = $2", 2, { T_INT2, T_INT8 } },
+	[P_NODES] = { "nodes", "SELECT idx, hash FROM nodes WHERE level = $1 AND idx BETWEEN $2 AND $3 ORDER BY idx",
+		3, { T_INT2, T_INT8, T_INT8 } },
 	[P_CK_LATEST] = { "ck_latest", "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1", 0, { 0 } },
 	[P_CK_GET] = { "ck_get", "SELECT note FROM checkpoints WHERE size = $1", 1, { T_INT8 } },
 	[P_CK_PUT] = { "ck_put", "INSERT INTO checkpoints (size, root, note, signed) VALUES ($1, $2, $3, $4) "
@@ -559,6 +561,30 @@ static int pg_node(void *conn, unsigned level, uint64_t index, uint8_t hash[32])
 	return ret;
 }
 
+static int pg_nodes(void *conn, unsigned level, uint64_t lo, uint64_t hi, lstore_node_fn *fn, void *ctx)
+{
+	struct pg *q = conn;
+	struct args a = { .n = 0 };
+	PGresult *r = NULL;
+	int ret;
+
+	READY(q);
+	a_int(&a, (int64_t)level, 2);
+	a_int(&a, (int64_t)lo, 8);
+	a_int(&a, (int64_t)hi, 8);
+	ret = run(q, P_NODES, &a, &r);
+	for (int i = 0; !ret && i < PQntuples(r); i++) {
+		if (PQgetlength(r, i, 1) != 32) {
+			ret = -EIO;
+			break;
+		}
+		ret = fn(ctx, (uint64_t)r_int(r, i, 0), (const uint8_t *)PQgetvalue(r, i, 1));
+	}
+	if (r)
+		PQclear(r);
+	return ret;
+}
+
 static int copy_text(const PGresult *r, int col, char *note, size_t cap, size_t *len)
 {
 	size_t n = (size_t)PQgetlength(r, 0, col);
@@ -700,6 +726,7 @@ const struct lstore_ops lstore_pg_ops = {
 	.seq_end = pg_seq_end,
 	.tree_size = pg_tree_size,
 	.node = pg_node,
+	.nodes = pg_nodes,
 	.checkpoint_latest = pg_checkpoint_latest,
 	.checkpoint_get = pg_checkpoint_get,
 	.checkpoint_put = pg_checkpoint_put,

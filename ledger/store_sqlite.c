@@ -21,7 +21,7 @@ struct sq {
 enum {
 	S_DEV_GET, S_DEV_PUT, S_HEAD, S_HASHES, S_RECORDS, S_INS_REC, S_INS_NODE,
 	S_SET_HEAD, S_SET_SIZE, S_SIZE, S_NODE, S_CK_LATEST, S_CK_GET, S_CK_PUT,
-	S_COSIG_PUT, S_COSIGS, S_FORK_COUNT, S_FORK_PUT, S_N
+	S_COSIG_PUT, S_COSIGS, S_FORK_COUNT, S_FORK_PUT, S_NODES, S_N
 };
 
 static const char *const sql[S_N] = {
@@ -36,6 +36,7 @@ static const char *const sql[S_N] = {
 	[S_SET_SIZE] = "UPDATE tree SET size = ?1 WHERE id = 1",
 	[S_SIZE] = "SELECT size FROM tree WHERE id = 1",
 	[S_NODE] = "SELECT hash FROM nodes WHERE level = ?1 AND idx = ?2",
+	[S_NODES] = "SELECT idx, hash FROM nodes WHERE level = ?1 AND idx BETWEEN ?2 AND ?3 ORDER BY idx",
 	[S_CK_LATEST] = "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1",
 	[S_CK_GET] = "SELECT note FROM checkpoints WHERE size = ?1",
 	[S_CK_PUT] = "INSERT OR IGNORE INTO checkpoints (size, root, note, signed) VALUES (?1, ?2, ?3, ?4)",
@@ -400,6 +401,30 @@ static int sq_node(void *conn, unsigned level, uint64_t index, uint8_t hash[32])
 	return 0;
 }
 
+static int sq_nodes(void *conn, unsigned level, uint64_t lo, uint64_t hi, lstore_node_fn *fn, void *ctx)
+{
+	struct sq *q = conn;
+	sqlite3_stmt *s = st(q, S_NODES);
+	int rc, ret = 0;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int(s, 1, (int)level);
+	sqlite3_bind_int64(s, 2, (int64_t)lo);
+	sqlite3_bind_int64(s, 3, (int64_t)hi);
+	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(s, 1) != 32) {
+			ret = fail(q, "a tree node is not 32 bytes");
+			break;
+		}
+		ret = fn(ctx, (uint64_t)sqlite3_column_int64(s, 0), sqlite3_column_blob(s, 1));
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = fail(q, "reading tree nodes");
+	sqlite3_reset(s);
+	return ret;
+}
+
 static int copy_text(sqlite3_stmt *s, int col, char *note, size_t cap, size_t *len)
 {
 	size_t n = (size_t)sqlite3_column_bytes(s, col);
@@ -543,6 +568,7 @@ const struct lstore_ops lstore_sqlite_ops = {
 	.seq_end = sq_seq_end,
 	.tree_size = sq_tree_size,
 	.node = sq_node,
+	.nodes = sq_nodes,
 	.checkpoint_latest = sq_checkpoint_latest,
 	.checkpoint_get = sq_checkpoint_get,
 	.checkpoint_put = sq_checkpoint_put,

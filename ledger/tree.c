@@ -133,3 +133,83 @@ int ltree_root(lstore_conn_t *c, uint64_t size, uint8_t root[32])
 {
 	return merkle_root(lstore_node_cached, c, size, root);
 }
+
+struct memo_fill {
+	struct ltree_memo *m;
+	unsigned level;
+};
+
+static int memo_add(void *ctx, uint64_t index, const uint8_t hash[32])
+{
+	struct memo_fill *f = ctx;
+	struct ltree_memo *m = f->m;
+
+	if (m->n == m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 1024;
+		struct lstore_node *nv = realloc(m->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		m->v = nv;
+		m->cap = ncap;
+	}
+	m->v[m->n].level = f->level;
+	m->v[m->n].index = index;
+	memcpy(m->v[m->n].hash, hash, 32);
+	m->n++;
+	return 0;
+}
+
+int ltree_memo_fill(struct ltree_memo *m, lstore_conn_t *c, uint64_t lo, uint64_t hi, uint64_t size)
+{
+	uint64_t width = hi - lo + 1;
+	int ret = 0;
+
+	/* levels ascend and indices ascend within each: v stays sorted */
+	for (unsigned l = 0; l < 64 && !ret; l++) {
+		struct memo_fill f = { m, l };
+		uint64_t a = lo >> l, b = (hi >> l) + 1, top;
+
+		if (!(size >> l))
+			break;
+		top = (size >> l) - 1;          /* the last complete subtree */
+		a = a ? a - 1 : 0;
+		if (b > top)
+			b = top;
+		if (a > b)
+			continue;
+		if (b - a > 4 * width + 64)     /* sparse leaves: not worth a range */
+			continue;
+		ret = LSTORE_CALL(c, nodes, l, a, b, memo_add, &f);
+	}
+	return ret;
+}
+
+int ltree_memo_node(void *ctx, unsigned level, uint64_t index, uint8_t out[32])
+{
+	struct ltree_memo *m = ctx;
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct lstore_node *x = &m->v[mid];
+
+		if (x->level == level && x->index == index) {
+			memcpy(out, x->hash, 32);
+			return 0;
+		}
+		if (x->level < level || (x->level == level && x->index < index))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return m->next(m->next_ctx, level, index, out);
+}
+
+void ltree_memo_free(struct ltree_memo *m)
+{
+	if (!m)
+		return;
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}

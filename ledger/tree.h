@@ -53,6 +53,22 @@ void ltree_batch_free(struct ltree_batch *b);
 /* merkle_node_fn over the batch, then the store (ctx: the batch). */
 int ltree_batch_node(void *b, unsigned level, uint64_t index, uint8_t out[32]);
 
+/* Subtrees read ahead for proofs of many stored leaves at once: the
+ * nodes of each level around the leaves lo..hi (of a tree of size
+ * leaves), a range read per level instead of a read per node. Proofs ask
+ * ltree_memo_node, which falls back to next(next_ctx). */
+struct ltree_memo {
+	struct lstore_node *v;        /* sorted by (level, index) */
+	size_t n, cap;
+	merkle_node_fn *next;
+	void *next_ctx;
+};
+
+int ltree_memo_fill(struct ltree_memo *m, lstore_conn_t *c, uint64_t lo, uint64_t hi,
+		    uint64_t size) __must_check;
+int ltree_memo_node(void *m, unsigned level, uint64_t index, uint8_t out[32]);
+void ltree_memo_free(struct ltree_memo *m);
+
 /* The checkpoint note of (size, root) signed by key (origin: its name)
  * into note[cap]: 0, or -ENOSPC / -EINVAL. */
 int ltree_sign(const struct tlog_skey *key, uint64_t size, const uint8_t root[32], char *note,

@@ -118,7 +118,7 @@ static void test_command_line(void **state)
 	(void)state;
 	assert_int_equal(lconf_load(&c, NULL), 0);
 	assert_int_equal(c.connections, 256);
-	assert_int_equal(c.body_max, 4u << 20);
+	assert_int_equal(c.body_max, 1u << 20);
 	logged[0] = '\0';
 	assert_int_equal(lconf_check(&c), -EINVAL);
 	assert_non_null(strstr(logged, "[server] listen: required"));
