@@ -82,3 +82,6 @@ tests-y += test_receipt
 test_receipt-objs := tests/unit/test_receipt.o
 fuzz-y += fuzz_receipt
 fuzz_receipt-srcs := tests/fuzz/fuzz_receipt.c crypto/receipt.c crypto/tlog.c crypto/merkle.c
+
+# ledger_check: receipts against an export, witnessing (eco2-verify)
+lib-y += crypto/ledger_check.o
