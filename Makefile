@@ -159,7 +159,9 @@ endif
 ifneq ($(wildcard $(O)/.config),)
   ifeq ($(filter $(config-targets) $(no-build-goals),$(MAKECMDGOALS)),)
     ifneq ($(call preflight,$(addprefix pc:,$(PKGS)) h:stdio.h h:linux/can.h l:mbedcrypto \
-                          $(if $(filter y,$(CONFIG_VERIFY_LIBCRYPTO)),pc:libcrypto)),)
+                          $(if $(filter y,$(CONFIG_VERIFY_LIBCRYPTO)),pc:libcrypto) \
+                          $(if $(filter y,$(CONFIG_LEDGER_SERVER)),pc:libmicrohttpd pc:gnutls) \
+                          $(if $(filter y,$(CONFIG_LEDGER_POSTGRES)),pc:libpq)),)
       $(error cannot build for ARCH=$(ARCH): the libraries above are missing)
     endif
   endif

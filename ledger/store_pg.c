@@ -7,6 +7,7 @@
  * travel in binary, and an append's rows go in one pipeline (one round
  * trip). docs/ledger-api.md, "PostgreSQL", says how to run it. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,7 @@ static const char schema[] =
 
 struct pg {
 	PGconn *c;
+	bool prepared;      /* this session's statements are prepared */
 };
 
 /* Binary parameters for one statement. */
@@ -272,17 +274,18 @@ static int pg_init(void *conn, const struct lstore_opts *o)
 	return ret;
 }
 
-/* Statements are prepared on first use of a connection (after init made
- * the tables). */
+/* Statements are prepared on a connection's first use (after init made
+ * the tables); a connection that failed is replaced by the pool, with a
+ * new session. */
 static int ready(struct pg *q)
 {
-	PGresult *r;
-	bool have;
+	int ret;
 
-	r = PQdescribePrepared(q->c, stmts[0].name);
-	have = PQresultStatus(r) == PGRES_COMMAND_OK;
-	PQclear(r);
-	return have ? 0 : prepare_all(q);
+	if (q->prepared)
+		return 0;
+	ret = prepare_all(q);
+	q->prepared = !ret;
+	return ret;
 }
 
 #define READY(q) do { int r_ = ready(q); if (r_) return r_; } while (0)
