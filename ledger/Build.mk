@@ -34,6 +34,11 @@ eco2-ledger-proofs-objs := tests/integration/ledger/proofs.o ledger/store.o ledg
 	ledger/tree.o $(if $(filter y,$(CONFIG_LEDGER_POSTGRES)),ledger/store_pg.o)
 eco2-ledger-proofs-libs := $(test_ledger_store-libs)
 
+# eco2-bench-proofs: proof rates (make bench)
+test-progs-y += eco2-bench-proofs
+eco2-bench-proofs-objs := tests/bench/ledger/bench_proofs.o $(eco2-ledger-proofs-objs:tests/integration/ledger/proofs.o=)
+eco2-bench-proofs-libs := $(test_ledger_store-libs)
+
 itests-y += tests/integration/ledger_api.sh tests/integration/ledger_proofs.sh
 itests-y += tests/integration/ledger_postgres.sh tests/integration/ledger_attacks.sh
 itests-y += tests/integration/ledger_receipts.sh
