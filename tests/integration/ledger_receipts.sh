@@ -14,7 +14,13 @@
 #   - a witness: its key made, the ledger's checkpoint cosigned after a
 #     consistency check against the last one it cosigned, the cosignature
 #     served by the ledger and required by --witness-key; a witness state
-#     that the ledger's history does not extend is refused.
+#     that the ledger's history does not extend is refused;
+#   - the device's side (upload/ledger.c through upload-drive, the uploader
+#     eco2d runs): with [ledger] receipt_key every record is marked only
+#     with a receipt that proves it, and the receipt is kept in the store;
+#     a ledger signing with another key, or answering without receipts,
+#     gets nothing marked; eco2ctl export --receipts writes the records and
+#     their receipts, which eco2-verify checks.
 set -u
 . "$(dirname "$0")/upload/lib.sh"
 VERIFY=$ECO2_BUILD/eco2-verify
@@ -147,4 +153,46 @@ out=$("${W[@]}" --cosign 2>&1)
 rc=$?
 echo "$out" | sed 's/^/# /' | head -n 2
 check "a checkpoint that does not extend the witnessed one: refused, not cosigned (exit $rc)" [ $rc -eq 1 ] && grep -q 'INCONSISTENT' <<<"$out"
+
+# the device's side
+DRIVE_ARGS=(--ca "$P/ca.pem" --cert "$P/device.pem" --key "$P/device.key" --batch-records 7
+	--backoff-base-ms 100 --backoff-max-s 1)
+"$FILL" --db "$WORK/dev.db" --count 40 --key "file:$P/device.key" >/dev/null 2>&1
+cp "$WORK/dev.db" "$WORK/dev-wrong.db"
+cp "$WORK/dev.db" "$WORK/dev-nokey.db"
+start_ledger d --checkpoint-interval 1 || exit 1
+D=$PORT
+regdev "$D" "$P/device.pem"
+out=$("$DRIVE" --db "$WORK/dev.db" --url "https://localhost:$D" "${DRIVE_ARGS[@]}" \
+	--receipt-key "$(cat "$WORK/log.vkey")" --max-seconds 30 2>&1)
+echo "$out" | grep '^upload-drive: acked' | sed 's/^/# /'
+check "receipt_key: 40 records uploaded, each proved by a receipt" [ "$(uploaded "$WORK/dev.db")" = 40 ]
+check "... 6 receipts kept in the store" [ "$("$PYTHON" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from receipts").fetchone()[0])' "$WORK/dev.db")" = 6 ]
+"$ECO2_BUILD/eco2-ledger" --keygen other.example/log --log-key "$WORK/other.key" >"$WORK/other.vkey"
+out=$("$DRIVE" --db "$WORK/dev-wrong.db" --url "https://localhost:$D" "${DRIVE_ARGS[@]}" \
+	--receipt-key "$WORK/other.vkey" --max-seconds 3 --max-failures 3 2>&1)
+check "a receipt_key the ledger does not sign with: nothing marked" [ "$(uploaded "$WORK/dev-wrong.db")" = 0 ] && grep -q 'receipt refused' <<<"$out"
+out=$("$DRIVE" --db "$WORK/dev-nokey.db" --url "https://localhost:$D" "${DRIVE_ARGS[@]}" --max-seconds 30 2>&1)
+check "without receipt_key: uploaded on the ledger's word, with a warning" [ "$(uploaded "$WORK/dev-nokey.db")" = 40 ] && grep -q 'receipt_key is not set' <<<"$out"
+# eco2ctl export --receipts, as a certifier receives it
+cat >"$WORK/eco2d.conf" <<EOC
+[can]
+profile = $ECO2_SRC/can/profiles/reference.profile
+[key]
+uri = file:$P/device.key
+[store]
+path = $WORK/dev.db
+[ledger]
+enabled = false
+EOC
+"$ECO2_BUILD/eco2ctl" -c "$WORK/eco2d.conf" export --receipts "$WORK/exported-receipts" >"$WORK/exported.cbor" 2>"$WORK/export.err"
+check "eco2ctl export --receipts: the records and their receipts ($(cat "$WORK/export.err"))" [ -s "$WORK/exported-receipts" ]
+out=$("${V[@]}" --receipts "$WORK/exported-receipts" --ledger "https://localhost:$D" "$WORK/exported.cbor" 2>&1)
+rc=$?
+echo "$out" | grep receipts | sed 's/^/# /'
+check "eco2-verify checks the exported pair: 40 records proved" [ $rc -eq 0 ] && grep -q 'receipts: 40 records proved by 6 receipts' <<<"$out"
+"$PYTHON" "$ECO2_SRC/tests/integration/ledger/rfc9162.py" receipts "$WORK/log.vkey" "$WORK/exported-receipts" \
+	"$WORK/exported.cbor" --all >/dev/null 2>"$WORK/oracle.err"
+rc=$?
+check "... and so does the independent implementation ($(cat "$WORK/oracle.err"))" [ $rc -eq 0 ]
 finish
