@@ -525,7 +525,6 @@ int ingest_records(ingest_t *g, const uint8_t *body, size_t len, const uint8_t c
 						items[k].state = IT_DECIDED;
 						reject(&res[k], LM_DEVICE, "kid %s: unknown device (POST /v1/devices first)", kh);
 					}
-				ret = 0;
 				break;
 			}
 			if (ret)

@@ -113,7 +113,7 @@ void lstore_close(lstore_t *s)
 {
 	if (!s)
 		return;
-	for (unsigned i = 0; i < s->n; i++)
+	for (unsigned i = 0; s->ops && s->conns && i < s->n; i++)
 		if (s->conns[i].raw)
 			s->ops->disconnect(s->conns[i].raw);
 	free(s->conns);

@@ -294,7 +294,7 @@ static int pg_device_get(void *conn, const uint8_t kid[8], struct lstore_device 
 {
 	struct pg *q = conn;
 	struct args a = { .n = 0 };
-	PGresult *r;
+	PGresult *r = NULL;
 	int ret;
 
 	READY(q);
@@ -322,7 +322,7 @@ static int pg_device_put(void *conn, const struct lstore_device *d, const uint8_
 	struct pg *q = conn;
 	struct args a = { .n = 0 };
 	struct lstore_device old;
-	PGresult *r;
+	PGresult *r = NULL;
 	int ret;
 
 	READY(q);
@@ -349,7 +349,7 @@ static int pg_head(void *conn, const uint8_t kid[8], uint64_t *seq, uint8_t hash
 {
 	struct pg *q = conn;
 	struct args a = { .n = 0 };
-	PGresult *r;
+	PGresult *r = NULL;
 	int ret;
 
 	READY(q);
@@ -376,7 +376,7 @@ static int pg_hashes(void *conn, const uint8_t kid[8], uint64_t lo, uint64_t hi,
 {
 	struct pg *q = conn;
 	struct args a = { .n = 0 };
-	PGresult *r;
+	PGresult *r = NULL;
 	int ret;
 
 	READY(q);
@@ -421,7 +421,7 @@ static int pg_records(void *conn, const uint8_t kid[8], uint64_t from, size_t ma
 static int pg_tree_size(void *conn, uint64_t *size)
 {
 	struct pg *q = conn;
-	PGresult *r;
+	PGresult *r = NULL;
 	int ret;
 
 	READY(q);
@@ -464,7 +464,7 @@ static int pg_seq_append(void *conn, const struct lstore_append *ap)
 {
 	struct pg *q = conn;
 	int ret = 0;
-	PGresult *r;
+	PGresult *r = NULL;
 
 	if (!PQenterPipelineMode(q->c))
 		return pq_fail(q, NULL, "entering pipeline mode");
@@ -545,7 +545,7 @@ static int pg_node(void *conn, unsigned level, uint64_t index, uint8_t hash[32])
 {
 	struct pg *q = conn;
 	struct args a = { .n = 0 };
-	PGresult *r;
+	PGresult *r = NULL;
 	int ret;
 
 	READY(q);
@@ -603,7 +603,7 @@ static int copy_text(const PGresult *r, int col, char *note, size_t cap, size_t 
 static int pg_checkpoint_latest(void *conn, uint64_t *size, char *note, size_t cap, size_t *len)
 {
 	struct pg *q = conn;
-	PGresult *r;
+	PGresult *r = NULL;
 	int ret;
 
 	READY(q);
@@ -624,7 +624,7 @@ static int pg_checkpoint_get(void *conn, uint64_t size, char *note, size_t cap, 
 {
 	struct pg *q = conn;
 	struct args a = { .n = 0 };
-	PGresult *r;
+	PGresult *r = NULL;
 	int ret;
 
 	READY(q);
@@ -642,7 +642,7 @@ static int pg_checkpoint_put(void *conn, uint64_t size, const uint8_t root[32], 
 {
 	struct pg *q = conn;
 	struct args a = { .n = 0 };
-	PGresult *r;
+	PGresult *r = NULL;
 	int ret;
 
 	READY(q);
@@ -692,7 +692,7 @@ static int pg_fork_put(void *conn, const uint8_t kid[8], uint64_t seq, const uin
 {
 	struct pg *q = conn;
 	struct args a = { .n = 0 };
-	PGresult *r;
+	PGresult *r = NULL;
 	int64_t n;
 	int ret;
 

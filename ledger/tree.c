@@ -125,7 +125,7 @@ int ltree_sign(const struct tlog_skey *key, uint64_t size, const uint8_t root[32
 	l = tlog_sign_line(note, (size_t)n - 1, key, note + n, cap - (size_t)n);
 	if (l < 0)
 		return l;
-	*len = (size_t)(n + l);
+	*len = (size_t)n + (size_t)l;
 	return 0;
 }
 

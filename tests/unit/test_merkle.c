@@ -47,7 +47,8 @@ static void assert_hash(const uint8_t *h, const char *hex)
 
 static void test_hash_vectors(void **state)
 {
-	uint8_t h[32], a[4], b[4];
+	uint8_t h[32];
+	static const uint8_t a[4] = { 'N', '1', '2', '3' }, b[4] = { 'N', '4', '5', '6' };
 
 	(void)state;
 	merkle_empty_root(h);
@@ -57,8 +58,6 @@ static void test_hash_vectors(void **state)
 	merkle_leaf_hash((const uint8_t *)"L123456", 7, h);
 	assert_hash(h, "395aa064aa4c29f7010acfe3f25db9485bbd4b91897b6ad7ad547639252b4d56");
 	/* node() of two raw 4-byte strings: the vector hashes 0x01||N123||N456 */
-	memcpy(a, "N123", 4);
-	memcpy(b, "N456", 4);
 	{
 		uint8_t buf[9] = { 0x01 };
 

@@ -78,7 +78,7 @@ static size_t checkpoint(uint64_t size, const struct tlog_skey *k, const char *o
 	note[n++] = '\n';
 	l = tlog_sign_line(note, (size_t)n - 1, k, note + n, cap - (size_t)n);
 	assert_true(l > 0);
-	return (size_t)(n + l);
+	return (size_t)n + (size_t)l;
 }
 
 /* A receipt for leaves first..last (seqs 100 + index) at size. */

@@ -112,7 +112,7 @@ static void test_bad_vkeys(void **state)
 	for (size_t i = 0; i < n; i++) {
 		char s[128];
 
-		memcpy(s, peter_vkey, n);
+		memcpy(s, peter_vkey, n + 1);
 		s[i]++;
 		assert_int_equal(tlog_vkey_parse(s, n, &v, NULL), -EINVAL);
 	}

@@ -132,7 +132,7 @@ int main(int argc, char **argv)
 		    merkle_verify_consistency(a, n, ra, root, p, len))
 			return 1;
 	}
-	printf("  consistency proofs generated, the old root computed, verified: %.0f/s\n", iters / 10 / (now_s() - t));
+	printf("  consistency proofs generated, the old root computed, verified: %.0f/s\n", (double)iters / 10 / (now_s() - t));
 	printf("  a receipt's entry at this size: about %.0f bytes per record (%.1f hashes of 45 bytes, the seq and index)\n",
 	       (double)hashes / iters * 45 + 16, (double)hashes / iters);
 	if (url) {
@@ -177,5 +177,7 @@ int main(int argc, char **argv)
 		lstore_put(st, cn, false);
 		lstore_close(st);
 	}
+	for (unsigned l = 0; l < 64; l++)
+		free(m.lv[l]);
 	return 0;
 }

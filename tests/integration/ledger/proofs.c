@@ -13,6 +13,7 @@
  * serves them). */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,7 +80,8 @@ int main(int argc, char **argv)
 		for (uint64_t i = 0; i < n; i++) {
 			char d[32];
 			uint8_t h[32];
-			int len = snprintf(d, sizeof(d), "leaf-%llu", (unsigned long long)(done + i));
+			uint64_t leaf = done + i;
+			int len = snprintf(d, sizeof(d), "leaf-%" PRIu64, leaf);
 
 			merkle_leaf_hash((const uint8_t *)d, (size_t)len, h);
 			if (ltree_batch_add(&b, h, &idx))
