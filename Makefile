@@ -159,7 +159,9 @@ endif
 ifneq ($(wildcard $(O)/.config),)
   ifeq ($(filter $(config-targets) $(no-build-goals),$(MAKECMDGOALS)),)
     ifneq ($(call preflight,$(addprefix pc:,$(PKGS)) h:stdio.h h:linux/can.h l:mbedcrypto \
-                          $(if $(filter y,$(CONFIG_VERIFY_LIBCRYPTO)),pc:libcrypto)),)
+                          $(if $(filter y,$(CONFIG_VERIFY_LIBCRYPTO)),pc:libcrypto) \
+                          $(if $(filter y,$(CONFIG_LEDGER_SERVER)),pc:libmicrohttpd pc:gnutls) \
+                          $(if $(filter y,$(CONFIG_LEDGER_POSTGRES)),pc:libpq)),)
       $(error cannot build for ARCH=$(ARCH): the libraries above are missing)
     endif
   endif
@@ -241,6 +243,16 @@ $(foreach f,$(fuzz-y),$(eval $(call fuzz_rule,$(f))))
 -include $(all-objs:.o=.d)
 
 # ---- Kconfig targets -----------------------------------------------------
+# A Kconfig file newer than the .config (an option added or moved): bring
+# the .config up to date first, so the Build.mk fragments (which read it)
+# and autoconf.h agree. make re-reads the .config it included.
+ifneq ($(wildcard $(O)/.config),)
+$(O)/.config: $(kconfig-files)
+	$(quiet) KCONFIG $@
+	$(Q)$(KCONFIG) olddefconfig Kconfig >/dev/null
+	@touch $@
+endif
+
 $(autoconf): $(O)/.config $(kconfig-files)
 	$(quiet) GEN $@
 	@mkdir -p $(dir $@)

@@ -65,6 +65,7 @@ static const struct conf_opt options[] = {
 	{ "ledger", "pin", CONF_STR, false, 0, 0, NULL, F(ledger_pin) },
 	{ "ledger", "pinned_pubkey", CONF_STR, false, 0, 0, NULL, F(ledger_pinned_pubkey) },
 	{ "ledger", "proxy", CONF_STR, false, 0, 0, NULL, F(ledger_proxy) },
+	{ "ledger", "receipt_key", CONF_STR, false, 0, 0, NULL, F(ledger_receipt_key) },
 	{ "ledger", "connect_timeout_s", CONF_INT, false, 1, 600, "10", F(ledger_connect_timeout_s) },
 	{ "ledger", "timeout_s", CONF_INT, false, 1, 3600, "60", F(ledger_timeout_s) },
 

@@ -36,6 +36,8 @@ struct eco2_config {
 	char *ledger_pin;           /* PIN for a pkcs11: key */
 	char *ledger_pinned_pubkey; /* "sha256//base64" or a PEM/DER file */
 	char *ledger_proxy;         /* NULL: from the environment */
+	char *ledger_receipt_key;   /* the ledger's verifier key (text or an
+				       absolute path); NULL: no receipts checked */
 	int64_t ledger_connect_timeout_s;
 	int64_t ledger_timeout_s;
 

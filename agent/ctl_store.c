@@ -287,12 +287,49 @@ static int write_record(uint64_t seq, const uint8_t *bytes, size_t len, void *ct
 	return 0;
 }
 
+/* The receipts file is written the durable way: a temporary file, fsync,
+ * rename. */
+static int write_receipt(const struct queue_receipt *r, void *ctx)
+{
+	FILE *f = ctx;
+
+	return fwrite(r->text, 1, r->len, f) == r->len ? 0 : -EIO;
+}
+
+static int export_receipts(queue_t *q, uint64_t from, const char *path)
+{
+	char tmp[4096];
+	FILE *f;
+	int ret = -EIO;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	f = fopen(tmp, "we");
+	if (!f) {
+		fprintf(stderr, "eco2ctl: export: %s: %s\n", tmp, strerror(errno));
+		return -errno;
+	}
+	if (!queue_receipts_walk(q, from, write_receipt, f) && !fflush(f) && !fsync(fileno(f)))
+		ret = 0;
+	if (fclose(f) && !ret)
+		ret = -EIO;
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (ret) {
+		fprintf(stderr, "eco2ctl: export: writing the receipts to %s failed\n", path);
+		unlink(tmp);
+	}
+	return ret;
+}
+
 int ctl_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "from", required_argument, NULL, 'f' },
+		{ "receipts", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *receipts = NULL;
 	struct eco2_config cfg;
 	unsigned long long from = 1;
 	unsigned long n = 0;
@@ -302,6 +339,10 @@ int ctl_export(int argc, char **argv)
 
 	memset(&cfg, 0, sizeof(cfg));
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt == 'r') {
+			receipts = optarg;
+			continue;
+		}
 		errno = 0;
 		end = NULL;
 		/* strtoull takes "-1" as 2^64 - 1, and the store's seqs are
@@ -310,7 +351,7 @@ int ctl_export(int argc, char **argv)
 			from = strtoull(optarg, &end, 10);
 		if (opt != 'f' || !end || errno || *end || end == optarg || from < 1 ||
 		    from > INT64_MAX) {
-			fprintf(stderr, "usage: eco2ctl [-c FILE] export [--from SEQ] > records.cbor\n");
+			fprintf(stderr, "usage: eco2ctl [-c FILE] export [--from SEQ] [--receipts FILE] > records.cbor\n");
 			return 2;
 		}
 	}
@@ -329,7 +370,10 @@ int ctl_export(int argc, char **argv)
 		fprintf(stderr, "eco2ctl: export: write error\n");
 		goto out;
 	}
-	fprintf(stderr, "eco2ctl: exported %lu records from seq %llu\n", n, from);
+	if (receipts && export_receipts(q, from, receipts))
+		goto out;
+	fprintf(stderr, "eco2ctl: exported %lu records from seq %llu%s%s\n", n, from,
+		receipts ? ", their receipts to " : "", receipts ? receipts : "");
 	ret = 0;
 out:
 	queue_close(q);

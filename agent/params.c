@@ -36,6 +36,7 @@ void ledger_opts_for(struct ledger_opts *o, const struct eco2_config *cfg)
 	o->key_pin = cfg->ledger_pin;
 	o->pinned_pubkey = cfg->ledger_pinned_pubkey;
 	o->proxy = cfg->ledger_proxy;
+	o->receipt_key = cfg->ledger_receipt_key;
 	o->connect_timeout_s = (long)cfg->ledger_connect_timeout_s;
 	o->timeout_s = (long)cfg->ledger_timeout_s;
 	o->batch_records = (size_t)cfg->upload_batch_records;

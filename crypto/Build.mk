@@ -62,3 +62,26 @@ tests-$(CONFIG_SIGNER_PKCS11) += test_pkcs11_uri
 test_pkcs11_uri-objs := tests/unit/test_pkcs11_uri.o
 fuzz-y += fuzz_pkcs11_uri
 fuzz_pkcs11_uri-srcs := tests/fuzz/fuzz_pkcs11_uri.c crypto/pkcs11_uri.c
+
+# merkle: RFC 9162 Merkle trees, proofs generated and verified (the
+# ledger, eco2d's receipts, eco2-verify)
+lib-y += crypto/merkle.o
+tests-y += test_merkle
+test_merkle-objs := tests/unit/test_merkle.o
+
+# tlog: signed notes, checkpoints and witness cosignatures (C2SP formats)
+lib-y += crypto/tlog.o
+tests-y += test_tlog
+test_tlog-objs := tests/unit/test_tlog.o
+fuzz-y += fuzz_tlog
+fuzz_tlog-srcs := tests/fuzz/fuzz_tlog.c crypto/tlog.c crypto/merkle.c
+
+# receipt: the ledger's signed checkpoint and inclusion proofs for a batch
+lib-y += crypto/receipt.o
+tests-y += test_receipt
+test_receipt-objs := tests/unit/test_receipt.o
+fuzz-y += fuzz_receipt
+fuzz_receipt-srcs := tests/fuzz/fuzz_receipt.c crypto/receipt.c crypto/tlog.c crypto/merkle.c
+
+# ledger_check: receipts against an export, witnessing (eco2-verify)
+lib-y += crypto/ledger_check.o

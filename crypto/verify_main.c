@@ -30,6 +30,7 @@
 #include "lib/log.h"
 #include "crypto/cbor.h"
 #include "crypto/cose.h"
+#include "crypto/ledger_check.h"
 #include "crypto/verify.h"
 #include "crypto/x509.h"
 
@@ -335,6 +336,14 @@ static void usage(FILE *f)
 		"  --json         print one JSON object with a \"problems\" array\n"
 		"  --jobs N       threads for signature checks (default: every usable core)\n"
 		"  --backend NAME signature back end: sodium, mbedtls, libcrypto (default: fastest)\n"
+		"  --ledger-key VKEY --receipts FILE  the ledger's receipts prove every record and\n"
+		"                 that none up to the latest receipted seq is withheld\n"
+		"  --ledger URL   fetch consistency proofs and the published checkpoint\n"
+		"  --ledger-ca PEM  CA bundle for the ledger's TLS\n"
+		"  --witness-key VKEY  the published checkpoint must carry its cosignature\n"
+		"  --cosign --witness-skey FILE --witness-state FILE  witness: cosign the\n"
+		"                 ledger's checkpoint if consistent with the last (no RECORDS)\n"
+		"  --witness-keygen NAME --witness-skey FILE  make a witness key\n"
 		"exit: 0 verified, 1 a record (or the certificate) fails, 2 usage or I/O error\n");
 }
 
@@ -348,8 +357,18 @@ int main(int argc, char **argv)
 		{ "jobs", required_argument, NULL, 'J' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "ledger-key", required_argument, NULL, 'L' },
+		{ "receipts", required_argument, NULL, 'R' },
+		{ "ledger", required_argument, NULL, 'U' },
+		{ "ledger-ca", required_argument, NULL, 'C' },
+		{ "witness-key", required_argument, NULL, 'W' },
+		{ "cosign", no_argument, NULL, 'S' },
+		{ "witness-skey", required_argument, NULL, 'K' },
+		{ "witness-state", required_argument, NULL, 'T' },
+		{ "witness-keygen", required_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct lcheck_opts lc = { 0 };
 	const char *pubkey = NULL, *cert = NULL, *ca = NULL, *backend = NULL;
 	bool json = false, progress;
 	long jobs = 0;
@@ -389,10 +408,29 @@ int main(int argc, char **argv)
 			usage(stdout);
 			status = EXIT_OK;
 			goto out;
+		case 'L': lc.ledger_key = optarg; break;
+		case 'R': lc.receipts = optarg; break;
+		case 'U': lc.ledger_url = optarg; break;
+		case 'C': lc.ca = optarg; break;
+		case 'W':
+			if (lc.n_witness == LCHECK_WITNESSES_MAX) {
+				fprintf(stderr, "eco2-verify: at most %d --witness-key\n", LCHECK_WITNESSES_MAX);
+				goto out;
+			}
+			lc.witness_keys[lc.n_witness++] = optarg;
+			break;
+		case 'S': lc.cosign = true; break;
+		case 'K': lc.witness_skey = optarg; break;
+		case 'T': lc.witness_state = optarg; break;
+		case 'G': lc.witness_keygen = optarg; break;
 		default:
 			usage(stderr);
 			goto out;
 		}
+	}
+	if (lc.cosign || lc.witness_keygen) {
+		status = optind == argc ? lcheck_witness_main(&lc) : EXIT_USAGE;
+		goto out;
 	}
 	if (optind != argc - 1 || (!pubkey == !cert) || (!cert != !ca)) {
 		usage(stderr);
@@ -493,6 +531,18 @@ int main(int argc, char **argv)
 	if (progress)
 		fprintf(stderr, "\r\033[K");
 	verify_chain_finish(chain);
+	if (lcheck_wanted(&lc)) {
+		struct lcheck_summary ls;
+
+		if (lcheck_run(&lc, in.p, in.len, add_problem, &ps, &ls))
+			goto out;
+		if (!json)
+			fprintf(stderr, "eco2-verify: receipts: %zu records proved by %zu receipts; %zu checkpoints, %s; "
+				"the receipts reach seq %" PRIu64 "%s\n", ls.proved, ls.receipts, ls.checkpoints,
+				ls.consistency_checked ? "checked against each other with the ledger's proofs" :
+				"one root per size (no --ledger: consistency not checked)", ls.last_seq,
+				ls.witnessed ? ", witnessed" : "");
+	}
 	if (ps.oom) {
 		fprintf(stderr, "eco2-verify: out of memory\n");
 		goto out;

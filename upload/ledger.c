@@ -11,15 +11,19 @@
 #include <sodium.h>
 
 #include "lib/bytes.h"
+#include "lib/file.h"
 #include "lib/log.h"
+#include "crypto/receipt.h"
+#include "crypto/tlog.h"
 #include "upload/backoff.h"
 #include "upload/ledger.h"
 #include "upload/ledger_resp.h"
 
 /* A larger answer is not an acknowledgement: room for every record of a
- * batch to be rejected with a reason of a few hundred bytes. */
-#define RESP_BASE ((size_t)4096)
-#define RESP_PER_RECORD ((size_t)512)
+ * batch to be rejected with a reason of a few hundred bytes, or proved by
+ * a receipt entry (64 hashes at most), and for the receipt's checkpoint. */
+#define RESP_BASE ((size_t)8192)
+#define RESP_PER_RECORD ((size_t)3072)
 #define PATH_RECORDS "/v1/records"
 
 struct ledger {
@@ -59,6 +63,10 @@ struct ledger {
 	CURL *head_easy;
 	struct curl_slist *head_headers;
 	char *head_url;
+
+	/* Receipts: the ledger's log key ([ledger] receipt_key). */
+	bool have_key;
+	struct tlog_vkey receipt_key;
 };
 
 static int64_t mono_ms(void)
@@ -251,8 +259,37 @@ static bool file_readable(const char *what, const char *path)
 	return false;
 }
 
+/* The ledger's verifier key: its text, or an absolute path to a file. */
+static int load_receipt_key(const char *v, struct tlog_vkey *k)
+{
+	char *text = NULL;
+	size_t len;
+	const char *why = NULL;
+	int ret;
+
+	if (v[0] == '/') {
+		if (file_read(v, 4096, 0, "[ledger] receipt_key", &text, &len))
+			return -EINVAL;
+	} else {
+		text = strdup(v);
+		if (!text)
+			return -ENOMEM;
+		len = strlen(text);
+	}
+	ret = tlog_vkey_parse(text, len, k, &why);
+	if (!ret && k->type != TLOG_ED25519) {
+		ret = -EINVAL;
+		why = "not a ledger's key (a note key of type 0x01)";
+	}
+	if (ret)
+		log_err("[ledger] receipt_key %s: %s", v, why);
+	free(text);
+	return ret;
+}
+
 int ledger_open(ledger_t **out, const struct ledger_opts *o, queue_t *q)
 {
+	struct tlog_vkey vkey;
 	ledger_t *l = NULL;
 	int ret = -EINVAL;
 	size_t n;
@@ -269,6 +306,11 @@ int ledger_open(ledger_t **out, const struct ledger_opts *o, queue_t *q)
 		log_err("[ledger] cert and key: give both for client authentication, or neither");
 		goto out;
 	}
+	if (o->receipt_key && load_receipt_key(o->receipt_key, &vkey))
+		goto out;
+	if (!o->receipt_key)
+		log_warn("ledger: [ledger] receipt_key is not set: acknowledgements are taken on the "
+			 "ledger's word, without a receipt that proves them");
 	if (sodium_init() < 0) {
 		ret = -EIO;
 		goto out;
@@ -282,6 +324,10 @@ int ledger_open(ledger_t **out, const struct ledger_opts *o, queue_t *q)
 	if (!l)
 		goto out;
 	l->q = q;
+	if (o->receipt_key) {
+		l->have_key = true;
+		l->receipt_key = vkey;
+	}
 	l->curl_deadline_ms = -1;
 	l->backoff_deadline_ms = -1;
 	l->armed_ms = -2;
@@ -426,6 +472,77 @@ static bool in_batch(const struct queue_batch *b, uint64_t seq)
 	return false;
 }
 
+static const struct queue_item *batch_item(const struct queue_batch *b, uint64_t seq)
+{
+	size_t lo = 0, hi = b->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (b->items[mid].seq == seq)
+			return &b->items[mid];
+		if (b->items[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The receipt of a 200 answer against the acknowledged seqs acked[*n]:
+ * signed by the ledger's key, and for each seq an inclusion proof from the
+ * bytes we sent. Seqs it does not prove are dropped from acked (they stay
+ * pending and are sent again); 0 with *qr describing the receipt, or
+ * -EBADMSG with why (nothing may be marked). */
+static int prove(ledger_t *l, const struct ledger_resp *r, uint64_t *acked, size_t *n,
+		 struct queue_receipt *qr, char *why, size_t why_len)
+{
+	struct receipt rc;
+	struct tlog_checkpoint ck;
+	const char *w = NULL;
+	size_t kept = 0, unproved = 0;
+	uint64_t first = UINT64_MAX, last = 0, bad = 0;
+
+	if (!r->receipt) {
+		snprintf(why, why_len, "acknowledgement without a receipt");
+		return -EBADMSG;
+	}
+	if (receipt_parse(r->receipt, r->receipt_len, &rc, &w) || rc.len != r->receipt_len) {
+		snprintf(why, why_len, "unreadable receipt (%s)", w ? w : "bytes after its end");
+		receipt_free(&rc);
+		return -EBADMSG;
+	}
+	if (receipt_check(&rc, &l->receipt_key, &ck, &w)) {
+		snprintf(why, why_len, "receipt refused: %s", w);
+		receipt_free(&rc);
+		return -EBADMSG;
+	}
+	for (size_t i = 0; i < *n; i++) {
+		const struct receipt_entry *e = receipt_find(&rc, acked[i]);
+		const struct queue_item *it = batch_item(&l->batch, acked[i]);
+
+		if (!e || !it || receipt_check_record(&rc, (size_t)(e - rc.e), &ck, it->bytes, it->len)) {
+			unproved++;
+			bad = acked[i];
+			continue;
+		}
+		acked[kept++] = acked[i];
+		first = acked[i] < first ? acked[i] : first;
+		last = acked[i] > last ? acked[i] : last;
+	}
+	receipt_free(&rc);
+	if (unproved)
+		log_rl(&l->rl, LOG_ERR, "ledger %s: the receipt does not prove %zu acknowledged record(s) "
+		       "(seq %llu): they stay pending", l->base, unproved, (unsigned long long)bad);
+	if (!kept) {
+		snprintf(why, why_len, "the receipt proves none of the acknowledged records");
+		return -EBADMSG;
+	}
+	*n = kept;
+	*qr = (struct queue_receipt){ first, last, ck.size, r->receipt, r->receipt_len };
+	return 0;
+}
+
 /* A 200 answer: acknowledge exactly the seqs the ledger lists. */
 static void handle_ack(ledger_t *l)
 {
@@ -470,7 +587,27 @@ static void handle_ack(ledger_t *l)
 		if (l->have_kid && !strncmp(r.rejected[i].reason, "gap", 3))
 			l->need_head = true;
 	}
-	ret = queue_mark_uploaded(l->q, acked, n);
+	if (l->have_key && n) {
+		struct queue_receipt qr;
+		char why[200];
+
+		ret = prove(l, &r, acked, &n, &qr, why, sizeof(why));
+		if (ret) {
+			set_error(l, "%s; nothing marked uploaded", why);
+			free(acked);
+			ledger_resp_free(&r);
+			start_backoff(l, -1);
+			return;
+		}
+		ret = queue_mark_uploaded_receipt(l->q, acked, n, &qr);
+		if (!ret) {
+			l->st.receipts++;
+			if (qr.tree_size > l->st.tree_size)
+				l->st.tree_size = qr.tree_size;
+		}
+	} else {
+		ret = queue_mark_uploaded(l->q, acked, n);
+	}
 	l->st.records_duplicate += r.n_duplicate;
 	l->st.records_rejected += r.n_rejected;
 	if (ret) {

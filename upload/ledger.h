@@ -18,7 +18,10 @@
  * loop needs one timerfd for the ledger. One batch is in flight at a time:
  * POST /v1/records (application/cbor-seq) with up to batch_records records
  * or batch_bytes bytes; a record is marked uploaded only when the ledger's
- * JSON answer lists its seq as accepted or duplicate (docs/ledger-api.md).
+ * JSON answer lists its seq as accepted or duplicate and, with
+ * receipt_key, its receipt proves it: a checkpoint signed by that key and
+ * the record's inclusion proof from its exact bytes (crypto/receipt.h).
+ * The receipt is kept in the store with the marks (docs/ledger-api.md).
  *
  * Transport: https:// only (anything else is a configuration error), TLS
  * 1.2 or newer, the CA bundle of [ledger] ca (else the system store), an
@@ -49,6 +52,11 @@ struct ledger_opts {
 	const char *key_pin;        /* passphrase / PIN; NULL: none */
 	const char *pinned_pubkey;  /* "sha256//b64[;sha256//b64]" or a file */
 	const char *proxy;          /* NULL: from the environment; "" none */
+	const char *receipt_key;    /* the ledger's verifier key (a C2SP note
+				       key, its text or an absolute path to a
+				       file holding it): acknowledgements count
+				       only with a receipt it signed; NULL: on
+				       the ledger's word (a warning) */
 	long connect_timeout_s;     /* 0: 10 */
 	long timeout_s;             /* whole request; 0: 60 */
 	long low_speed_bytes;       /* abort below this rate ... 0: 64 */
@@ -100,6 +108,8 @@ struct ledger_status {
 	uint64_t records_acked;      /* accepted + duplicate */
 	uint64_t records_duplicate;
 	uint64_t records_rejected;
+	uint64_t receipts;           /* receipts checked and kept */
+	uint64_t tree_size;          /* the largest checkpoint a receipt named */
 	long last_http_status;       /* 0: no HTTP answer */
 	uint32_t backoff_ms;         /* the delay being waited */
 	bool have_head;              /* the ledger's head was read */

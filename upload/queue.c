@@ -78,7 +78,8 @@ static const char *const migrations[] = {
 	"  name TEXT PRIMARY KEY,"
 	"  value INTEGER NOT NULL) WITHOUT ROWID;",
 	/* 1 -> 2: checkpoints whose tag failed, kept for inspection; the
-	 * ledger's head as the uploader last saw it. */
+	 * ledger's head as the uploader last saw it; the ledger's receipts
+	 * (crypto/receipt.h), kept with the records they prove. */
 	"CREATE TABLE checkpoint_rejected ("
 	"  id INTEGER PRIMARY KEY,"
 	"  blob BLOB NOT NULL,"
@@ -86,7 +87,15 @@ static const char *const migrations[] = {
 	"  rejected INTEGER NOT NULL,"        /* UTC s: when it was refused */
 	"  why TEXT NOT NULL);"
 	"ALTER TABLE agent_state ADD COLUMN ledger_seq INTEGER;"
-	"ALTER TABLE agent_state ADD COLUMN ledger_checked INTEGER;",
+	"ALTER TABLE agent_state ADD COLUMN ledger_checked INTEGER;"
+	"CREATE TABLE receipts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  first_seq INTEGER NOT NULL,"       /* the seqs it proves: */
+	"  last_seq INTEGER NOT NULL,"        /* first_seq..last_seq */
+	"  tree_size INTEGER NOT NULL,"       /* its checkpoint's size */
+	"  receipt BLOB NOT NULL,"            /* the text, as received */
+	"  received INTEGER NOT NULL);"       /* UTC s */
+	"CREATE INDEX receipts_last ON receipts(last_seq);",
 };
 
 static int64_t now_s(void)
@@ -789,11 +798,17 @@ static int prune_uploaded(queue_t *q)
 {
 	int ret;
 
+	int n;
+
 	ret = exec(q, "DELETE FROM records WHERE seq IN (SELECT seq FROM records "
 		      "WHERE state = 1 ORDER BY seq LIMIT 1000)");
 	if (ret)
 		return ret;
-	return sqlite3_changes(q->db);
+	n = sqlite3_changes(q->db);
+	/* receipts go with the last of the records they prove */
+	ret = exec(q, "DELETE FROM receipts WHERE last_seq < (SELECT coalesce(min(seq), 9223372036854775807) "
+		      "FROM records)");
+	return ret ? ret : n;
 }
 
 static int append_batch_once(queue_t *q, queue_make_fn *make, void *ctx,
@@ -1000,7 +1015,7 @@ out:
 }
 
 static int update_seqs(queue_t *q, sqlite3_stmt *st, const uint64_t *seqs, size_t n,
-		       int64_t v, const char *text, bool is_mark)
+		       int64_t v, const char *text, bool is_mark, const struct queue_receipt *receipt)
 {
 	int ret, rc;
 	size_t changed = 0;
@@ -1038,6 +1053,24 @@ static int update_seqs(queue_t *q, sqlite3_stmt *st, const uint64_t *seqs, size_
 		}
 		changed += (size_t)sqlite3_changes(q->db);
 	}
+	if (receipt) {
+		const struct queue_receipt *r = receipt;
+		sqlite3_stmt *ins = NULL;
+
+		ret = stmt(q, "INSERT INTO receipts (first_seq, last_seq, tree_size, receipt, received) "
+			      "VALUES (?1, ?2, ?3, ?4, ?5)", "keeping a receipt", &ins);
+		if (!ret) {
+			sqlite3_bind_int64(ins, 1, (int64_t)r->first_seq);
+			sqlite3_bind_int64(ins, 2, (int64_t)r->last_seq);
+			sqlite3_bind_int64(ins, 3, (int64_t)r->tree_size);
+			sqlite3_bind_blob(ins, 4, r->text, (int)r->len, SQLITE_STATIC);
+			sqlite3_bind_int64(ins, 5, v);
+			ret = step_done(q, ins, "keeping a receipt");
+		}
+		sqlite3_finalize(ins);
+		if (ret)
+			goto fail;
+	}
 	if (is_mark && changed) {
 		char sql[96];
 
@@ -1059,13 +1092,53 @@ fail:
 
 int queue_mark_uploaded(queue_t *q, const uint64_t *seqs, size_t n)
 {
-	return update_seqs(q, q->st_mark, seqs, n, now_s(), NULL, true);
+	return update_seqs(q, q->st_mark, seqs, n, now_s(), NULL, true, NULL);
+}
+
+int queue_mark_uploaded_receipt(queue_t *q, const uint64_t *seqs, size_t n,
+				const struct queue_receipt *r)
+{
+	if (!n || !r || !r->len)
+		return -EINVAL;
+	return update_seqs(q, q->st_mark, seqs, n, now_s(), NULL, true, r);
+}
+
+int queue_receipts_walk(queue_t *q, uint64_t from, queue_receipt_fn *fn, void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	ret = stmt(q, "SELECT first_seq, last_seq, tree_size, receipt FROM receipts "
+		      "WHERE last_seq >= ?1 ORDER BY id", "reading receipts", &st);
+	if (ret)
+		goto out;
+	sqlite3_bind_int64(st, 1, (int64_t)from);
+	for (;;) {
+		struct queue_receipt r;
+
+		ret = step_row(q, st, "reading receipts");
+		if (ret)
+			break;
+		r.first_seq = (uint64_t)sqlite3_column_int64(st, 0);
+		r.last_seq = (uint64_t)sqlite3_column_int64(st, 1);
+		r.tree_size = (uint64_t)sqlite3_column_int64(st, 2);
+		r.text = sqlite3_column_blob(st, 3);
+		r.len = (size_t)sqlite3_column_bytes(st, 3);
+		ret = fn(&r, ctx);
+		if (ret)
+			goto out;
+	}
+	if (ret == -ENOENT)
+		ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
 }
 
 int queue_note_failure(queue_t *q, const uint64_t *seqs, size_t n,
 		       int64_t next_attempt_s, const char *error)
 {
-	return update_seqs(q, q->st_fail, seqs, n, next_attempt_s, error, false);
+	return update_seqs(q, q->st_fail, seqs, n, next_attempt_s, error, false, NULL);
 }
 
 int queue_stats(queue_t *q, struct queue_stats *st)

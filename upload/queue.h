@@ -113,6 +113,26 @@ void queue_batch_free(struct queue_batch *b);
  * only sends the record again, which the ledger reports as a duplicate. */
 int queue_mark_uploaded(queue_t *q, const uint64_t *seqs, size_t n) __must_check;
 
+/* The ledger's receipt for a batch (crypto/receipt.h): the text as
+ * received, the seqs it proves and its checkpoint's tree size. */
+struct queue_receipt {
+	uint64_t first_seq, last_seq;
+	uint64_t tree_size;
+	const char *text;
+	size_t len;
+};
+
+/* As queue_mark_uploaded, and keep the receipt that proves those seqs, in
+ * the same transaction: a record is never marked without its receipt. A
+ * receipt is deleted with the last record it proves (quota pruning). */
+int queue_mark_uploaded_receipt(queue_t *q, const uint64_t *seqs, size_t n,
+				const struct queue_receipt *r) __must_check;
+
+/* The kept receipts that prove any seq >= from, in the order received
+ * (eco2ctl export --receipts): fn's non-zero return stops the walk. */
+typedef int queue_receipt_fn(const struct queue_receipt *r, void *ctx);
+int queue_receipts_walk(queue_t *q, uint64_t from, queue_receipt_fn *fn, void *ctx) __must_check;
+
 /* Note a failed attempt for the given seqs: attempts += 1, next attempt at
  * next_attempt_s (UTC seconds), last error text (may be NULL). */
 int queue_note_failure(queue_t *q, const uint64_t *seqs, size_t n,

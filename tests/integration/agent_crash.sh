@@ -36,6 +36,7 @@ url = https://localhost:$PORT
 ca = $WORK/pki/ca.pem
 cert = $WORK/pki/device.pem
 key = $WORK/pki/device.key
+receipt_key = $(cat "$WORK/log.vkey")
 [upload]
 interval_s = 1
 batch_records = 1
@@ -65,7 +66,7 @@ check "the final run exits 0" [ $? -eq 0 ]
 ! grep -E 'runtime error|ERROR: [A-Za-z]+Sanitizer' "$WORK/eco2d.log" >/dev/null
 check "no sanitizer report" [ $? -eq 0 ]
 
-curl -sS --fail --cacert "$WORK/pki/ca.pem" "https://localhost:$PORT/v1/devices/$kid/records?from=1" \
+curl -sS --fail --cacert "$WORK/pki/ca.pem" "${READER[@]}" "https://localhost:$PORT/v1/devices/$kid/records?from=1" \
 	-o "$WORK/ledger.cbor"
 
 # "As if nothing had happened", record by record: one uninterrupted run of
@@ -91,7 +92,7 @@ payloads "$WORK/ledger.cbor" > "$WORK/got.txt"
 check "every record equals the uninterrupted run's ($(wc -l < "$WORK/ref.txt") records)" \
 	eval '[ -s "$WORK/ref.txt" ] && cmp -s "$WORK/ref.txt" "$WORK/got.txt"'
 diff "$WORK/ref.txt" "$WORK/got.txt" | head -n 6 | sed 's/^/# /'
-head=$(curl -sS --cacert "$WORK/pki/ca.pem" "https://localhost:$PORT/v1/devices/$kid/head")
+head=$(curl -sS --cacert "$WORK/pki/ca.pem" "${READER[@]}" "https://localhost:$PORT/v1/devices/$kid/head")
 "$B/eco2-verify" --cert "$WORK/pki/device.pem" --ca "$WORK/pki/ca.pem" --json "$WORK/ledger.cbor" \
 	> "$WORK/verify.json"
 check "eco2-verify --cert --ca: the ledger's chain verifies" [ $? -eq 0 ]

@@ -287,9 +287,39 @@ static void test_plain_http_refused(void **state)
 	assert_int_equal(ledger_open(&l, &o, NULL), -EINVAL);
 }
 
+/* The receipt member: its text kept whole, newlines and the escapes a
+ * receipt needs decoded, anything else refused. */
+static void test_receipt_member(void **state)
+{
+	static const char ok[] =
+		"{\"accepted\":[1],\"duplicate\":[],\"rejected\":[],"
+		"\"receipt\":\"eco2-receipt/v1\\nkid 0102030405060708\\n1 0\\n\\nl\\u002fog\\n1\\n\\\"x\\\\\\n\\n\xe2\x80\x94 l abc=\\n\"}";
+	static const char *const bad[] = {
+		"{\"receipt\":\"a\\tb\"}",             /* a tab escape */
+		"{\"receipt\":\"a\\u2014b\"}",         /* non-ASCII by escape */
+		"{\"receipt\":\"a\\u0001b\"}",         /* a control character */
+		"{\"receipt\":\"a\nb\"}",               /* a raw newline */
+		"{\"receipt\":\"ab\"",                   /* unterminated */
+		"{\"receipt\":\"a\",\"receipt\":\"b\"}", /* twice */
+		"{\"receipt\":12}",
+	};
+	struct ledger_resp r;
+	char err[96];
+
+	(void)state;
+	assert_int_equal(ledger_resp_parse(ok, strlen(ok), 4, &r, err, sizeof(err)), 0);
+	assert_non_null(r.receipt);
+	assert_string_equal(r.receipt, "eco2-receipt/v1\nkid 0102030405060708\n1 0\n\nl/og\n1\n\"x\\\n\n\xe2\x80\x94 l abc=\n");
+	assert_int_equal(r.receipt_len, strlen(r.receipt));
+	ledger_resp_free(&r);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(ledger_resp_parse(bad[i], strlen(bad[i]), 4, &r, err, sizeof(err)), -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_receipt_member),
 		cmocka_unit_test(test_only_acknowledged_seqs_marked),
 		cmocka_unit_test(test_plain_http_refused),
 		cmocka_unit_test(test_head),

@@ -657,6 +657,60 @@ static void test_walk(void **state)
 	queue_close(q);
 }
 
+static int receipt_cb(const struct queue_receipt *r, void *ctx)
+{
+	char *out = ctx;
+	size_t n = strlen(out);
+
+	snprintf(out + n, 256 - n, "%llu-%llu@%llu:%.*s;", (unsigned long long)r->first_seq,
+		 (unsigned long long)r->last_seq, (unsigned long long)r->tree_size, (int)r->len, r->text);
+	return 0;
+}
+
+/* Receipts are kept in the transaction that marks their records, read
+ * back by seq, and go with the last record they prove when pruned; a
+ * version 1 store gains the table on its first writable open. */
+static void test_receipts(void **state)
+{
+	char *path = *state;
+	struct maker m = { .size = 10 };
+	queue_t *q = NULL;
+	uint64_t s12[2] = { 1, 2 }, s35[3] = { 3, 4, 5 };
+	struct queue_receipt r1 = { 1, 2, 7, "first", 5 }, r2 = { 3, 5, 10, "second", 6 };
+	char out[256] = "";
+	struct queue_stats st;
+	size_t n;
+
+	assert_int_equal(queue_open(&q, path, NULL), 0);
+	assert_int_equal(queue_append_batch(q, make, &m, 8, &n), 0);
+	assert_int_equal(queue_mark_uploaded_receipt(q, s12, 2, &r1), 0);
+	assert_int_equal(queue_mark_uploaded_receipt(q, s35, 3, &r2), 0);
+	assert_int_equal(queue_mark_uploaded_receipt(q, s35, 0, &r2), -EINVAL);
+	assert_int_equal(queue_stats(q, &st), 0);
+	assert_int_equal(st.uploaded, 5);
+	assert_int_equal(queue_receipts_walk(q, 1, receipt_cb, out), 0);
+	assert_string_equal(out, "1-2@7:first;3-5@10:second;");
+	out[0] = '\0';
+	assert_int_equal(queue_receipts_walk(q, 3, receipt_cb, out), 0);
+	assert_string_equal(out, "3-5@10:second;");
+	/* pruning the uploaded records 1..5 takes the receipt of 1..2; one
+	 * that also proves record 6, still stored, stays */
+	assert_int_equal(exec(q, "UPDATE receipts SET last_seq = 6 WHERE first_seq = 3"), 0);
+	assert_int_equal(prune_uploaded(q), 5);
+	out[0] = '\0';
+	assert_int_equal(queue_receipts_walk(q, 0, receipt_cb, out), 0);
+	assert_string_equal(out, "3-6@10:second;");
+	queue_close(q);
+	/* a version 1 store migrates */
+	assert_int_equal(queue_open(&q, path, NULL), 0);
+	assert_int_equal(exec(q, "DROP TABLE receipts; PRAGMA user_version = 1"), 0);
+	queue_close(q);
+	assert_int_equal(queue_open(&q, path, NULL), 0);
+	assert_int_equal(sql_int(q, "PRAGMA user_version"), 2);
+	assert_int_equal(sql_int(q, "SELECT count(*) FROM receipts"), 0);
+	queue_close(q);
+}
+
 static void test_damaged_store_refused(void **state)
 {
 	char *path = *state;
@@ -713,6 +767,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reserve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_walk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_store_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_receipts, setup, teardown),
 	};
 
 	if (sodium_init() < 0)
