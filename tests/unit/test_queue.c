@@ -703,11 +703,16 @@ static void test_receipts(void **state)
 	queue_close(q);
 	/* a version 1 store migrates */
 	assert_int_equal(queue_open(&q, path, NULL), 0);
-	assert_int_equal(exec(q, "DROP TABLE receipts; PRAGMA user_version = 1"), 0);
+	assert_int_equal(exec(q, "DROP TABLE receipts; DROP TABLE checkpoint_rejected; "
+			      "ALTER TABLE agent_state DROP COLUMN ledger_seq; "
+			      "ALTER TABLE agent_state DROP COLUMN ledger_checked; "
+			      "PRAGMA user_version = 1"), 0);
 	queue_close(q);
 	assert_int_equal(queue_open(&q, path, NULL), 0);
 	assert_int_equal(sql_int(q, "PRAGMA user_version"), 2);
 	assert_int_equal(sql_int(q, "SELECT count(*) FROM receipts"), 0);
+	assert_int_equal(sql_int(q, "SELECT count(*) FROM checkpoint_rejected"), 0);
+	assert_int_equal(sql_int(q, "SELECT count(ledger_seq) FROM agent_state"), 0);
 	queue_close(q);
 }
 
