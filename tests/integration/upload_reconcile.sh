@@ -49,8 +49,8 @@ interval_s = 1
 backoff_max_s = 1
 EOC
 }
-head_seq() { curl -sS --cacert "$WORK/pki/ca.pem" "https://localhost:$PORT/v1/devices/$kid/head" | sed -n 's/.*"seq":\([0-9]*\).*/\1/p'; }
-fetch() { curl -sS --fail --cacert "$WORK/pki/ca.pem" "https://localhost:$PORT/v1/devices/$kid/records?from=1" -o "$1"; }
+head_seq() { curl -sS --cacert "$WORK/pki/ca.pem" "${READER[@]}" "https://localhost:$PORT/v1/devices/$kid/head" | sed -n 's/.*"seq":\([0-9]*\).*/\1/p'; }
+fetch() { curl -sS --fail --cacert "$WORK/pki/ca.pem" "${READER[@]}" "https://localhost:$PORT/v1/devices/$kid/records?from=1" -o "$1"; }
 # verified FILE: eco2-verify --cert --ca on the ledger's records; prints "records verified problems"
 verified() {
 	"$B/eco2-verify" --cert "$WORK/pki/device.pem" --ca "$WORK/pki/ca.pem" --json "$1" 2>/dev/null |
