@@ -43,6 +43,11 @@ test-progs-y += eco2-rec-gen eco2-bench-sig
 eco2-rec-gen-objs := tests/bench/verify/rec_gen.o
 eco2-bench-sig-objs := tests/bench/verify/bench_sig.o
 
+# es256: the one (low-S) byte form of ES256 signatures
+lib-y += crypto/es256.o
+tests-y += test_es256
+test_es256-objs := tests/unit/test_es256.o
+
 # signer: the key back ends behind crypto/signer.h
 lib-y += crypto/signer.o
 lib-$(CONFIG_SIGNER_FILE) += crypto/signer_file.o
