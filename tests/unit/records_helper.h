@@ -131,6 +131,18 @@ static inline void trec_fill(struct eco2_record *r, const struct tkey *k,
 	}
 	if (co2_avoided_g(&p, r->distance_m, r->discharge_wh, r->regen_wh, &r->co2_g))
 		abort();
+	r->odo_step_m = 100;
+	snprintf(r->software, sizeof(r->software), "%s", "eco2-test/1");
+	memset(r->profile_sha256, 0x11, sizeof(r->profile_sha256));
+}
+
+/* The same record in format version 1 (no keys 21 to 23). */
+static inline void trec_v1(struct eco2_record *r)
+{
+	r->version = 1;
+	r->odo_step_m = 0;
+	memset(r->software, 0, sizeof(r->software));
+	memset(r->profile_sha256, 0, sizeof(r->profile_sha256));
 }
 
 /* Encode r signed by k; aborts on failure (a test bug). */
