@@ -6,6 +6,11 @@ lib-y += crypto/co2.o
 tests-y += test_co2
 test_co2-objs := tests/unit/test_co2.o
 
+# rules: every content rule a record keeps, for eco2d, eco2-verify and the ledger
+lib-y += crypto/rules.o
+tests-y += test_rules
+test_rules-objs := tests/unit/test_rules.o
+
 # cbor: deterministic CBOR
 lib-y += crypto/cbor.o
 tests-y += test_cbor
@@ -17,7 +22,7 @@ tests-y += test_cose
 test_cose-objs := tests/unit/test_cose.o
 fuzz-y += fuzz_cose
 fuzz_cose-srcs := tests/fuzz/fuzz_cose.c crypto/cbor.c crypto/cose.c crypto/verify.c \
-	crypto/co2.c $(if $(filter y,$(CONFIG_VERIFY_LIBCRYPTO)),crypto/verify_libcrypto.c)
+	crypto/co2.c crypto/rules.c crypto/es256.c $(if $(filter y,$(CONFIG_VERIFY_LIBCRYPTO)),crypto/verify_libcrypto.c)
 
 # verify: the certifier's checks, with a libsodium/mbedTLS or OpenSSL back end
 lib-y += crypto/verify.o

@@ -95,6 +95,12 @@ static void add_problem(void *ctx, uint64_t seq, const char *reason)
 	ps->n++;
 }
 
+static void on_event(void *ctx, const struct verify_event *ev)
+{
+	if (!ev->warning)
+		add_problem(ctx, ev->seq, ev->reason);
+}
+
 static int problem_cmp(const void *a, const void *b)
 {
 	const struct problem *x = a, *y = b;
@@ -464,7 +470,7 @@ int main(int argc, char **argv)
 	offs = malloc(BATCH * sizeof(*offs));
 	lens = malloc(BATCH * sizeof(*lens));
 	tails = malloc(BATCH * sizeof(*tails));
-	if (!items || !offs || !lens || !tails || verify_chain_new(&chain, add_problem, &ps)) {
+	if (!items || !offs || !lens || !tails || verify_chain_new(&chain, on_event, &ps)) {
 		fprintf(stderr, "eco2-verify: out of memory\n");
 		goto out;
 	}
