@@ -1,9 +1,16 @@
 /* params — module options from the configuration and the profile. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "generated/version.h"
 #include "agent/params.h"
+#include "can/j1939.h"
+#include "crypto/cose.h"
+#include "lib/file.h"
+
+#define ORIGIN_FILE_MAX ((size_t)16 << 20)   /* a profile or a DBC */
 
 /* The odometer counter's range in metres (where it wraps); 0 if unknown. */
 static double odo_wrap_m(const profile_t *p)
@@ -39,6 +46,36 @@ void trip_params_for_profile(struct trip_params *tp, const profile_t *p)
 		if (profile_signal(p, (enum eco2_role)r))
 			tp->roles |= 1u << r;
 	tp->odo_wrap_m = odo_wrap_m(p);
+}
+
+int trip_params_origin(struct trip_params *tp, const char *profile_path,
+		       const profile_t *p)
+{
+	const char *dbc_path = profile_dbc_path(p);
+	char *prof = NULL, *dbc = NULL;
+	const char *dbc_text;
+	size_t prof_len = 0, dbc_len = 0;
+	int ret;
+
+	snprintf(tp->software, sizeof(tp->software), "eco2d/%s", ECO2_BUILD_ID);
+	ret = file_read(profile_path, ORIGIN_FILE_MAX, 0, "profile", &prof, &prof_len);
+	if (ret)
+		goto out;
+	if (dbc_path) {
+		ret = file_read(dbc_path, ORIGIN_FILE_MAX, 0, "DBC", &dbc, &dbc_len);
+		if (ret)
+			goto out;
+		dbc_text = dbc;
+	} else if (IS_ENABLED(CONFIG_CAN_J1939)) {
+		dbc_text = j1939_builtin_dbc(&dbc_len);
+	} else {
+		dbc_text = "";
+	}
+	cose_profile_sha256(prof, prof_len, dbc_text, dbc_len, tp->profile_sha256);
+out:
+	free(prof);
+	free(dbc);
+	return ret;
 }
 
 void ledger_opts_for(struct ledger_opts *o, const struct eco2_config *cfg)
