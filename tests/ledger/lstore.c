@@ -226,8 +226,9 @@ static int stored_same(lstore_t *s, sqlite3_stmt *st, const uint8_t kid[8], uint
 
 /* One item of a request body. Phase 1 (in order) decodes it and finds its
  * device; phase 2 (in parallel) verifies the signature, canonical form and
- * CO2 figure with crypto/verify.h; phase 3 (in order) applies the chain
- * rules against the device's head and stores it. */
+ * content rules (crypto/rules.h, through crypto/verify.h); phase 3 (in
+ * order) applies the chain rules against the device's head and the
+ * stored record before it, and stores it. */
 struct item {
 	size_t off, len;
 	uint64_t seq;
@@ -419,6 +420,22 @@ int lstore_ingest(lstore_t *s, const uint8_t *body, size_t len,
 				 "prev is not SHA-256 of the previous record" :
 				 "seq 1 must have prev = 32 zero bytes");
 			continue;
+		}
+		/* The rules between records (crypto/rules.h), against the
+		 * stored record before it. */
+		if (d->seq) {
+			int bad = 0;
+
+			sqlite3_reset(sel);
+			sqlite3_bind_blob(sel, 1, it->kid, 8, SQLITE_STATIC);
+			sqlite3_bind_int64(sel, 2, (int64_t)d->seq);
+			if (sqlite3_step(sel) == SQLITE_ROW)
+				bad = verify_follows(sqlite3_column_blob(sel, 0),
+						     (size_t)sqlite3_column_bytes(sel, 0), &it->vi,
+						     r->reason, sizeof(r->reason));
+			sqlite3_reset(sel);
+			if (bad)
+				continue;
 		}
 		{
 			size_t t;
