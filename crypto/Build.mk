@@ -30,8 +30,9 @@ lib-$(CONFIG_VERIFY_LIBCRYPTO) += crypto/verify_libcrypto.o
 tests-y += test_verify
 test_verify-objs := tests/unit/test_verify.o
 
-# x509: device certificates
+# x509: device certificates (mbedTLS; OpenSSL for what mbedTLS cannot read)
 lib-y += crypto/x509.o
+lib-$(CONFIG_VERIFY_LIBCRYPTO) += crypto/x509_libcrypto.o
 tests-y += test_x509
 test_x509-objs := tests/unit/test_x509.o
 

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "lib/compiler.h"
+#include "lib/isotime.h"
 #include "crypto/co2.h"
 #include "crypto/cose.h"
 #include "crypto/es256.h"
@@ -195,16 +196,6 @@ static enum rules_sev broken(struct rules_result *res, const struct eco2_record 
 	return sev;
 }
 
-static void iso(int64_t t, char *buf, size_t len)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (t < 0 || t > RULES_TIME_MAX_S || (int64_t)tt != t || !gmtime_r(&tt, &tm) ||
-	    !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, len, "@%" PRId64, t);
-}
-
 static bool in(int64_t v, int64_t lo, int64_t hi)
 {
 	return v >= lo && v <= hi;
@@ -353,7 +344,7 @@ enum rules_sev rules_check_record(const struct eco2_record *r, struct rules_resu
 {
 	enum rules_sev w;
 	bool computable, numbers_ok;
-	char a[32], b[32];
+	char a[ISO_UTC_LEN], b[ISO_UTC_LEN];
 
 	w = check_ranges(r, res, &numbers_ok, &computable);
 	w = worst(w, check_co2(r, res, computable));
@@ -364,8 +355,8 @@ enum rules_sev rules_check_record(const struct eco2_record *r, struct rules_resu
 				    " Wh, regen %" PRId64 " Wh, co2_g %" PRId64 " (all must be 0)",
 				    r->distance_m, r->discharge_wh, r->regen_wh, r->co2_g));
 	if (r->end_s < r->start_s) {
-		iso(r->start_s, a, sizeof(a));
-		iso(r->end_s, b, sizeof(b));
+		iso_utc(r->start_s, a);
+		iso_utc(r->end_s, b);
 		w = worst(w, broken(res, r, "time.order", "ends (%s) before it starts (%s)", b, a));
 	}
 	/* The odometer and speed rules read figures only once they are in
@@ -409,11 +400,11 @@ enum rules_sev rules_check_follow(const struct eco2_record *prev,
 				  const struct eco2_record *cur, struct rules_result *res)
 {
 	enum rules_sev w = RULES_OK;
-	char a[32], b[32];
+	char a[ISO_UTC_LEN], b[ISO_UTC_LEN];
 
 	if (cur->start_s < prev->end_s) {
-		iso(prev->end_s, a, sizeof(a));
-		iso(cur->start_s, b, sizeof(b));
+		iso_utc(prev->end_s, a);
+		iso_utc(cur->start_s, b);
 		w = worst(w, broken(res, cur, "chain.time",
 				    "starts (%s) before seq %" PRIu64 " ends (%s)", b, prev->seq, a));
 	}
