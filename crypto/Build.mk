@@ -36,6 +36,13 @@ lib-$(CONFIG_VERIFY_LIBCRYPTO) += crypto/x509_libcrypto.o
 tests-y += test_x509
 test_x509-objs := tests/unit/test_x509.o
 
+# approved: approved methodology parameters per period (--require-params)
+lib-y += crypto/approved.o
+tests-y += test_approved
+test_approved-objs := tests/unit/test_approved.o
+fuzz-y += fuzz_approved
+fuzz_approved-srcs := tests/fuzz/fuzz_approved.c crypto/approved.c
+
 # eco2-verify: the certifier's tool
 progs-y += eco2-verify
 bin-progs-y += eco2-verify
