@@ -43,6 +43,11 @@ test_approved-objs := tests/unit/test_approved.o
 fuzz-y += fuzz_approved
 fuzz_approved-srcs := tests/fuzz/fuzz_approved.c crypto/approved.c
 
+# report: eco2-verify's findings as text, JSON and one HTML page
+lib-y += crypto/report.o
+tests-y += test_report
+test_report-objs := tests/unit/test_report.o
+
 # eco2-verify: the certifier's tool
 progs-y += eco2-verify
 bin-progs-y += eco2-verify

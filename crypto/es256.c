@@ -30,13 +30,20 @@ bool es256_s_is_low(const uint8_t sig[64])
 int es256_normalize_s(uint8_t sig[64])
 {
 	static const uint8_t zero[32];
+
+	if (!memcmp(sig + 32, zero, 32) || memcmp(sig + 32, p256_n, 32) >= 0)
+		return -EINVAL;
+	return es256_s_is_low(sig) ? 0 : es256_other_s(sig);
+}
+
+int es256_other_s(uint8_t sig[64])
+{
+	static const uint8_t zero[32];
 	mbedtls_mpi n, s;
 	int ret = -EINVAL;
 
 	if (!memcmp(sig + 32, zero, 32) || memcmp(sig + 32, p256_n, 32) >= 0)
 		return -EINVAL;
-	if (es256_s_is_low(sig))
-		return 0;
 	mbedtls_mpi_init(&n);
 	mbedtls_mpi_init(&s);
 	ret = -ENOMEM;

@@ -23,4 +23,8 @@ bool es256_s_is_low(const uint8_t sig[64]);
  * s >= n (not a signature), -ENOMEM. */
 int es256_normalize_s(uint8_t sig[64]) __must_check;
 
+/* The other form, s -> n - s, whichever s is (for test vectors that must
+ * carry a high s). Same returns. */
+int es256_other_s(uint8_t sig[64]) __must_check;
+
 #endif
