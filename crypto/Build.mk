@@ -54,6 +54,7 @@ bin-progs-y += eco2-verify
 eco2-verify-objs := crypto/verify_main.o
 itests-y += tests/integration/crypto_oracle.sh
 itests-y += tests/integration/crypto_tamper.sh
+itests-y += tests/integration/crypto_vectors.sh
 
 # eco2-rec-gen: chains signed by a signer URI, with deliberate faults for
 # the tampering tests and benchmarks; eco2-bench-sig: bare signature rates
