@@ -55,6 +55,7 @@ eco2-verify-objs := crypto/verify_main.o
 itests-y += tests/integration/crypto_oracle.sh
 itests-y += tests/integration/crypto_tamper.sh
 itests-y += tests/integration/crypto_vectors.sh
+itests-y += tests/integration/verify_html.sh
 
 # eco2-rec-gen: chains signed by a signer URI, with deliberate faults for
 # the tampering tests and benchmarks; eco2-bench-sig: bare signature rates
