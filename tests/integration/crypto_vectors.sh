@@ -3,7 +3,8 @@
 #   - the generator in the tree (scripts/gen_test_vectors.py, signing with
 #     eco2-rec-gen) writes them again byte for byte, manifest included;
 #   - eco2-verify reaches every verdict of the manifest: exit status, each
-#     problem and warning by seq and code;
+#     problem and warning by seq and code, in a JSON report that validates
+#     against docs/verify-report.schema.json;
 #   - an independent checker written from docs/record-format.md with
 #     Python's cbor2, cryptography and nacl (tests/integration/vectors/
 #     oracle.py) agrees with every verdict too, and can disagree (a changed
@@ -34,17 +35,28 @@ sys.exit(0 if len(m["vectors"]) >= 30 and all(
     for v in m["vectors"]) else 1)' "$V/manifest.json"
 
 # ---- eco2-verify agrees with every verdict ----
-"$PYTHON" - "$V" "$VER" >"$WORK/ver.out" 2>&1 <<'EOF'
+"$PYTHON" - "$V" "$VER" "$ECO2_SRC/docs/verify-report.schema.json" >"$WORK/ver.out" 2>&1 <<'EOF'
 import json, os, subprocess, sys
 d, ver = sys.argv[1], sys.argv[2]
+try:
+    import jsonschema
+    schema = json.load(open(sys.argv[3]))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validate = jsonschema.Draft202012Validator(schema).validate
+    print("schema: checked")
+except ImportError:
+    validate = None
+    print("schema: python3-jsonschema missing")
 bad = 0
 for v in json.load(open(os.path.join(d, "manifest.json")))["vectors"]:
     r = subprocess.run([ver, "--json", "--pubkey", os.path.join(d, v["pubkey"]), os.path.join(d, v["file"])],
                        capture_output=True)
     try:
         j = json.loads(r.stdout)
-    except ValueError:
-        print("DIFF", v["file"], "no JSON:", r.stderr[:200]); bad += 1; continue
+        if validate:
+            validate(j)
+    except Exception as e:
+        print("DIFF", v["file"], "no valid JSON:", str(e)[:300], r.stderr[:200]); bad += 1; continue
     got = (j["verdict"], r.returncode, sorted((p["seq"], p["code"]) for p in j["problems"]),
            sorted((w["seq"], w["code"]) for w in j["warnings"]))
     want = (v["verdict"], 0 if v["verdict"] == "verified" else 1,
@@ -57,6 +69,11 @@ EOF
 check "eco2-verify reaches every verdict, problem and warning of the manifest ($(tail -n 1 "$WORK/ver.out"))" \
 	grep -qx "differences: 0" "$WORK/ver.out"
 grep DIFF "$WORK/ver.out" | sed 's/^/# /'
+if grep -q "schema: checked" "$WORK/ver.out"; then
+	ok "every report validates against docs/verify-report.schema.json"
+else
+	echo "ok $((tap_n += 1)) - the reports against the JSON Schema # SKIP python3-jsonschema missing"
+fi
 "$VER" --pubkey "$V/keys/ed25519.pub" "$V/trailing-bytes.cbor" >/dev/null 2>"$WORK/err"
 check "trailing-bytes: \"100 bytes after the previous record\"" \
 	grep -q '^eco2-verify: seq 7: 100 bytes after the previous record are not a record' "$WORK/err"

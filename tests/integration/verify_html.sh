@@ -52,6 +52,20 @@ EOF
 	--html "$tmp/r.html" --progress "$tmp/r.cbor" >"$tmp/r.txt" 2>"$tmp/r.err"
 rc=$?
 check "eco2-verify --html: exit $rc (1: seq 7 fails), page written" [ $rc -eq 1 -a -s "$tmp/r.html" ]
+"$ver" --json --cert "$tmp/dev.pem" --ca "$tmp/ca.pem" --at now --require-params "$tmp/approved.params" \
+	--tz Europe/Berlin "$tmp/r.cbor" >"$tmp/r.json" 2>/dev/null
+res=$("$PYTHON" -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+try:
+    import jsonschema
+except ImportError:
+    print("skip"); sys.exit()
+jsonschema.Draft202012Validator(json.load(open(sys.argv[2]))).validate(j)
+print("yes" if j["certificate"]["ok"] and j["approved_parameters"]["periods"] and j["tz"] == "Europe/Berlin" else "no")
+' "$tmp/r.json" "$ECO2_SRC/docs/verify-report.schema.json" 2>&1 | tail -n 1)
+check "the same as JSON, with the certificate, approved parameters and a zone, validates against the schema ($res)" \
+	[ "$res" = yes -o "$res" = skip ]
 check "--progress: progress lines on stderr" grep -q '^eco2-verify: verifying, bytes: [0-9]* of [0-9]* (100%)' "$tmp/r.err"
 "$ver" --pubkey "$tmp/dev.pub" --html "$tmp/good.html" "$tmp/good.cbor" >/dev/null 2>&1
 check "a file that verifies: exit 0, page written" [ $? -eq 0 -a -s "$tmp/good.html" ]

@@ -605,48 +605,75 @@ static void example_record(struct eco2_record *r, const struct tkey *k)
 	r->flags = ECO2_FLAG_DATA_GAP;
 }
 
-static void test_documented_example(void **state)
+/* The hex between <!-- NAME --> and <!-- /NAME --> in docs/record-format.md. */
+static void doc_hex(const char *name, char *hex, size_t cap)
 {
 	const char *src = getenv("ECO2_SRC");
-	char path[4096], line[512], hex[2048];
-	size_t hl = 0, len;
+	char path[4096], line[512], open_m[64], close_m[64];
+	size_t hl = 0;
 	bool in = false;
-	struct tkey k;
-	struct eco2_record r;
-	uint8_t *rec;
 	FILE *f;
-	(void)state;
 
-	tkey_ed25519(&k, 1);
-	example_record(&r, &k);
-	rec = trec_encode(&r, &k, &len);
-
+	snprintf(open_m, sizeof(open_m), "<!-- %s -->", name);
+	snprintf(close_m, sizeof(close_m), "<!-- /%s -->", name);
 	snprintf(path, sizeof(path), "%s/docs/record-format.md", src ? src : ".");
 	f = fopen(path, "r");
 	if (!f)
 		fail_msg("%s: cannot open (set ECO2_SRC to the source tree)", path);
 	while (fgets(line, sizeof(line), f)) {
-		if (strstr(line, "<!-- example-record-hex -->")) {
+		if (strstr(line, open_m)) {
 			in = true;
 			continue;
 		}
-		if (strstr(line, "<!-- /example-record-hex -->"))
+		if (strstr(line, close_m))
 			break;
 		if (!in || line[0] == '`')
 			continue;
-		for (char *c = line; *c && hl < sizeof(hex) - 1; c++)
+		for (char *c = line; *c && hl < cap - 1; c++)
 			if (isxdigit((unsigned char)*c))
 				hex[hl++] = (char)tolower((unsigned char)*c);
 	}
 	fclose(f);
 	hex[hl] = 0;
+	if (!hl)
+		fail_msg("%s: no %s block", path, open_m);
+}
 
-	char got[2 * COSE_RECORD_MAX + 1];
+static void expect_doc(const char *name, const uint8_t *rec, size_t len)
+{
+	char hex[2048], got[2 * COSE_RECORD_MAX + 1];
+
+	doc_hex(name, hex, sizeof(hex));
 	for (size_t i = 0; i < len; i++)
 		snprintf(got + 2 * i, 3, "%02x", rec[i]);
 	if (strcmp(got, hex))
-		fail_msg("docs/record-format.md example differs from the encoder:\n"
-			 " doc: %s\n code: %s", hex, got);
+		fail_msg("docs/record-format.md %s differs from the encoder:\n doc: %s\n code: %s",
+			 name, hex, got);
+}
+
+static void test_documented_example(void **state)
+{
+	struct tkey k;
+	struct eco2_record r;
+	uint8_t *rec;
+	size_t len;
+	(void)state;
+
+	tkey_ed25519(&k, 1);
+	example_record(&r, &k);
+	rec = trec_encode(&r, &k, &len);
+	expect_doc("example-record-hex", rec, len);
+	assert_int_equal(verify_record_pubkey(rec, len, k.alg, k.pub, 32, NULL, NULL), 0);
+	free(rec);
+
+	/* version 2: the profile hash of an empty profile and an empty DBC */
+	r.version = 2;
+	r.odo_step_m = 100;
+	snprintf(r.software, sizeof(r.software), "eco2d/0.1");
+	cose_profile_sha256("", 0, "", 0, r.profile_sha256);
+	rec = trec_encode(&r, &k, &len);
+	assert_int_equal(len, 258);
+	expect_doc("example-record-v2-hex", rec, len);
 	assert_int_equal(verify_record_pubkey(rec, len, k.alg, k.pub, 32, NULL, NULL), 0);
 	free(rec);
 }
