@@ -56,6 +56,7 @@ itests-y += tests/integration/agent_e2e.sh
 itests-y += tests/integration/agent_signals.sh
 itests-y += tests/integration/agent_crash.sh
 itests-y += tests/integration/agent_storefull.sh
+itests-y += tests/integration/agent_presign.sh
 
 # ctl: eco2ctl and its commands (status/trips/export, keygen/pubkey, decode)
 CFLAGS_ctl_decode := -ffp-contract=off
