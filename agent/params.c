@@ -8,7 +8,9 @@
 #include "agent/params.h"
 #include "can/j1939.h"
 #include "crypto/cose.h"
+#include "lib/bytes.h"
 #include "lib/file.h"
+#include "lib/log.h"
 
 #define ORIGIN_FILE_MAX ((size_t)16 << 20)   /* a profile or a DBC */
 
@@ -72,6 +74,13 @@ int trip_params_origin(struct trip_params *tp, const char *profile_path,
 		dbc_text = "";
 	}
 	cose_profile_sha256(prof, prof_len, dbc_text, dbc_len, tp->profile_sha256);
+	{
+		char h[65];
+
+		hex_encode(tp->profile_sha256, sizeof(tp->profile_sha256), h);
+		log_notice("records name software %s, profile %s (%s) sha256 %s", tp->software,
+			 profile_path, dbc_path ? dbc_path : "built-in J1939 DBC", h);
+	}
 out:
 	free(prof);
 	free(dbc);
