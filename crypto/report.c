@@ -113,7 +113,9 @@ int report_tz_parse(struct report_tz *tz, const char *s)
 	    strlen(s) == 6 && h <= 14 && m < 60) {
 		snprintf(tz->name, sizeof(tz->name), "%s", s);
 		tz->fixed = true;
-		tz->offset_s = (int32_t)((h * 3600 + m * 60) * (sign == '-' ? -1 : 1));
+		tz->offset_s = (int32_t)(h * 3600 + m * 60);
+		if (sign == '-')
+			tz->offset_s = -tz->offset_s;
 		return 0;
 	}
 	/* An IANA name: letters, digits, '_', '-', '+', '/', and no "..". */
@@ -1142,7 +1144,8 @@ static void html_bars(FILE *f, const report_t *r, int y0, int h, const double *v
 			vmax = v[i];
 	axis(vmax, &max, &step);
 	fprintf(f, "<text x=\"0\" y=\"%d\">%s</text>", y0 - 6, label);
-	for (double g = 0; g <= max + step / 2; g += step) {
+	for (int tick = 0; tick * step <= max + step / 2; tick++) {
+		double g = tick * step;
 		int y = y0 + h - (int)(g / max * h + 0.5);
 
 		fprintf(f, "<line class=\"grid\" x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\"/>"
@@ -1217,7 +1220,8 @@ static void html_energy_chart(FILE *f, const report_t *r)
 		"role=\"img\" aria-label=\"energy per 100 km per trip\">", h + 60);
 	fprintf(f, "<text x=\"0\" y=\"12\">kWh per 100 km (net from the pack), %zu trip%s</text>", n,
 		n == 1 ? "" : "s");
-	for (double g = lo; g <= max + step / 2; g += step) {
+	for (int tick = 0; lo + tick * step <= max + step / 2; tick++) {
+		double g = lo + tick * step;
 		int y = top + h - (int)((g - lo) / (max - lo) * h + 0.5);
 
 		fprintf(f, "<line class=\"grid\" x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\"/>"

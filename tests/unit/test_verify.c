@@ -374,8 +374,12 @@ static void test_split(void **state)
 
 	/* 100 bytes after the last record, some of them CBOR items of their
 	 * own: one tail item of all 100, so "N bytes after" is right */
-	all = realloc(all, len + 100);
-	assert_non_null(all);
+	{
+		uint8_t *more = realloc(all, len + 100);
+
+		assert_non_null(more);
+		all = more;
+	}
 	for (int i = 0; i < 100; i++)
 		all[len + i] = (uint8_t)(i < 5 ? 0x00 : 0x41);
 	n = split_all(all, len + 100, p, 16);
@@ -626,8 +630,12 @@ static void test_chain_bookkeeping(void **state)
 	memcpy(prev2, prev, 32);
 	chain_add(&k, 3, 3, prev, NULL, &buf, &len, offs);
 	chain_add(&k, 3, 1, prev2, mod_fork, &fork, &flen, NULL);
-	buf = realloc(buf, len + flen);
-	assert_non_null(buf);
+	{
+		uint8_t *more = realloc(buf, len + flen);
+
+		assert_non_null(more);
+		buf = more;
+	}
 	memcpy(buf + len, fork, flen);
 	assert_int_equal(run_all(vk, buf, len + flen, &s), 5);
 	assert_int_equal(s.n, 1);
@@ -671,7 +679,7 @@ static void test_chain_bookkeeping(void **state)
 	for (unsigned i = 4; i < 74; i++)
 		buf[offs[i + 1] - 5] ^= 0x20;
 	{
-		size_t glen = 70 * 40;
+		size_t glen = (size_t)70 * 40;
 		uint8_t *g = malloc(len + glen);
 
 		assert_non_null(g);
