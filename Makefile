@@ -98,6 +98,7 @@ endif
 KCONFIG_ENV := KCONFIG_CONFIG=$(objtree)/.config srctree=$(srctree) ARCH=$(ARCH)
 KCONFIG     := $(KCONFIG_ENV) $(PYTHON) -m
 autoconf    := $(O)/include/generated/autoconf.h
+version-h   := $(O)/include/generated/version.h
 kconfig-files := Kconfig $(wildcard */Kconfig */*/Kconfig)
 config-targets := defconfig %_defconfig menuconfig olddefconfig savedefconfig oldconfig
 
@@ -203,7 +204,7 @@ all-objs  := $(lib-objs) $(foreach p,$(progs-y) $(test-progs-y) $(tests-y),$(add
 .PHONY: all
 all: $(prog-bins)
 
-$(O)/obj/%.o: %.c $(autoconf)
+$(O)/obj/%.o: %.c $(autoconf) | $(version-h)
 	$(quiet) CC $<
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(c_flags) -c $< -o $@
@@ -241,6 +242,21 @@ endef
 $(foreach f,$(fuzz-y),$(eval $(call fuzz_rule,$(f))))
 
 -include $(all-objs:.o=.d)
+
+# ---- the software's identity ---------------------------------------------
+# Every record eco2d signs names the software that made it (UNECE R156
+# software identification): VERSION, and the commit when built from git
+# ("0.1+g1a2b3c4d5e6f", ".dirty" for uncommitted changes). The header is
+# rewritten only when that changes, so nothing else rebuilds.
+ECO2_VERSION := $(shell cat $(srctree)/VERSION 2>/dev/null)
+ECO2_GIT := $(shell git -C $(srctree) describe --always --dirty=.dirty --abbrev=12 --match=NONE 2>/dev/null)
+ECO2_BUILD_ID := $(ECO2_VERSION)$(if $(ECO2_GIT),+g$(ECO2_GIT))
+.PHONY: FORCE
+FORCE:
+$(version-h): FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define ECO2_VERSION "%s"\n#define ECO2_BUILD_ID "%s"\n' '$(ECO2_VERSION)' '$(ECO2_BUILD_ID)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
 # ---- Kconfig targets -----------------------------------------------------
 # A Kconfig file newer than the .config (an option added or moved): bring

@@ -62,6 +62,7 @@ itests-y += tests/integration/agent_crash.sh
 itests-y += tests/integration/agent_storefull.sh
 itests-y += tests/integration/agent_checkconfig.sh
 itests-y += tests/integration/agent_forgery.sh
+itests-y += tests/integration/agent_presign.sh
 
 # ctl: eco2ctl and its commands (status/trips/export, keygen/pubkey, decode)
 CFLAGS_ctl_decode := -ffp-contract=off

@@ -33,6 +33,7 @@
 #include "can/profile.h"
 #include "can/source.h"
 #include "crypto/cose.h"
+#include "crypto/rules.h"
 #include "crypto/signer.h"
 #include "upload/ledger.h"
 #include "upload/queue.h"
@@ -64,6 +65,8 @@ struct agent {
 
 	struct eco2_record *pending;  /* finished, not yet stored */
 	size_t n_pending;
+	struct eco2_record last;      /* the chain's last record, when known */
+	bool have_last;
 
 	uint64_t last_tick_ns;        /* replay: log time of the last trip_tick */
 	uint64_t replay_frames;       /* frames read from the log so far */
@@ -125,6 +128,84 @@ static int make_record(uint64_t seq, const uint8_t prev[QUEUE_HASH_LEN], void *v
 	return 0;
 }
 
+/* Before a record is signed, the rules a certifier checks (crypto/rules.h):
+ * on its own, and after the chain's last record. Two can break without a
+ * fault here, and a flag then says why: a record that starts before the
+ * last one ended (the wall clock stepped back between them) is flagged
+ * clock_jump; one whose odometer reads below the last one's (an odometer
+ * reset or replaced while parked) odo_rollback. Any other failure is this
+ * program's fault: the record is not signed (a certifier would refuse it)
+ * and its figures go to the log. 0, or -EDOM: do not sign. */
+static int presign_check(agent_t *a, struct eco2_record *r)
+{
+	const struct rules_finding *f = NULL;
+	struct rules_result res;
+
+	for (int round = 0; round < 2; round++) {
+		uint64_t add = 0;
+
+		rules_result_init(&res);
+		rules_check_record(r, &res);
+		if (a->have_last)
+			rules_check_follow(&a->last, r, &res);
+		f = rules_first_fail(&res);
+		if (!f)
+			return 0;
+		for (unsigned i = 0; round == 0 && i < res.n; i++) {
+			const struct rules_finding *x = &res.f[i];
+			uint64_t fl = 0;
+
+			if (x->sev != RULES_FAIL)
+				continue;
+			if (!strcmp(x->rule, "chain.time"))
+				fl = ECO2_FLAG_CLOCK_JUMP;
+			else if (!strcmp(x->rule, "chain.odo_back") || !strcmp(x->rule, "chain.odo_twice"))
+				fl = ECO2_FLAG_ODO_ROLLBACK;
+			if (!fl) {
+				add = 0;
+				break;
+			}
+			add |= fl;
+			log_warn("record after seq %llu: %s: %s: flagged %s",
+				 (unsigned long long)a->last.seq, x->rule, x->msg,
+				 fl == ECO2_FLAG_CLOCK_JUMP ? "clock_jump" : "odo_rollback");
+		}
+		if (!add)
+			break;
+		r->flags |= add;
+	}
+	log_err("record NOT SIGNED, it breaks rule %s: %s; type %u, %lld..%lld s, odometer "
+		"%lld..%lld m, %lld m, %lld/%lld/%lld Wh, %lld g CO2, flags 0x%llx",
+		f->rule, f->msg, r->type, (long long)r->start_s, (long long)r->end_s,
+		(long long)r->odo_start_m, (long long)r->odo_end_m, (long long)r->distance_m,
+		(long long)r->discharge_wh, (long long)r->regen_wh, (long long)r->charged_wh,
+		(long long)r->co2_g, (unsigned long long)r->flags);
+	return -EDOM;
+}
+
+/* The chain's last record, read back from the store at start (if it is
+ * still there: uploaded records may have been pruned). */
+static int last_record_cb(uint64_t seq, const uint8_t *bytes, size_t len, void *ctx)
+{
+	agent_t *a = ctx;
+	const char *why = NULL;
+
+	(void)seq;
+	a->have_last = !cose_record_decode(bytes, len, &a->last, NULL, &why);
+	return 1;   /* the head alone */
+}
+
+static void last_record_load(agent_t *a)
+{
+	uint8_t h[QUEUE_HASH_LEN];
+	uint64_t head = 0;
+
+	if (!queue_head(a->queue, &head, h) && head &&
+	    queue_walk(a->queue, head, last_record_cb, a) < 0)
+		log_warn("store: the last record cannot be read back; the next is not "
+			 "checked against it");
+}
+
 static int checkpoint_now(agent_t *a);
 
 /* Store every finished record, oldest first. A record that cannot be
@@ -139,9 +220,15 @@ static void store_pending(agent_t *a)
 		struct make_ctx m = { .a = a, .rec = a->pending[done] };
 		uint64_t seq;
 
+		if (presign_check(a, &m.rec)) {
+			done++;
+			continue;
+		}
 		ret = queue_append(a->queue, make_record, &m, &seq);
 		if (ret)
 			break;
+		a->last = m.rec;
+		a->have_last = true;
 		log_info("record %llu stored: %s, %lld m, %lld Wh out, %lld Wh regen, %lld g CO2, flags 0x%llx",
 			 (unsigned long long)seq, m.rec.type == ECO2_REC_TRIP ? "trip" : "charging",
 			 (long long)m.rec.distance_m, (long long)m.rec.discharge_wh,
@@ -926,6 +1013,9 @@ static int trip_start(agent_t *a)
 	 * refuses, with file:line, what a record could not carry whole or a
 	 * verifier would not know. */
 	trip_params_for(&tp, &a->cfg, a->profile);
+	ret = trip_params_origin(&tp, a->cfg.can_profile, a->profile);
+	if (ret)
+		return ret;
 	ret = trip_new(&tp, on_record, a, &a->trip);
 	if (ret)
 		log_err("trip calculator: %s", strerror(-ret));
@@ -987,6 +1077,7 @@ int agent_open(agent_t **out, const struct agent_opts *opts)
 		goto out;
 	}
 	log_info("saved state is tagged with %s", signer_tag_scheme(a->signer));
+	last_record_load(a);
 	ret = checkpoint_resume(a);
 	if (ret)
 		goto out;

@@ -277,6 +277,11 @@ static void fill_record(const trip_t *t, int64_t end_t, struct eco2_record *r)
 		r->has_vin = true;
 		memcpy(r->vin, t->vin, sizeof(r->vin));
 	}
+	/* The step the partial steps were bounded by, whole metres up, so
+	 * that "distance within one step of the odometer" holds as signed. */
+	r->odo_step_m = (int64_t)ceil(odo_step(t));
+	memcpy(r->software, t->p.software, sizeof(r->software));
+	memcpy(r->profile_sha256, t->p.profile_sha256, sizeof(r->profile_sha256));
 }
 
 int trip_peek(const trip_t *t, struct eco2_record *rec)

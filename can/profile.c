@@ -79,6 +79,7 @@ struct role_map {
 struct profile {
 	char *name;
 	dbc_t *dbc;
+	char *dbc_file;          /* the DBC's path as loaded; NULL: built in */
 	decoder_t *dec;
 	bool j1939;
 	struct role_map map[ROLE_COUNT];
@@ -885,7 +886,8 @@ static int load_dbc(struct pstate *st)
 	ret = dbc_load(&p->dbc, path);
 	if (ret < 0)
 		perr(st, st->dbc_line, "cannot load DBC %s", path);
-	free(path);
+	free(p->dbc_file);
+	p->dbc_file = path;
 	return ret;
 }
 
@@ -1038,6 +1040,7 @@ void profile_free(profile_t *p)
 		return;
 	decoder_free(p->dec);
 	dbc_free(p->dbc);
+	free(p->dbc_file);
 	for (unsigned r = 0; r < ROLE_COUNT; r++) {
 		free(p->map[r].ref);
 		free(p->map[r].unit);
@@ -1055,6 +1058,11 @@ const char *profile_name(const profile_t *p)
 const dbc_t *profile_dbc(const profile_t *p)
 {
 	return p->dbc;
+}
+
+const char *profile_dbc_path(const profile_t *p)
+{
+	return p->dbc_file;
 }
 
 bool profile_is_j1939(const profile_t *p)

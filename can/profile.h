@@ -83,6 +83,9 @@ void profile_free(profile_t *p);   /* NULL is fine */
 
 const char *profile_name(const profile_t *p);      /* [vehicle] name, or "" */
 const dbc_t *profile_dbc(const profile_t *p);      /* owned by the profile */
+/* The DBC file it was loaded from (a path relative to the profile's
+ * folder resolved), or NULL for the built-in J1939 DBC. */
+const char *profile_dbc_path(const profile_t *p);
 bool profile_is_j1939(const profile_t *p);
 
 /* The signal mapped to `role`, or NULL. */

@@ -26,6 +26,7 @@
 
 #include "lib/file.h"
 #include "lib/log.h"
+#include "crypto/es256.h"
 #include "crypto/signer.h"
 #include "crypto/signer_int.h"
 
@@ -182,6 +183,9 @@ static int file_sign(struct signer *s, const uint8_t *msg, size_t len,
 	/* write_binary left-pads each to 32 bytes: raw r||s as COSE wants. */
 	if (mbedtls_mpi_write_binary(&r, sig, 32) ||
 	    mbedtls_mpi_write_binary(&sv, sig + 32, 32))
+		goto out;
+	/* One byte form: s <= n/2 (crypto/es256.h). */
+	if (es256_normalize_s(sig))
 		goto out;
 	ret = 0;
 out:

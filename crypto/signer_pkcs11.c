@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "lib/log.h"
+#include "crypto/es256.h"
 #include "crypto/pkcs11_uri.h"
 #include "crypto/signer.h"
 #include "crypto/signer_int.h"
@@ -512,6 +513,13 @@ static int p11_sign_raw(struct p11 *p, int alg, const uint8_t *msg, size_t len,
 	if (sig_len != SIGNER_SIG_LEN) {
 		log_err("key: token '%s': signature of %lu bytes; expected 64",
 			p->token_label, sig_len);
+		return -EIO;
+	}
+	/* Tokens return either of ECDSA's two forms; records carry the
+	 * low-S one only (crypto/es256.h). */
+	if (alg == COSE_ALG_ES256 && es256_normalize_s(sig)) {
+		log_err("key: token '%s': the token's ES256 signature has s = 0 or s >= n",
+			p->token_label);
 		return -EIO;
 	}
 	return 0;

@@ -363,6 +363,51 @@ static int entry_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* The record a candidate follows: the batch's last accepted one, or the
+ * device's stored head (read once, when first needed). */
+struct prev_rec {
+	const uint8_t *buf;
+	size_t len;
+	uint64_t head_seq;
+	uint8_t *stored;              /* the head's bytes, owned */
+};
+
+static int keep_stored(void *ctx, uint64_t seq, const uint8_t *cose, size_t len)
+{
+	struct prev_rec *pv = ctx;
+
+	(void)seq;
+	pv->stored = malloc(len ? len : 1);
+	if (!pv->stored)
+		return -ENOMEM;
+	memcpy(pv->stored, cose, len);
+	pv->buf = pv->stored;
+	pv->len = len;
+	return 0;
+}
+
+/* The rules between records (crypto/rules.h, as eco2-verify and eco2d
+ * apply them), against the record before: a record that starts before it
+ * ends, or claims an odometer span again, is refused with the rule's id.
+ * true when refused. */
+static bool follows_check(lstore_conn_t *c, const uint8_t kid[8], struct prev_rec *pv,
+			  const uint8_t *body, struct item *it, struct ingest_result *r)
+{
+	char why[sizeof(r->why)];
+
+	(void)body;
+	if (!pv->buf && pv->head_seq &&
+	    LSTORE_CALL(c, records, kid, pv->head_seq, 1, keep_stored, pv))
+		log_rl(&rl_reject, LOG_WARNING, "the record before seq %" PRIu64 " cannot be read: "
+		       "the rules between records are not applied to it", it->seq);
+	if (!pv->buf)
+		return false;
+	if (!verify_follows(pv->buf, pv->len, &it->vi, why, sizeof(why)))
+		return false;
+	reject(r, LM_RULES, "%s", why);
+	return true;
+}
+
 /* Proofs of every acknowledged item in the tree of the batch's end, a
  * checkpoint of it signed, the receipt written. */
 static int make_receipt(ingest_t *g, struct ltree_batch *b, const uint8_t kid[8], struct item *items,
@@ -455,6 +500,7 @@ int ingest_records(ingest_t *g, const uint8_t *body, size_t len, const uint8_t c
 	struct lstore_device dev;
 	struct lstore_rec *recs = NULL;
 	struct ltree_batch b;
+	struct prev_rec pv = { 0 };
 	lstore_conn_t *c = NULL;
 	size_t n = 0, cap = 0, off, ilen, n_verify = 0, n_chain = 0, n_recs = 0;
 	uint64_t head_seq, exp_seq, tree_size;
@@ -594,6 +640,7 @@ int ingest_records(ingest_t *g, const uint8_t *body, size_t len, const uint8_t c
 			goto fail;
 		exp_seq = head_seq + 1;
 		memcpy(exp_prev, head_seq ? head_hash : zero, 32);
+		pv.head_seq = head_seq;
 		for (size_t i = 0; i < n; i++) {
 			struct item *it = &items[i];
 			uint8_t leaf[32];
@@ -613,7 +660,11 @@ int ingest_records(ingest_t *g, const uint8_t *body, size_t len, const uint8_t c
 			} else if (memcmp(it->prev, exp_prev, 32)) {
 				reject(&res[i], LM_PREV, "prev is not SHA-256 of the previous record");
 				broken = true;
+			} else if (follows_check(c, client_kid, &pv, body, it, &res[i])) {
+				broken = true;    /* what follows would follow a refused record */
 			} else {
+				pv.buf = body + it->off;
+				pv.len = it->len;
 				merkle_leaf_hash(body + it->off, it->len, leaf);
 				ret = ltree_batch_add(&b, leaf, &it->leaf);
 				if (ret)
@@ -712,6 +763,7 @@ fail:
 out:
 	lstore_put(g->o.store, c, failed && ret == -EIO);
 	ltree_batch_free(&b);
+	free(pv.stored);
 	free(recs);
 	free(items);
 	free(res);

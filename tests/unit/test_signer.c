@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "lib/log.h"
+#include "crypto/es256.h"
 #include "crypto/signer.h"
 
 static char dir[64];
@@ -139,6 +140,14 @@ static void round_trip(int alg)
 	msg[17] ^= 1;
 	sig[40] ^= 0x80;
 	assert_int_not_equal(verify(alg, pub, msg, sizeof(msg), sig), 0);
+	/* ES256: every signature in the one low-S form (s <= n/2); about
+	 * half of 32 unnormalised ones would be high. */
+	for (int i = 0; alg == COSE_ALG_ES256 && i < 32; i++) {
+		msg[0] = (uint8_t)i;
+		assert_int_equal(signer_sign(s, msg, sizeof(msg), sig), 0);
+		assert_int_equal(verify(alg, pub, msg, sizeof(msg), sig), 0);
+		assert_true(es256_s_is_low(sig));
+	}
 	signer_close(s);
 
 	/* Re-opening the file gives the same key. */
