@@ -31,7 +31,7 @@ lib-y += agent/checkpoint.o
 tests-y += test_checkpoint
 test_checkpoint-objs := tests/unit/test_checkpoint.o
 fuzz-y += fuzz_checkpoint
-fuzz_checkpoint-srcs := tests/fuzz/fuzz_checkpoint.c agent/checkpoint.c crypto/signer.c \
+fuzz_checkpoint-srcs := tests/fuzz/fuzz_checkpoint.c agent/checkpoint.c crypto/signer.c crypto/es256.c \
 	$(if $(filter y,$(CONFIG_SIGNER_FILE)),crypto/signer_file.c) \
 	$(if $(filter y,$(CONFIG_SIGNER_PKCS11)),crypto/signer_pkcs11.c crypto/pkcs11_uri.c)
 
