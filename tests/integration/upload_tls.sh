@@ -43,7 +43,7 @@ try_fail wrong-pin "$GOOD" "pinned public key" --pinned-pubkey "$(cat "$P/other.
 "$DRIVE" --db "$WORK/q.db" --url "https://localhost:$GOOD" --ca "$P/ca.pem" \
 	--max-failures 1 >"$WORK/no-client.drive.log" 2>&1
 rc=$?
-grep -m1 'ledger' "$WORK/no-client.drive.log" | sed 's/^/# /'
+grep -m1 'error' "$WORK/no-client.drive.log" | sed 's/^/# /'
 check "missing client certificate: refused (exit $rc)" [ $rc -ne 0 ]
 check "missing client certificate: clear log line" grep -q 'HTTP 403.*client certificate required' "$WORK/no-client.drive.log"
 check "missing client certificate: nothing marked uploaded" [ "$(uploaded "$WORK/q.db")" = 0 ]
