@@ -54,7 +54,6 @@ struct agent {
 
 	can_source_t *src;            /* SocketCAN, or a candump log */
 	loop_timer_t *t_src;          /* the source's deadline (re-opens) */
-	bool input_done;              /* the replayed log has ended */
 
 	loop_timer_t *t_tick;         /* 1 s while a trip is open: idle/gap ends */
 	loop_timer_t *t_checkpoint;   /* trip.checkpoint_s while a trip is open */
@@ -66,7 +65,6 @@ struct agent {
 	struct eco2_record *pending;  /* finished, not yet stored */
 	size_t n_pending;
 	struct eco2_record last;      /* the chain's last record, when known */
-	bool have_last;
 
 	uint64_t last_tick_ns;        /* replay: log time of the last trip_tick */
 	uint64_t replay_frames;       /* frames read from the log so far */
@@ -74,18 +72,21 @@ struct agent {
 	uint64_t skip_frames;         /* resumed replay: frames already consumed */
 	uint64_t skip_first_t_ns;
 	uint64_t suppress;            /* resumed replay: records already stored */
-	bool store_blocked;           /* the store refused; the retry timer runs */
 	uint64_t next_flags;          /* ECO2_FLAG_* for the next finished record */
 	int64_t ckpt_saved_s;         /* the last checkpoint saved (UTC s); 0: none */
 	size_t ckpt_saved_pending;    /* ... and the finished records in it */
-	bool pending_unsaved;         /* a finished record not yet in a checkpoint */
 	int64_t wall_minus_mono_ns;   /* live: for clock-step detection */
-	bool trip_open;
 
 	/* counters since start, flushed to the store with each checkpoint */
 	uint64_t frames, dropped, bus_errors, store_failures;
 	uint64_t flushed_frames, flushed_dropped, flushed_bus_errors, flushed_store_failures;
 	int exit_status;
+
+	bool input_done;              /* the replayed log has ended */
+	bool have_last;               /* `last` is the chain's last record */
+	bool store_blocked;           /* the store refused; the retry timer runs */
+	bool pending_unsaved;         /* a finished record not yet in a checkpoint */
+	bool trip_open;
 	bool stopping;
 };
 

@@ -149,7 +149,7 @@ bad:
 int file_read(const char *path, size_t max_bytes, unsigned flags, const char *what,
 	      char **out, size_t *len)
 {
-	struct stat st;
+	struct stat st = { 0 };
 	int fd, ret;
 
 	*out = NULL;
@@ -164,7 +164,7 @@ int file_read(const char *path, size_t max_bytes, unsigned flags, const char *wh
 
 int file_check(const char *path, unsigned flags, const char *what)
 {
-	struct stat st;
+	struct stat st = { 0 };
 	int fd = open_checked(path, SIZE_MAX, flags, what, &st);
 
 	if (fd < 0)
@@ -176,9 +176,9 @@ int file_check(const char *path, unsigned flags, const char *what)
 int file_map(const char *path, size_t max_bytes, unsigned flags, const char *what,
 	     struct file_map *m)
 {
-	struct stat st;
-	char *buf;
-	size_t len;
+	struct stat st = { 0 };
+	char *buf = NULL;
+	size_t len = 0;
 	int fd, ret;
 
 	memset(m, 0, sizeof(*m));

@@ -775,7 +775,7 @@ static void reconcile(ledger_t *l, uint64_t seq, const uint8_t hash[32])
 		     "after an earlier acknowledgement (a ledger restored from an older backup?): the "
 		     "ledger would refuse every later record as a gap; restore them from a backup of "
 		     "the store or the ledger", (unsigned long long)seq, (unsigned long long)seq + 1,
-		     (unsigned long long)(seq + missing));
+		     (unsigned long long)seq + missing);
 		return;
 	}
 	if (repending) {

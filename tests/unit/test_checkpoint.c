@@ -189,11 +189,12 @@ static uint8_t *trip_blob(size_t *len)
 	uint8_t *blob;
 
 	for (int i = 0; i < 300; i++, t_ns += 100000000u) {
+		int step_m = (i / 10) * 10;   /* a 10 m odometer step */
 		struct eco2_sample s[] = {
 			{ t_ns, ROLE_IGNITION, 1 },
 			{ t_ns, ROLE_CHARGING, 0 },
 			{ t_ns, ROLE_SPEED, 36 },
-			{ t_ns, ROLE_ODOMETER, 100000 + (i / 10) * 10 },
+			{ t_ns, ROLE_ODOMETER, (double)(100000 + step_m) },
 			{ t_ns, ROLE_PACK_VOLTAGE, 400 },
 			{ t_ns, ROLE_PACK_CURRENT, 25 },
 		};
@@ -428,7 +429,7 @@ static void test_forged_figures(void **state)
 	/* record 1's distance_m x 40 */
 	size_t at = HDR + REC + offsetof(struct eco2_record, distance_m);
 	memcpy(saved, f.blob + at, 8);
-	dist = 12345 * 40;
+	dist = (int64_t)12345 * 40;
 	memcpy(f.blob + at, &dist, 8);
 	assert_int_equal(agent_ckpt_parse(f.blob, f.len, &c, NULL), 0);   /* well formed */
 	assert_int_equal(agent_ckpt_decode(f.blob, f.len, dev, &c, &why), -EBADMSG);

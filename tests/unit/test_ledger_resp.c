@@ -257,7 +257,7 @@ static void test_head(void **state)
 	(void)state;
 
 	for (int i = 0; i < 32; i++)
-		want[i] = (uint8_t)(hex_digit(H64[2 * i]) << 4 | hex_digit(H64[2 * i + 1]));
+		want[i] = (uint8_t)(hex_digit(H64[(size_t)2 * i]) << 4 | hex_digit(H64[(size_t)2 * i + 1]));
 	assert_int_equal(ledger_resp_parse_head(good, strlen(good), &seq, hash, err, sizeof(err)), 0);
 	assert_int_equal(seq, 1000);
 	assert_memory_equal(hash, want, 32);

@@ -498,7 +498,7 @@ static void test_ratelimit_stderr(void **state)
 static void test_ratelimit_real_clock(void **state)
 {
 	struct log_ratelimit rl = LOG_RATELIMIT_INIT(1, 2);
-	struct timespec nap = { .tv_sec = 1, .tv_nsec = 50 * 1000 * 1000 };
+	struct timespec nap = { .tv_sec = 1, .tv_nsec = 50L * 1000 * 1000 };
 	(void)state;
 
 	assert_int_equal(fake_mono_ns, 0);

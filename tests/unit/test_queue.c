@@ -444,7 +444,7 @@ static void test_checkpoint_and_counters(void **state)
 static void test_checkpoint_outside_quota(void **state)
 {
 	char *path = *state;
-	struct queue_opts o = { .max_bytes = (int64_t)128 * 1024, .state_max_bytes = 256 * 1024 };
+	struct queue_opts o = { .max_bytes = (int64_t)128 * 1024, .state_max_bytes = (int64_t)256 * 1024 };
 	struct maker m = { .size = 1000 };
 	uint8_t *big = calloc(1, 4u << 20);
 	int64_t quota_pages, pages, freel;
@@ -609,7 +609,7 @@ static void test_store_path(void **state)
 static void test_reserve(void **state)
 {
 	char *path = *state, rp[600];
-	struct queue_opts o = { .reserve_bytes = 64 * 1024 };
+	struct queue_opts o = { .reserve_bytes = (int64_t)64 * 1024 };
 	struct maker m = { .size = 10 };
 	struct stat st;
 	queue_t *q = NULL;

@@ -198,7 +198,7 @@ static void der_sig_to_raw(const uint8_t *der, size_t len, uint8_t raw[64])
 		while (n > 32 && *v == 0)
 			v++, n--;
 		assert_true(n <= 32);
-		memcpy(raw + 32 * half + (32 - n), v, n);
+		memcpy(raw + (size_t)32 * half + (32 - n), v, n);
 		off += 2 + der[off + 1];
 	}
 	assert_int_equal(off, len);
