@@ -18,6 +18,8 @@
 #                      the module sources it needs (the ground floor, lib/,
 #                      is added to every one)
 #   itests-y           integration test scripts (paths relative to the tree)
+#   slow-itests-y      integration tests that repeat what make check
+#                      already proves, run by make check-slow
 # and may use $(CONFIG_...) from the Kconfig .config to pick objects.
 
 MAKEFLAGS += --no-builtin-rules --no-builtin-variables
@@ -104,7 +106,7 @@ config-targets := defconfig %_defconfig menuconfig olddefconfig savedefconfig ol
 
 # Goals that build nothing themselves: make check and make demo install
 # what is missing first (deps-check), then build in a sub-make.
-no-build-goals := deps deps-check clean distclean help lint-banned lint-layers check demo
+no-build-goals := deps deps-check clean distclean help lint-banned lint-layers check check-slow demo
 # A first make on a fresh machine stops at once, naming what is missing
 # and its package (scripts/preflight.sh), not deep inside a compiler run.
 preflight = $(shell PYTHON="$(PYTHON)" PKG_CONFIG="$(PKG_CONFIG)" CC="$(CC)" \
@@ -191,6 +193,7 @@ bin-progs-y :=
 tests-y :=
 fuzz-y :=
 itests-y :=
+slow-itests-y :=
 include $(sort $(wildcard */Build.mk */*/Build.mk))
 
 lib-objs  := $(addprefix $(O)/obj/,$(lib-y))
@@ -299,7 +302,7 @@ deps-check:
 export ECO2_SRC   := $(srctree)
 export ECO2_BUILD := $(objtree)
 export PYTHON
-FUZZ_SECONDS ?= 8
+FUZZ_SECONDS ?= 5
 
 .PHONY: demo
 demo: deps-check
@@ -324,6 +327,16 @@ test-list:
 	   if [ -n "$(SANITIZE)" ]; then :; else \
 	   for f in $(fuzz-y); do printf 'fuzz\t%s\t%s %s %s %s\n' $$f $(srctree)/tests/fuzz/run-fuzz.sh $(objtree)/fuzz/$$f $(srctree)/tests/fuzz/corpus/$$f $(FUZZ_SECONDS); done; fi; \
 	 } > $(O)/tests/list
+
+# make check-slow: make check's list plus the slower tests it can do
+# without (the qemu harness alone, ...).
+.PHONY: check-slow
+check-slow: deps-check
+	$(Q)$(MAKE) --no-print-directory check-build
+	$(Q)$(MAKE) --no-print-directory test-list
+	$(Q){ cat $(O)/tests/list; for s in $(slow-itests-y); do \
+		printf 'integration\t%s\t%s\n' $$(basename $$s .sh) $(srctree)/$$s; done; } > $(O)/tests/list-slow
+	$(Q)tests/run-tests.sh $(O)/tests/list-slow $(O)/test-logs
 
 # The crash loops at length: 1000 kill -9 rounds against the queue writer
 # and uploader, against eco2d, and against eco2d with its store full.
@@ -369,7 +382,7 @@ distclean:
 help:
 	@echo 'Build:    make [O=dir] [ARCH=x86_64|arm64|armhf] [V=1] [WERROR=1] [SANITIZE=address,undefined]'
 	@echo 'Config:   make defconfig | menuconfig | olddefconfig | savedefconfig | <name>_defconfig'
-	@echo 'Test:     make check | fuzz | bench | soak | lint | demo'
+	@echo 'Test:     make check | check-slow | fuzz | bench | soak | lint | demo'
 	@echo 'Cross:    make check-cross ARCH=arm64|armhf [SYSROOT=dir] | size-report'
 	@echo 'Set-up:   make deps [ARCH=...]'
 	@echo 'Install:  make install DESTDIR=... PREFIX=/usr'

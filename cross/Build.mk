@@ -8,7 +8,9 @@
 tests-y += test_time64
 test_time64-objs := tests/unit/test_time64.o
 
-itests-y += tests/integration/cross_vm_smoke.sh
+# The harness alone (a frame through vcan0 in each guest): what
+# cross_vm_system also proves, so it runs in make check-slow.
+slow-itests-y += tests/integration/cross_vm_smoke.sh
 itests-y += tests/integration/cross_vm_system.sh
 itests-y += tests/integration/cross_units.sh
 itests-y += tests/integration/cross_sysroot.sh
