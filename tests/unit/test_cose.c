@@ -135,7 +135,9 @@ static void test_verify_wrong_key_and_signature(void **state)
 	tkey_free(&p);
 }
 
-/* Every single-byte change and every truncation of a record is refused. */
+/* Every single-byte change and every truncation of a record is refused
+ * (under qemu-user, ECO2_QEMU_USER set, one change per byte rather than
+ * three: the same bytes, a third of the emulated signature checks). */
 static void test_every_flip_and_cut_refused(void **state)
 {
 	struct tkey ed, p256;
@@ -156,8 +158,9 @@ static void test_every_flip_and_cut_refused(void **state)
 		rec = trec_encode(&r, k, &len);
 		for (size_t i = 0; i < len; i++) {
 			static const uint8_t deltas[] = { 0x01, 0x80, 0xff };
+			size_t n_deltas = getenv("ECO2_QEMU_USER") ? 1 : sizeof(deltas);
 
-			for (size_t d = 0; d < sizeof(deltas); d++) {
+			for (size_t d = 0; d < n_deltas; d++) {
 				rec[i] ^= deltas[d];
 				if (!verify_record_pubkey(rec, len, k->alg, k->pub, k->pub_len, NULL, &why))
 					fail_msg("byte %zu ^ 0x%02x still verifies", i, deltas[d]);

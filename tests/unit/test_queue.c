@@ -273,22 +273,27 @@ static void batch_of_500_costs(queue_t *q, uint64_t first_seq, const char *what)
 /* The next batch is read through records_pending even with a million
  * rows, 999,000 of them already uploaded: the plan names the index, and
  * SQLite counts scan steps and VM steps in proportion to the rows
- * returned, not to the rows stored. */
+ * returned, not to the rows stored. Under qemu-user (the cross tiers,
+ * ECO2_QEMU_USER set) a tenth of the rows shows the same, in a tenth of
+ * the time. */
 static void test_next_batch_is_index_scan(void **state)
 {
 	char *path = *state;
 	queue_t *q = NULL;
 	sqlite3_stmt *st;
 	bool uses_index = false;
+	long rows = getenv("ECO2_QEMU_USER") ? 100000 : 1000000;
+	char fill[512], what[96];
 
 	assert_int_equal(queue_open(&q, path, NULL), 0);
-	assert_int_equal(sqlite3_exec(q->db,
-		"PRAGMA synchronous = OFF;"
-		"BEGIN;"
-		"WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 1000000) "
-		"INSERT INTO records (seq, cose, hash, state, created) "
-		"SELECT n, randomblob(16), zeroblob(32), n <= 999000, 0 FROM s;"
-		"COMMIT; ANALYZE;", NULL, NULL, NULL), SQLITE_OK);
+	snprintf(fill, sizeof(fill),
+		 "PRAGMA synchronous = OFF;"
+		 "BEGIN;"
+		 "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < %ld) "
+		 "INSERT INTO records (seq, cose, hash, state, created) "
+		 "SELECT n, randomblob(16), zeroblob(32), n <= %ld, 0 FROM s;"
+		 "COMMIT; ANALYZE;", rows, rows - 1000);
+	assert_int_equal(sqlite3_exec(q->db, fill, NULL, NULL, NULL), SQLITE_OK);
 
 	char sql[256];
 	snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", queue_sql_next_batch);
@@ -308,7 +313,8 @@ static void test_next_batch_is_index_scan(void **state)
 	sqlite3_finalize(st);
 	assert_true(uses_index);
 
-	batch_of_500_costs(q, 999001, "500 of 1,000 pending rows among 1,000,000");
+	snprintf(what, sizeof(what), "500 of 1,000 pending rows among %ld", rows);
+	batch_of_500_costs(q, (uint64_t)(rows - 999), what);
 
 	/* a million pending records: the same plan, the same cost */
 	assert_int_equal(sqlite3_exec(q->db, "UPDATE records SET state = 0; ANALYZE;",
