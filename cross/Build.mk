@@ -75,32 +75,39 @@ size-report:
 
 # ---- head-unit build: make [ARCH=arm64] HEADUNIT=y [HEADUNIT_TLS=openssl] ----
 # (the Makefile's head-unit block picks headunit_defconfig, O= and SYSROOT=).
-# libcurl comes from Debian's source package, built by
-# cross/headunit/build-curl.sh into $(O)/curl/prefix, and is linked
-# statically; its TLS library is the one eco2d links anyway (mbedTLS) or
-# OpenSSL's libssl and libcrypto. It is built before anything is compiled:
-# the configuration header waits for it.
+# libcurl and SQLite come from Debian's source packages, built by
+# cross/headunit/build-{curl,sqlite}.sh into $(O)/headunit/prefix, and are
+# linked statically: libcurl with the TLS library eco2d links anyway
+# (mbedTLS) or with OpenSSL's libssl and libcrypto; SQLite with its core
+# engine only. They are built before anything is compiled: the
+# configuration header waits for them.
 ifeq ($(HEADUNIT),y)
-hu-prefix := $(objtree)/curl/prefix
+hu-prefix := $(objtree)/headunit/prefix
 hu-curl := $(hu-prefix)/lib/libcurl.a
-$(hu-curl): cross/headunit/build-curl.sh
-	$(Q)cross/headunit/build-curl.sh $(ARCH) $(HEADUNIT_TLS) $(HEADUNIT_CACHE) $(objtree)/curl $(SYSROOT)
+hu-sqlite := $(hu-prefix)/lib/libsqlite3.a
+$(hu-curl): cross/headunit/build-curl.sh cross/headunit/debsrc.sh
+	$(Q)cross/headunit/build-curl.sh $(ARCH) $(HEADUNIT_TLS) $(HEADUNIT_CACHE) $(objtree)/headunit $(SYSROOT)
 	@touch $@
-$(autoconf): | $(hu-curl)
+$(hu-sqlite): cross/headunit/build-sqlite.sh cross/headunit/debsrc.sh
+	$(Q)cross/headunit/build-sqlite.sh $(ARCH) $(HEADUNIT_CACHE) $(objtree)/headunit $(SYSROOT)
+	@touch $@
+$(autoconf): | $(hu-curl) $(hu-sqlite)
 hu-tls-libs-mbedtls := -lmbedtls -lmbedx509 -lmbedcrypto
 hu-tls-libs-openssl := -lssl -lcrypto
 PKG_CFLAGS := -I$(hu-prefix)/include $(PKG_CFLAGS)
 LIBS := $(hu-curl) $(hu-tls-libs-$(HEADUNIT_TLS)) $(filter-out -lcurl,$(LIBS))
-# The libraries only eco2-agent uses on a head unit are linked statically
-# (HEADUNIT_STATIC=n: shared): only the code called is loaded, in the
-# program's own pages, with no relocation of its own. glibc stays shared,
-# and so does OpenSSL (its pkcs11 engine is a plug-in that loads the shared
-# libcrypto: two copies in one process would disagree).
+# The other libraries only eco2-agent uses on a head unit are linked
+# statically too (HEADUNIT_STATIC=n: shared, and Debian's SQLite): only the
+# code called is loaded, in the program's own pages, with no relocations of
+# its own. So is libm (eco2d calls ldexp() alone; a mapped libm.so costs
+# 370 KiB resident for it). glibc stays shared, and so does OpenSSL (its
+# pkcs11 engine is a plug-in that loads the shared libcrypto: two copies in
+# one process would disagree).
 HEADUNIT_STATIC ?= y
-hu-static := sqlite3 sodium inih seccomp mbedtls mbedx509 mbedcrypto
+hu-static := sodium inih seccomp mbedtls mbedx509 mbedcrypto m
 ifeq ($(HEADUNIT_STATIC),y)
-LIBS := $(foreach l,$(LIBS),$(if $(filter $(patsubst -l%,%,$(l)),$(hu-static)),-l:lib$(patsubst -l%,%,$(l)).a,$(l)))
+LIBS := $(foreach l,$(LIBS),$(if $(filter -lsqlite3,$(l)),$(hu-sqlite),$(if $(filter $(patsubst -l%,%,$(l)),$(hu-static)),-l:lib$(patsubst -l%,%,$(l)).a,$(l))))
 endif
-.PHONY: headunit-curl
-headunit-curl: $(hu-curl)
+.PHONY: headunit-libs
+headunit-libs: $(hu-curl) $(hu-sqlite)
 endif

@@ -3,7 +3,7 @@
 # relay the test script's output to stdout and exit with its status.
 #
 #   run-vm.sh -k KERNEL -i INITRD [-a x86_64|arm64|armhf] [-t SECONDS] [-m MiB]
-#             [-A "kernel args"] [-O OUTDIR] [-l LOG] [-v]
+#             [-c CPUS] [-A "kernel args"] [-O OUTDIR] [-l LOG] [-v]
 #
 #   -a  x86_64: qemu-system-x86_64 -M q35 -cpu max -accel tcg;
 #       arm64: qemu-system-aarch64 -M virt -cpu cortex-a57 -accel tcg;
@@ -12,6 +12,7 @@
 #       default because nested KVM is unreliable on CI machines)
 #   -t  hard limit for the whole boot-run-poweroff (default 180 s)
 #   -m  guest memory (default 512 MiB)
+#   -c  virtual CPUs (default 1)
 #   -A  extra kernel command line (the script can read /proc/cmdline)
 #   -O  folder that receives the files the script left in /eco2/out
 #   -l  full serial console log (default: a temporary file)
@@ -23,14 +24,15 @@
 set -euo pipefail
 
 usage() { sed -n '5,7p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 1; }
-arch=x86_64 kernel= initrd= limit=180 mem=512 append= outdir= log= verbose=0
-while getopts "a:k:i:t:m:A:O:l:v" opt; do
+arch=x86_64 kernel= initrd= limit=180 mem=512 cpus=1 append= outdir= log= verbose=0
+while getopts "a:k:i:t:m:c:A:O:l:v" opt; do
 	case $opt in
 	a) arch=$OPTARG ;;
 	k) kernel=$OPTARG ;;
 	i) initrd=$OPTARG ;;
 	t) limit=$OPTARG ;;
 	m) mem=$OPTARG ;;
+	c) cpus=$OPTARG ;;
 	A) append=$OPTARG ;;
 	O) outdir=$OPTARG ;;
 	l) log=$OPTARG ;;
@@ -75,7 +77,7 @@ trap '[ -z "$tmplog" ] || rm -f "$tmplog"' EXIT
 # until the time limit.
 cmdline="console=$console panic=-1 quiet loglevel=3 rdinit=/init $append"
 set +e
-timeout -k 5 "$limit" "${qemu[@]}" -accel "$accel" -m "$mem" -smp 1 \
+timeout -k 5 "$limit" "${qemu[@]}" -accel "$accel" -m "$mem" -smp "$cpus" \
 	-nodefaults -display none -no-reboot -nic none \
 	-serial stdio -monitor none \
 	-kernel "$kernel" -initrd "$initrd" -append "$cmdline" </dev/null 2>&1 |
