@@ -14,6 +14,7 @@ itests-y += tests/integration/cross_units.sh
 itests-y += tests/integration/cross_sysroot.sh
 itests-y += tests/integration/install_layout.sh
 itests-y += tests/integration/cross_recipes_lint.sh
+itests-y += tests/integration/cross_headunit.sh
 
 # ---- unit tests on the target architecture, under qemu-user ------------------
 # The interpreter and libc come from the cross libc (-L /usr/<triplet>, as

@@ -15,10 +15,15 @@
 # PACKAGE_DEB_VERSION (e.g. CURL_DEB_VERSION, SQLITE3_DEB_VERSION) asks
 # for an exact version. CACHE/PACKAGE-*/.eco2-provenance says what was
 # fetched, from where, with the files' SHA-256.
+#
+# debsrc.sh --sources DIR writes the deb-src entries alone into DIR
+# (sources.list, sources.list.d/) and exits; DEBSRC_APT_ETC names the apt
+# configuration folder read (default /etc/apt; for the tests).
 set -euo pipefail
 die() { echo "debsrc.sh: $*" >&2; exit 1; }
 say() { echo "  DEBSRC  $*" >&2; }
-[ $# -ge 2 ] || die "usage: debsrc.sh PACKAGE CACHE [SKIP-PATCH...]"
+[ $# -ge 2 ] || die "usage: debsrc.sh PACKAGE CACHE [SKIP-PATCH...] | --sources DIR"
+etc=${DEBSRC_APT_ETC:-/etc/apt}
 pkg=$1
 mkdir -p "$2"
 CACHE=$(cd "$2" && pwd)
@@ -33,11 +38,11 @@ done
 # deb-src twins of the machine's own Debian entries (one-line and deb822).
 write_sources() { # DIR
 	local f
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+	for f in "$etc/sources.list" "$etc"/sources.list.d/*.list; do
 		[ -f "$f" ] || continue
 		sed -n 's/^[[:space:]]*deb[[:space:]]\+/deb-src /p' "$f"
 	done >"$1/sources.list"
-	for f in /etc/apt/sources.list.d/*.sources; do
+	for f in "$etc"/sources.list.d/*.sources; do
 		[ -f "$f" ] || continue
 		awk 'function flush() { if (keep && !off) printf "%s\n", para; para = ""; keep = off = 0 }
 			/^[[:space:]]*$/ { flush(); next }
@@ -48,8 +53,13 @@ write_sources() { # DIR
 			END { flush() }' "$f" >"$1/sources.list.d/${f##*/}"
 	done
 	grep -rqs '^deb-src \|^Types: deb-src' "$1/sources.list" "$1/sources.list.d" ||
-		die "no Debian archive in /etc/apt/sources.list* to take source packages from"
+		die "no Debian archive in $etc/sources.list* to take source packages from"
 }
+if [ "$pkg" = --sources ]; then
+	mkdir -p "$CACHE/sources.list.d"
+	write_sources "$CACHE"
+	exit 0
+fi
 apt_src() {
 	apt-get -q -o Dir::Etc::SourceList="$CACHE/apt/sources.list" \
 		-o Dir::Etc::SourceParts="$CACHE/apt/sources.list.d" \
