@@ -175,14 +175,18 @@ for a in $ARCHES; do
 		n=$(echo "$libs" | grep -c .)
 		ls=0
 		for l in $libs; do ls=$((ls + $(stat -L -c %s "$l"))); done
-		size[$a-$c]="$((s / 1024)) KiB + $n libraries $((ls / 1024)) KiB"
+		if [ "$n" -gt 0 ]; then
+			size[$a-$c]="$((s / 1024)) KiB + $n libraries, $(awk -v b=$ls 'BEGIN { printf "%.1f", b / 1048576 }') MiB"
+		else
+			size[$a-$c]="$((s / 1024)) KiB, no other library"
+		fi
 		echo "  $a $c: eco2d stripped $s bytes; $n libraries besides glibc, $ls bytes"
 	done
 done
 
 # ---- instructions per frame (callgrind, x86_64) -------------------------------
 declare -A ipf
-if command -v valgrind >/dev/null; then
+if command -v valgrind >/dev/null && [[ " $ARCHES " == *" x86_64 "* ]]; then
 	say "instructions per frame (callgrind on x86_64: candump replay, decode, trips)"
 	"$B/eco2-sim" --cycle "$S/can/sim/cycles/wltc_class3b.csv" --out "$H/cg.log" >/dev/null
 	frames=$(wc -l <"$H/cg.log")
@@ -276,6 +280,21 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 			if [ $a = x86_64 ]; then row="$row| ${ipf[$c]:-—} |"; else row="$row| — |"; fi
 			echo "$row"
 		done
+	done
+	echo
+	for a in $ARCHES; do
+		for c in debian mbedtls openssl; do
+			l=$(grep "^RESULT $c replay " "$W/vm-$a/out/results.txt" 2>/dev/null) || continue
+			d=$(grep "^RESULT $c drain " "$W/vm-$a/out/results.txt" 2>/dev/null)
+			awk -v a=$a -v c=$c -v s="$(echo "$l" | field frames_sent)" -v r="$(echo "$l" | field frames_received)" \
+				-v t="$(echo "$l" | field replay_s)" -v n="$(echo "$d" | field records)" -v dt="$(echo "$d" | field drain_s)" \
+				'BEGIN { printf "- %s %s: replay sent %d frames in %d s (%.0f frames/s of %d asked), eco2d received %.1f %%; drain %d records in %d s\n",
+					a, c, s, t, t ? s / t : 0, 4 * '"$RATE"', s ? 100 * r / s : 0, n, dt }'
+		done
+	done
+	echo
+	for a in $ARCHES; do
+		grep '^CHECK' "$W/vm-$a/out/results.txt" 2>/dev/null | sed "s/^CHECK \([a-z]*\) pkcs11-tls-key /- $a \1: a pkcs11: [ledger] key is /"
 	done
 	echo
 	for a in $ARCHES; do

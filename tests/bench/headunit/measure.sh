@@ -169,6 +169,21 @@ for c in $CONFIGS; do
 	rm -f /tmp/run/eco2d.db*
 	eco2d-$c -c /tmp/run/eco2d.conf --check-config >/tmp/run/check.log 2>&1 ||
 		{ sed 's/^/# check-config: /' /tmp/run/check.log; rc=1; stop_ledger; continue; }
+	# A libcurl that cannot load a key from a token refuses one at once.
+	if [ $c != openssl ]; then
+		write_conf openssl /tmp/run/eco2d.db
+		if eco2d-$c -c /tmp/run/eco2d.conf --check-config >/tmp/run/check.log 2>&1; then
+			tls=accepted
+		else
+			tls=refused
+		fi
+		why=$(grep -o 'needs libcurl with OpenSSL or GnuTLS; this one uses [^ ,]*' /tmp/run/check.log)
+		echo "CHECK $c pkcs11-tls-key $tls${why:+ ($why)}" | tee -a $res
+		case $c:$tls in
+		mbedtls:accepted | debian:refused) rc=1 ;;
+		esac
+		write_conf $c /tmp/run/eco2d.db
+	fi
 
 	# idle, then replay, in one run
 	new_cgroup
