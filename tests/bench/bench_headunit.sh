@@ -236,7 +236,8 @@ for a in $ARCHES; do
 	mkdir "$G/root"
 	(cd "$G/root" && gzip -dc ../tree.cpio.gz | cpio -id --quiet) || die "unpacking the tree"
 	rm -f "$G/root/init"
-	mkdir -p "$G/root/data" "$G/root/etc"
+	mkdir -p "$G/root/etc"
+	cp -a "$D" "$G/root/data"
 	printf '127.0.0.1 localhost\n::1 localhost\n' >"$G/root/etc/hosts"
 	printf 'hosts: files dns\n' >"$G/root/etc/nsswitch.conf"
 	for app in $(/bin/busybox --list); do
@@ -246,11 +247,11 @@ for a in $ARCHES; do
 	mke2fs -q -F -t ext4 -O ^has_journal,^metadata_csum -L eco2hu -d "$G/root" "$G/hu.ext4" ${mb}M \
 		>"$G/mke2fs.log" 2>&1 || die "mke2fs (see $G/mke2fs.log)"
 	"$q/mkinitramfs.sh" -a $a -o "$G/vm.cpio.gz" -s "$S/tests/bench/headunit/vm_outer.sh" \
-		-K "$MODULES" -m can-raw -m vcan -m loop -m crc32c_generic -m ext4 \
-		-f "$G/hu.ext4=/eco2/hu.ext4" -f "$D=/eco2/data" -c "$B/qemu-cache" \
+		-K "$MODULES" -m can-raw -m vcan -m virtio_pci -m virtio_blk -m crc32c_generic -m ext4 \
+		-c "$B/qemu-cache" \
 		>"$G/vm.log" 2>&1 || die "the $a initramfs (see $G/vm.log)"
-	echo "  image ${mb} MiB ext4, initramfs $(($(stat -c %s "$G/vm.cpio.gz") / 1048576)) MiB"
-	"$q/run-vm.sh" -a $a -k "$KERNEL" -i "$G/vm.cpio.gz" -m 256 -c 2 -t 1500 ${HU_VM_VERBOSE:+-v} \
+	echo "  image ${mb} MiB ext4 (a read-only virtio disk), initramfs $(($(stat -c %s "$G/vm.cpio.gz") / 1024)) KiB"
+	"$q/run-vm.sh" -a $a -k "$KERNEL" -i "$G/vm.cpio.gz" -d "$G/hu.ext4" -m 256 -c 2 -t 1500 ${HU_VM_VERBOSE:+-v} \
 		-O "$G/out" -l "$G/console.log" | sed 's/^/  /'
 	rc=${PIPESTATUS[0]}
 	[ $rc -eq 0 ] || { echo "  the $a guest exited $rc (console: $G/console.log)"; fail=1; }
