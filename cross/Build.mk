@@ -3,6 +3,8 @@
 #   make ARCH=arm64|armhf [SYSROOT=dir] [O=...]   cross build (Debian toolchains)
 #   make check-cross ARCH=arm64|armhf             unit tests under qemu-user
 #   make size-report                              stripped sizes per architecture
+#   make [ARCH=arm64] HEADUNIT=y                   the head-unit build (cross/README.md)
+#   make headunit                                  ... built and measured in qemu guests
 
 # time_t/off_t past 2038 on every target (armhf above all).
 tests-y += test_time64
@@ -73,6 +75,12 @@ print-install-progs:
 .PHONY: size-report
 size-report:
 	$(Q)cross/size-report.sh
+
+# The head-unit builds of x86_64 and arm64, measured in qemu guests of
+# 256 MiB (also part of make bench; tests/bench/bench_headunit.sh).
+.PHONY: headunit
+headunit:
+	$(Q)bash tests/bench/bench_headunit.sh
 
 # ---- head-unit build: make [ARCH=arm64] HEADUNIT=y [HEADUNIT_TLS=openssl] ----
 # (the Makefile's head-unit block picks headunit_defconfig, O= and SYSROOT=).
