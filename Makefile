@@ -121,6 +121,7 @@ endif
 KCONFIG_ENV := KCONFIG_CONFIG=$(objtree)/.config srctree=$(srctree) ARCH=$(ARCH)
 KCONFIG     := $(KCONFIG_ENV) $(PYTHON) -m
 autoconf    := $(O)/include/generated/autoconf.h
+version-h   := $(O)/include/generated/version.h
 kconfig-files := Kconfig $(wildcard */Kconfig */*/Kconfig)
 config-targets := defconfig %_defconfig menuconfig olddefconfig savedefconfig oldconfig
 
@@ -182,7 +183,9 @@ endif
 ifneq ($(wildcard $(O)/.config),)
   ifeq ($(filter $(config-targets) $(no-build-goals),$(MAKECMDGOALS)),)
     ifneq ($(call preflight,$(addprefix pc:,$(PKGS)) h:stdio.h h:linux/can.h l:mbedcrypto \
-                          $(if $(filter y,$(CONFIG_VERIFY_LIBCRYPTO)),pc:libcrypto)),)
+                          $(if $(filter y,$(CONFIG_VERIFY_LIBCRYPTO)),pc:libcrypto) \
+                          $(if $(filter y,$(CONFIG_LEDGER_SERVER)),pc:libmicrohttpd pc:gnutls) \
+                          $(if $(filter y,$(CONFIG_LEDGER_POSTGRES)),pc:libpq)),)
       $(error cannot build for ARCH=$(ARCH): the libraries above are missing)
     endif
   endif
@@ -224,7 +227,7 @@ all-objs  := $(lib-objs) $(foreach p,$(progs-y) $(test-progs-y) $(tests-y),$(add
 .PHONY: all
 all: $(prog-bins)
 
-$(O)/obj/%.o: %.c $(autoconf)
+$(O)/obj/%.o: %.c $(autoconf) | $(version-h)
 	$(quiet) CC $<
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(c_flags) -c $< -o $@
@@ -263,7 +266,32 @@ $(foreach f,$(fuzz-y),$(eval $(call fuzz_rule,$(f))))
 
 -include $(all-objs:.o=.d)
 
+# ---- the software's identity ---------------------------------------------
+# Every record eco2d signs names the software that made it (UNECE R156
+# software identification): VERSION, and the commit when built from git
+# ("0.1+g1a2b3c4d5e6f", ".dirty" for uncommitted changes). The header is
+# rewritten only when that changes, so nothing else rebuilds.
+ECO2_VERSION := $(shell cat $(srctree)/VERSION 2>/dev/null)
+ECO2_GIT := $(shell git -C $(srctree) describe --always --dirty=.dirty --abbrev=12 --match=NONE 2>/dev/null)
+ECO2_BUILD_ID := $(ECO2_VERSION)$(if $(ECO2_GIT),+g$(ECO2_GIT))
+.PHONY: FORCE
+FORCE:
+$(version-h): FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define ECO2_VERSION "%s"\n#define ECO2_BUILD_ID "%s"\n' '$(ECO2_VERSION)' '$(ECO2_BUILD_ID)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
 # ---- Kconfig targets -----------------------------------------------------
+# A Kconfig file newer than the .config (an option added or moved): bring
+# the .config up to date first, so the Build.mk fragments (which read it)
+# and autoconf.h agree. make re-reads the .config it included.
+ifneq ($(wildcard $(O)/.config),)
+$(O)/.config: $(kconfig-files)
+	$(quiet) KCONFIG $@
+	$(Q)$(KCONFIG) olddefconfig Kconfig >/dev/null
+	@touch $@
+endif
+
 $(autoconf): $(O)/.config $(kconfig-files)
 	$(quiet) GEN $@
 	@mkdir -p $(dir $@)
@@ -321,10 +349,11 @@ test-list:
 	 } > $(O)/tests/list
 
 # The crash loops at length: 1000 kill -9 rounds against the queue writer
-# and uploader, and against eco2d.
+# and uploader, against eco2d, and against eco2d with its store full.
 soak: all $(test-prog-bins)
 	$(Q)UPLOAD_CRASH_ITER=1000 tests/integration/upload_crash.sh
 	$(Q)AGENT_CRASH_ROUNDS=1000 tests/integration/agent_crash.sh
+	$(Q)AGENT_FULL_ROUNDS=1000 tests/integration/agent_storefull.sh
 
 fuzz: $(fuzz-bins)
 	$(Q)for f in $(fuzz-y); do tests/fuzz/run-fuzz.sh $(O)/fuzz/$$f tests/fuzz/corpus/$$f $${FUZZ_LONG_SECONDS:-300} || exit 1; done

@@ -6,7 +6,7 @@ lib-y += agent/config.o
 tests-y += test_config
 test_config-objs := tests/unit/test_config.o
 fuzz-y += fuzz_config
-fuzz_config-srcs := tests/fuzz/fuzz_config.c agent/config.c
+fuzz_config-srcs := tests/fuzz/fuzz_config.c agent/config.c crypto/co2.c crypto/pkcs11_uri.c
 
 # params: the configuration turned into module options
 lib-y += agent/params.o
@@ -30,6 +30,10 @@ itests-y += tests/integration/trip_profiles.sh
 lib-y += agent/checkpoint.o
 tests-y += test_checkpoint
 test_checkpoint-objs := tests/unit/test_checkpoint.o
+fuzz-y += fuzz_checkpoint
+fuzz_checkpoint-srcs := tests/fuzz/fuzz_checkpoint.c agent/checkpoint.c crypto/signer.c crypto/es256.c \
+	$(if $(filter y,$(CONFIG_SIGNER_FILE)),crypto/signer_file.c) \
+	$(if $(filter y,$(CONFIG_SIGNER_PKCS11)),crypto/signer_pkcs11.c crypto/pkcs11_uri.c)
 
 # loop: the one epoll loop
 lib-y += agent/loop.o
@@ -56,9 +60,13 @@ itests-y += tests/integration/agent_e2e.sh
 itests-y += tests/integration/agent_signals.sh
 itests-y += tests/integration/agent_crash.sh
 itests-y += tests/integration/agent_storefull.sh
+itests-y += tests/integration/agent_checkconfig.sh
+itests-y += tests/integration/agent_forgery.sh
+itests-y += tests/integration/agent_presign.sh
 
 # ctl: eco2ctl and its commands (status/trips/export, keygen/pubkey, decode)
 CFLAGS_ctl_decode := -ffp-contract=off
 progs-y += eco2ctl
 bin-progs-y += eco2ctl
-eco2ctl-objs := agent/ctl.o agent/ctl_store.o agent/ctl_key.o agent/ctl_decode.o
+eco2ctl-objs := agent/ctl.o agent/ctl_store.o agent/ctl_key.o agent/ctl_decode.o \
+	agent/ctl_decode_profile.o

@@ -1,7 +1,9 @@
 /* agent — eco2d's pipeline on one event loop.
  *
- *   CAN source (can/source.h: SocketCAN, or a candump log replayed)
- *     -> profile_decode       samples in canonical units
+ *   CAN source (can/source.h: SocketCAN, the ECU poller, or a candump
+ *   log replayed)
+ *     -> profile_decode       samples in canonical units (the poller and
+ *                             the log decode polled answers themselves)
  *     -> trip calculator      finished trips and charging sessions
  *     -> store_pending        seq, prev, COSE_Sign1 signature, one SQLite
  *                             transaction per record (queue_append)
@@ -31,6 +33,7 @@
 #include "can/profile.h"
 #include "can/source.h"
 #include "crypto/cose.h"
+#include "crypto/rules.h"
 #include "crypto/signer.h"
 #include "upload/ledger.h"
 #include "upload/queue.h"
@@ -62,6 +65,8 @@ struct agent {
 
 	struct eco2_record *pending;  /* finished, not yet stored */
 	size_t n_pending;
+	struct eco2_record last;      /* the chain's last record, when known */
+	bool have_last;
 
 	uint64_t last_tick_ns;        /* replay: log time of the last trip_tick */
 	uint64_t replay_frames;       /* frames read from the log so far */
@@ -70,6 +75,10 @@ struct agent {
 	uint64_t skip_first_t_ns;
 	uint64_t suppress;            /* resumed replay: records already stored */
 	bool store_blocked;           /* the store refused; the retry timer runs */
+	uint64_t next_flags;          /* ECO2_FLAG_* for the next finished record */
+	int64_t ckpt_saved_s;         /* the last checkpoint saved (UTC s); 0: none */
+	size_t ckpt_saved_pending;    /* ... and the finished records in it */
+	bool pending_unsaved;         /* a finished record not yet in a checkpoint */
 	int64_t wall_minus_mono_ns;   /* live: for clock-step detection */
 	bool trip_open;
 
@@ -119,7 +128,85 @@ static int make_record(uint64_t seq, const uint8_t prev[QUEUE_HASH_LEN], void *v
 	return 0;
 }
 
-static void checkpoint_now(agent_t *a);
+/* Before a record is signed, the rules a certifier checks (crypto/rules.h):
+ * on its own, and after the chain's last record. Two can break without a
+ * fault here, and a flag then says why: a record that starts before the
+ * last one ended (the wall clock stepped back between them) is flagged
+ * clock_jump; one whose odometer reads below the last one's (an odometer
+ * reset or replaced while parked) odo_rollback. Any other failure is this
+ * program's fault: the record is not signed (a certifier would refuse it)
+ * and its figures go to the log. 0, or -EDOM: do not sign. */
+static int presign_check(agent_t *a, struct eco2_record *r)
+{
+	const struct rules_finding *f = NULL;
+	struct rules_result res;
+
+	for (int round = 0; round < 2; round++) {
+		uint64_t add = 0;
+
+		rules_result_init(&res);
+		rules_check_record(r, &res);
+		if (a->have_last)
+			rules_check_follow(&a->last, r, &res);
+		f = rules_first_fail(&res);
+		if (!f)
+			return 0;
+		for (unsigned i = 0; round == 0 && i < res.n; i++) {
+			const struct rules_finding *x = &res.f[i];
+			uint64_t fl = 0;
+
+			if (x->sev != RULES_FAIL)
+				continue;
+			if (!strcmp(x->rule, "chain.time"))
+				fl = ECO2_FLAG_CLOCK_JUMP;
+			else if (!strcmp(x->rule, "chain.odo_back") || !strcmp(x->rule, "chain.odo_twice"))
+				fl = ECO2_FLAG_ODO_ROLLBACK;
+			if (!fl) {
+				add = 0;
+				break;
+			}
+			add |= fl;
+			log_warn("record after seq %llu: %s: %s: flagged %s",
+				 (unsigned long long)a->last.seq, x->rule, x->msg,
+				 fl == ECO2_FLAG_CLOCK_JUMP ? "clock_jump" : "odo_rollback");
+		}
+		if (!add)
+			break;
+		r->flags |= add;
+	}
+	log_err("record NOT SIGNED, it breaks rule %s: %s; type %u, %lld..%lld s, odometer "
+		"%lld..%lld m, %lld m, %lld/%lld/%lld Wh, %lld g CO2, flags 0x%llx",
+		f->rule, f->msg, r->type, (long long)r->start_s, (long long)r->end_s,
+		(long long)r->odo_start_m, (long long)r->odo_end_m, (long long)r->distance_m,
+		(long long)r->discharge_wh, (long long)r->regen_wh, (long long)r->charged_wh,
+		(long long)r->co2_g, (unsigned long long)r->flags);
+	return -EDOM;
+}
+
+/* The chain's last record, read back from the store at start (if it is
+ * still there: uploaded records may have been pruned). */
+static int last_record_cb(uint64_t seq, const uint8_t *bytes, size_t len, void *ctx)
+{
+	agent_t *a = ctx;
+	const char *why = NULL;
+
+	(void)seq;
+	a->have_last = !cose_record_decode(bytes, len, &a->last, NULL, &why);
+	return 1;   /* the head alone */
+}
+
+static void last_record_load(agent_t *a)
+{
+	uint8_t h[QUEUE_HASH_LEN];
+	uint64_t head = 0;
+
+	if (!queue_head(a->queue, &head, h) && head &&
+	    queue_walk(a->queue, head, last_record_cb, a) < 0)
+		log_warn("store: the last record cannot be read back; the next is not "
+			 "checked against it");
+}
+
+static int checkpoint_now(agent_t *a);
 
 /* Store every finished record, oldest first. A record that cannot be
  * stored stays pending (in memory, and its trip in the checkpoint) and is
@@ -133,9 +220,15 @@ static void store_pending(agent_t *a)
 		struct make_ctx m = { .a = a, .rec = a->pending[done] };
 		uint64_t seq;
 
+		if (presign_check(a, &m.rec)) {
+			done++;
+			continue;
+		}
 		ret = queue_append(a->queue, make_record, &m, &seq);
 		if (ret)
 			break;
+		a->last = m.rec;
+		a->have_last = true;
 		log_info("record %llu stored: %s, %lld m, %lld Wh out, %lld Wh regen, %lld g CO2, flags 0x%llx",
 			 (unsigned long long)seq, m.rec.type == ECO2_REC_TRIP ? "trip" : "charging",
 			 (long long)m.rec.distance_m, (long long)m.rec.discharge_wh,
@@ -157,12 +250,24 @@ static void store_pending(agent_t *a)
 	}
 	if (ret) {
 		static struct log_ratelimit rl = LOG_RATELIMIT_INIT(300, 1);
+		bool saved;
+
 		a->store_failures++;
-		log_rl(&rl, LOG_ERR, "store: cannot store record (%s); %zu kept pending, retrying every %d s",
-		       strerror(-ret), a->n_pending, STORE_RETRY_MS / 1000);
 		a->store_blocked = true;
 		loop_timer_arm(a->t_store_retry, STORE_RETRY_MS, 0);
-		checkpoint_now(a);   /* the records wait in it too, if it fits */
+		/* The records wait in the checkpoint, which the quota never
+		 * refuses; only a disk too full for it leaves them in memory. */
+		saved = !checkpoint_now(a);
+		if (saved)
+			log_rl(&rl, LOG_ERR, "store: cannot store record (%s); %zu finished records "
+			       "wait in the checkpoint, retrying every %d s", strerror(-ret),
+			       a->n_pending, STORE_RETRY_MS / 1000);
+		else
+			log_rl(&rl, LOG_ERR, "store: cannot store record (%s) and cannot save the "
+			       "checkpoint: %zu finished records%s are in memory only (%zu of them in "
+			       "the last checkpoint saved); retrying every %d s", strerror(-ret),
+			       a->n_pending, trip_is_open(a->trip) ? " and the open trip" : "",
+			       a->ckpt_saved_pending, STORE_RETRY_MS / 1000);
 	}
 }
 
@@ -184,7 +289,12 @@ static void on_record(const struct eco2_record *rec, void *ctx)
 		log_info("record already stored before the restart; not stored again");
 		return;
 	}
-	a->pending[a->n_pending++] = *rec;
+	a->pending_unsaved = true;
+	a->pending[a->n_pending] = *rec;
+	/* A state break (a checkpoint refused at start-up) is told by the
+	 * first record made after it. */
+	a->pending[a->n_pending++].flags |= a->next_flags;
+	a->next_flags = 0;
 }
 
 static void maybe_exit(agent_t *a);
@@ -235,35 +345,82 @@ static void flush_counters(agent_t *a)
 	flush_counter(a, "store.failures", a->store_failures, &a->flushed_store_failures);
 }
 
-static void checkpoint_now(agent_t *a)
+/* The checkpoint as it stands, encoded and tagged. */
+static int checkpoint_blob(agent_t *a, uint8_t **blob, size_t *len)
 {
-	struct agent_ckpt c = { .replay_frames = a->replay_frames,
-				.replay_first_t_ns = a->replay_first_t_ns,
+	/* A resumed replay that has not yet read past the frames it skips
+	 * is still where its checkpoint was. */
+	struct agent_ckpt c = { .replay_frames = a->replay_frames > a->skip_frames ?
+						 a->replay_frames : a->skip_frames,
+				.replay_first_t_ns = a->replay_frames ? a->replay_first_t_ns :
+						     a->skip_first_t_ns,
+				.next_flags = a->next_flags,
 				.pending = a->pending, .n_pending = a->n_pending };
-	uint8_t head_hash[QUEUE_HASH_LEN];
-	uint8_t *trip = NULL, *blob = NULL;
-	size_t len = 0;
+	uint8_t *trip = NULL;
 	int ret;
 
-	flush_counters(a);
-	ret = queue_head(a->queue, &c.head_seq, head_hash);
+	ret = queue_head(a->queue, &c.head_seq, c.head_hash);
 	if (ret)
 		goto out;
 	ret = trip_checkpoint_save(a->trip, &trip, &c.trip_len);
 	if (ret)
 		goto out;
 	c.trip = trip;
-	ret = agent_ckpt_encode(&c, &blob, &len);
-	if (ret)
-		goto out;
-	ret = queue_checkpoint_put(a->queue, blob, len, (int64_t)(now_ns(CLOCK_REALTIME) / 1000000000u));
+	ret = agent_ckpt_encode(&c, a->signer, blob, len);
 out:
-	if (ret) {
+	free(trip);
+	return ret;
+}
+
+/* Save the checkpoint: 0, or -errno (logged, rate-limited). */
+static int checkpoint_now(agent_t *a)
+{
+	int64_t t_s = (int64_t)(now_ns(CLOCK_REALTIME) / 1000000000u);
+	uint8_t *blob = NULL;
+	size_t len = 0;
+	int ret;
+
+	flush_counters(a);
+	ret = checkpoint_blob(a, &blob, &len);
+	if (!ret)
+		ret = queue_checkpoint_put(a->queue, blob, len, t_s);
+	if (!ret) {
+		a->ckpt_saved_s = t_s;
+		a->ckpt_saved_pending = a->n_pending;
+		a->pending_unsaved = false;
+	} else {
 		static struct log_ratelimit rl = LOG_RATELIMIT_INIT(300, 1);
 		log_rl(&rl, LOG_ERR, "checkpoint: cannot save the trip state: %s", strerror(-ret));
 	}
-	free(trip);
 	free(blob);
+	return ret;
+}
+
+/* A checkpoint that cannot be trusted or used: nothing in it is ever
+ * signed. It is kept aside for inspection, the daemon starts afresh, and
+ * the next record it makes carries ECO2_FLAG_STATE_BREAK, saved at once in
+ * the fresh checkpoint that replaces it (one transaction). */
+static int checkpoint_refuse(agent_t *a, int64_t t_s, const char *why)
+{
+	char when[32];
+	uint8_t *blob = NULL;
+	size_t len = 0;
+	struct tm tm;
+	time_t t = (time_t)t_s;
+	int ret;
+
+	if (!gmtime_r(&t, &tm) || !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(when, sizeof(when), "%lld", (long long)t_s);
+	log_err("checkpoint of %s: %s: refused; nothing in it will be signed. Kept aside for "
+		"inspection (eco2ctl status, docs/store.md); starting afresh, and the next record "
+		"carries the state_break flag", when, why);
+	a->next_flags |= ECO2_FLAG_STATE_BREAK;
+	ret = checkpoint_blob(a, &blob, &len);
+	if (!ret)
+		ret = queue_checkpoint_reject(a->queue, why, blob, len,
+					      (int64_t)(now_ns(CLOCK_REALTIME) / 1000000000u));
+	free(blob);
+	return ret;
 }
 
 static int checkpoint_resume(agent_t *a)
@@ -272,8 +429,10 @@ static int checkpoint_resume(agent_t *a)
 	struct agent_ckpt c;
 	uint64_t head = 0, stored_since, dropped;
 	uint8_t *blob = NULL;
+	const char *why = NULL;
+	char why_buf[160];
 	size_t len = 0;
-	int64_t t_s;
+	int64_t t_s = 0;
 	int ret;
 
 	ret = queue_checkpoint_get(a->queue, (void **)&blob, &len, &t_s);
@@ -284,21 +443,38 @@ static int checkpoint_resume(agent_t *a)
 	ret = queue_head(a->queue, &head, head_hash);
 	if (ret)
 		goto out;
-	if (agent_ckpt_decode(blob, len, &c) || c.head_seq > head || c.n_pending > MAX_PENDING) {
-		log_warn("checkpoint: not one this build saved for this store; not resumed");
-		goto out;
+	ret = agent_ckpt_decode(blob, len, a->signer, &c, &why);
+	if (ret && ret != -EINVAL && ret != -EBADMSG) {
+		log_err("checkpoint: %s (%s)", why, strerror(-ret));
+		goto out;   /* the key failed: no start without it */
+	}
+	if (ret)
+		goto refuse;
+	why = why_buf;
+	if (c.head_seq > head || (c.head_seq == head && memcmp(c.head_hash, head_hash, 32))) {
+		snprintf(why_buf, sizeof(why_buf), "saved at chain head %llu, which this store "
+			 "(head %llu) does not hold", (unsigned long long)c.head_seq,
+			 (unsigned long long)head);
+		goto refuse;
+	}
+	if (c.n_pending > MAX_PENDING) {
+		snprintf(why_buf, sizeof(why_buf), "holds %zu finished records, more than %d",
+			 c.n_pending, MAX_PENDING);
+		goto refuse;
 	}
 	/* Records stored since the save: first the ones it held as pending
 	 * (oldest first), then any finished after it. */
 	stored_since = head - c.head_seq;
 	dropped = stored_since < c.n_pending ? stored_since : c.n_pending;
+	a->next_flags = c.next_flags;
 	if (!a->opts.replay_path && stored_since > c.n_pending) {
 		log_info("checkpoint: its trip was stored before the restart; not resumed");
+		a->next_flags = 0;   /* told by a stored record already */
 		goto out;
 	}
 	if (trip_checkpoint_restore(a->trip, c.trip, c.trip_len)) {
-		log_err("checkpoint: cannot restore the trip state; starting afresh");
-		goto out;
+		snprintf(why_buf, sizeof(why_buf), "its trip state does not restore");
+		goto refuse;
 	}
 	for (size_t i = dropped; i < c.n_pending; i++)
 		agent_ckpt_pending(&c, i, &a->pending[a->n_pending++]);
@@ -310,6 +486,10 @@ static int checkpoint_resume(agent_t *a)
 	log_notice("resumed from the checkpoint of %lld%s%s", (long long)t_s,
 		   trip_is_open(a->trip) ? " with an open trip" : "",
 		   a->n_pending ? " and finished records to store" : "");
+	goto out;
+refuse:
+	a->next_flags = 0;
+	ret = checkpoint_refuse(a, t_s, why);
 out:
 	free(blob);
 	return ret;
@@ -341,8 +521,12 @@ static void trip_timers(agent_t *a)
  * timers an open trip needs. */
 static void settle(agent_t *a)
 {
+	/* A record the store refuses waits in the checkpoint at once: a
+	 * crash or power cut before the store's retry loses nothing. */
 	if (a->n_pending && !a->store_blocked)
 		store_pending(a);
+	else if (a->n_pending && a->pending_unsaved && checkpoint_now(a))
+		a->pending_unsaved = false;   /* tried again with the store, not at every frame */
 	trip_timers(a);
 }
 
@@ -373,6 +557,15 @@ static void on_frame(void *ctx, const struct can_frame_rec *f)
 		trip_tick(a->trip, f->t_ns);
 		a->last_tick_ns = f->t_ns;
 	}
+	settle(a);
+}
+
+/* A value the source decoded itself: an ECU's answer to a request. */
+static void on_sample(void *ctx, const struct eco2_sample *smp)
+{
+	agent_t *a = ctx;
+
+	trip_sample(a->trip, smp);
 	settle(a);
 }
 
@@ -453,12 +646,14 @@ static void src_rearm(agent_t *a)
 }
 
 static void replay_frame(void *ctx, const struct can_frame_rec *f);
+static void replay_sample(void *ctx, const struct eco2_sample *smp);
 static void input_end(void *ctx);
 
 static void src_dispatch(agent_t *a)
 {
 	const struct can_source_cb cb = {
 		.frame = a->opts.replay_path ? replay_frame : on_frame,
+		.sample = a->opts.replay_path ? replay_sample : on_sample,
 		.event = on_can_event, .end = input_end, .ctx = a,
 	};
 	int ret = can_source_dispatch(a->src, &cb);
@@ -523,10 +718,11 @@ static int socketcan_opts_for(agent_t *a, struct can_source_opts *so, char **lis
 static int source_open(agent_t *a)
 {
 	struct socketcan_id ids[SOCKETCAN_MAX_IDS];
-	struct can_source_opts so = { .budget = REPLAY_CHUNK };
+	struct can_source_opts so = { .budget = REPLAY_CHUNK, .profile = a->profile };
 	const struct can_source_driver *drv;
 	const char *names[16];
 	char *list = NULL;
+	size_t n_polls;
 	int ret;
 
 	if (a->opts.replay_path) {
@@ -540,7 +736,10 @@ static int source_open(agent_t *a)
 		ret = socketcan_opts_for(a, &so, &list, names, ARRAY_SIZE(names), ids);
 		if (ret)
 			goto out;
-		drv = &can_source_socketcan;
+		/* A profile that polls: the poller, which also runs the
+		 * broadcast part, on the first interface. */
+		(void)profile_polls(a->profile, &n_polls);
+		drv = n_polls ? &can_source_poller : &can_source_socketcan;
 	}
 	ret = can_source_open(&a->src, drv, &so);
 	if (ret) {
@@ -582,6 +781,16 @@ static void replay_first_frame(agent_t *a, const struct can_frame_rec *f)
 	}
 }
 
+/* A value decoded from a replayed answer comes right after the frame that
+ * completed it: skipped with that frame. */
+static void replay_sample(void *ctx, const struct eco2_sample *smp)
+{
+	agent_t *a = ctx;
+
+	if (a->replay_frames > a->skip_frames)
+		on_sample(a, smp);
+}
+
 /* A replayed frame: the frames a resumed replay consumed before its
  * restart are skipped. */
 static void replay_frame(void *ctx, const struct can_frame_rec *f)
@@ -600,8 +809,11 @@ static void maybe_exit(agent_t *a)
 		return;
 	if (a->n_pending)
 		return;   /* the store retry timer comes back here */
-	if (a->opts.upload_drain && uploading(a) && !ledger_drained(a->ledger))
-		return;   /* the ledger's completion comes back here */
+	if (a->opts.upload_drain && uploading(a) && !ledger_drained(a->ledger)) {
+		if (!ledger_halted(a->ledger))
+			return;   /* the ledger's completion comes back here */
+		a->exit_status = 1;   /* nothing more will be sent: said why */
+	}
 	loop_stop(a->loop);
 }
 
@@ -702,6 +914,8 @@ static int ledger_start(agent_t *a)
 	if (!IS_ENABLED(CONFIG_UPLOAD) || !a->cfg.ledger_enabled)
 		return 0;
 	ledger_opts_for(&lo, &a->cfg);
+	lo.have_kid = true;   /* reconcile with the ledger's head for this key */
+	signer_kid(a->signer, lo.kid);
 	ret = ledger_open(&a->ledger, &lo, a->queue);
 	if (ret)
 		return ret;
@@ -795,21 +1009,30 @@ static int trip_start(agent_t *a)
 	struct trip_params tp;
 	int ret;
 
-	/* Both strings go into every signed record: one that does not fit
-	 * is refused here, not cut short in the record (or refused by
-	 * trip_new without a word). */
-	if (strlen(a->cfg.method_id) >= sizeof(tp.method)) {
-		log_err("%s: [method] id: at most %zu characters", a->cfg.path, sizeof(tp.method) - 1);
-		return -EINVAL;
-	}
-	if (a->cfg.vehicle_vin && strlen(a->cfg.vehicle_vin) > 17) {
-		log_err("%s: [vehicle] vin: at most 17 characters", a->cfg.path);
-		return -EINVAL;
-	}
+	/* The method id and the VIN go into every signed record: config.c
+	 * refuses, with file:line, what a record could not carry whole or a
+	 * verifier would not know. */
 	trip_params_for(&tp, &a->cfg, a->profile);
+	ret = trip_params_origin(&tp, a->cfg.can_profile, a->profile);
+	if (ret)
+		return ret;
 	ret = trip_new(&tp, on_record, a, &a->trip);
 	if (ret)
 		log_err("trip calculator: %s", strerror(-ret));
+	return ret;
+}
+
+/* The largest checkpoint: MAX_PENDING finished records and the trip
+ * calculator's blob (of one size whatever its state). */
+static int state_max_bytes(agent_t *a, int64_t *out)
+{
+	uint8_t *trip = NULL;
+	size_t trip_len = 0;
+	int ret = trip_checkpoint_save(a->trip, &trip, &trip_len);
+
+	free(trip);
+	if (!ret)
+		*out = (int64_t)agent_ckpt_size(MAX_PENDING, trip_len);
 	return ret;
 }
 
@@ -840,15 +1063,21 @@ int agent_open(agent_t **out, const struct agent_opts *opts)
 		log_err("key %s: %s", a->cfg.key_uri, strerror(-ret));
 		goto out;
 	}
+	ret = trip_start(a);
+	if (ret)
+		goto out;
 	qo.max_bytes = a->cfg.queue_max_bytes;
+	ret = state_max_bytes(a, &qo.state_max_bytes);
+	if (ret)
+		goto out;
+	qo.reserve_bytes = qo.state_max_bytes;
 	ret = queue_open(&a->queue, a->cfg.store_path, &qo);
 	if (ret) {
 		log_err("store %s: %s", a->cfg.store_path, strerror(-ret));
 		goto out;
 	}
-	ret = trip_start(a);
-	if (ret)
-		goto out;
+	log_info("saved state is tagged with %s", signer_tag_scheme(a->signer));
+	last_record_load(a);
 	ret = checkpoint_resume(a);
 	if (ret)
 		goto out;
@@ -893,6 +1122,21 @@ out:
 	return ret;
 }
 
+/* The CAN socket protocols eco2d may still open once running: raw
+ * sockets (re-opened interfaces), and ISO-TP or J1939 only when the
+ * profile polls that way. */
+static unsigned can_protocols(const profile_t *p)
+{
+	const struct diag_req *r;
+	unsigned protos = SECCOMP_CAN_RAW;
+	size_t n;
+
+	r = profile_polls(p, &n);
+	for (size_t i = 0; i < n; i++)
+		protos |= r[i].kind == DIAG_J1939 ? SECCOMP_CAN_J1939 : SECCOMP_CAN_ISOTP;
+	return protos;
+}
+
 int agent_run(agent_t *a)
 {
 	uint64_t wd_usec = notify_watchdog_usec();
@@ -904,7 +1148,7 @@ int agent_run(agent_t *a)
 	if (ECO2_ASAN && IS_ENABLED(CONFIG_SECCOMP) && !a->opts.no_seccomp)
 		log_notice("seccomp: not installed in an AddressSanitizer build (its leak check needs ptrace)");
 	else if (!a->opts.no_seccomp && IS_ENABLED(CONFIG_SECCOMP)) {
-		ret = seccomp_install(NULL);
+		ret = seccomp_install_can(NULL, can_protocols(a->profile));
 		if (ret) {
 			log_err("seccomp: %s", strerror(-ret));
 			return 1;
@@ -925,9 +1169,16 @@ int agent_run(agent_t *a)
 	(void)notify_send("STOPPING=1");
 	/* Whatever ended the loop: store what is finished, save what is open. */
 	store_pending(a);
-	checkpoint_now(a);
+	if (checkpoint_now(a) && (a->n_pending || trip_is_open(a->trip))) {
+		log_err("exit: the checkpoint cannot be saved (the disk is full): %zu finished "
+			"records%s are lost with this exit but for the %zu in the last checkpoint saved",
+			a->n_pending, trip_is_open(a->trip) ? " and the open trip's progress since that "
+			"checkpoint" : "", a->ckpt_saved_pending);
+		return 1;
+	}
 	if (a->n_pending) {
-		log_err("%zu records could not be stored; their trips stay in the checkpoint", a->n_pending);
+		log_err("%zu records could not be stored; they are in the checkpoint, stored at the "
+			"next start with room in the store", a->n_pending);
 		return 1;
 	}
 	return a->exit_status || ret ? 1 : 0;

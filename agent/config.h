@@ -36,6 +36,8 @@ struct eco2_config {
 	char *ledger_pin;           /* PIN for a pkcs11: key */
 	char *ledger_pinned_pubkey; /* "sha256//base64" or a PEM/DER file */
 	char *ledger_proxy;         /* NULL: from the environment */
+	char *ledger_receipt_key;   /* the ledger's verifier key (text or an
+				       absolute path); NULL: no receipts checked */
 	int64_t ledger_connect_timeout_s;
 	int64_t ledger_timeout_s;
 
@@ -66,6 +68,8 @@ struct eco2_config {
 
 	/* [log] */
 	char *log_level;            /* error, warning, notice, info, debug */
+
+	unsigned *lines;            /* per option (config.c's table): its line, 0: default */
 };
 
 /* Fill *cfg from the file at path (defaults first). 0 on success; -EINVAL
@@ -79,6 +83,15 @@ int config_load_buffer(struct eco2_config *cfg, const char *name,
 		       const char *text, size_t len) __must_check;
 
 void config_free(struct eco2_config *cfg);
+
+/* eco2d --check-config: the files the configuration names, checked as
+ * eco2d will open them, without reading more than a PEM's worth: opened
+ * without blocking, of the right type (a regular file; the store may not
+ * exist yet, its folder must), the key file and a pkcs11: URI's PIN file
+ * held to mode 0600, the store writable, the ledger's CA and certificate
+ * PEM text. Each problem "file:line: [section] key: path: why". 0 or
+ * -EINVAL. */
+int config_check_files(const struct eco2_config *cfg) __must_check;
 
 /* Print every option with its value as an INI file (eco2d --check-config). */
 void config_dump(const struct eco2_config *cfg, FILE *out);

@@ -23,7 +23,7 @@ static const struct {
 } commands[] = {
 	{ "status", ctl_status, "status                      current trip, CAN counters, queue, last upload" },
 	{ "trips", ctl_trips, "trips [--since TIME]        stored trips as a table" },
-	{ "export", ctl_export, "export [--from SEQ]         signed records as a CBOR sequence on stdout" },
+	{ "export", ctl_export, "export [--from SEQ] [--receipts FILE]   records on stdout, their receipts in FILE" },
 	{ "keygen", ctl_keygen, "keygen --uri URI [--alg es256|ed25519]   create the device key" },
 	{ "pubkey", ctl_pubkey, "pubkey --uri URI            PEM public key on stdout, kid on stderr" },
 	{ "decode", ctl_decode, "decode --dbc FILE [--json] [LOG|-]       decode a candump log" },

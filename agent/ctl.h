@@ -8,6 +8,8 @@
 #ifndef ECO2_CTL_H
 #define ECO2_CTL_H
 
+#include <stdbool.h>
+
 typedef int ctl_cmd_fn(int argc, char **argv);
 
 /* Global options given before the command. */
@@ -17,10 +19,15 @@ struct ctl_globals {
 extern struct ctl_globals ctl_globals;
 
 ctl_cmd_fn ctl_decode;    /* decode --dbc FILE [--json] [LOG|-] */
+			  /* decode --profile FILE [--vss] [--json] [--list] [LOG|-] */
 ctl_cmd_fn ctl_keygen;    /* keygen --uri URI [--alg es256|ed25519] */
 ctl_cmd_fn ctl_pubkey;    /* pubkey --uri URI */
 ctl_cmd_fn ctl_status;    /* status */
 ctl_cmd_fn ctl_trips;     /* trips [--since TIME] */
 ctl_cmd_fn ctl_export;    /* export [--from SEQ] */
+
+/* decode --profile (ctl_decode_profile.c): the exit status. */
+int ctl_decode_profile(const char *profile_path, const char *log_path, bool json, bool vss,
+		       bool list);
 
 #endif

@@ -102,11 +102,13 @@ static void print_open_trip(const struct eco2_config *cfg, queue_t *q)
 		return;
 	}
 	utc(t_s, when, sizeof(when));
-	if (agent_ckpt_decode(blob, len, &ck) || profile_load(&prof, cfg->can_profile))
+	/* eco2ctl does not hold the device key: what the checkpoint says,
+	 * which eco2d checks against its tag before it signs any of it. */
+	if (agent_ckpt_parse(blob, len, &ck, NULL) || profile_load(&prof, cfg->can_profile))
 		goto unknown;
 	if (ck.n_pending)
-		printf("waiting:           %zu finished records the store has not taken yet\n",
-		       ck.n_pending);
+		printf("waiting:           %zu finished records the store has not taken yet "
+		       "(in the checkpoint)\n", ck.n_pending);
 	trip_params_for(&tp, cfg, prof);
 	if (trip_new(&tp, ignore_record, NULL, &trip) ||
 	    trip_checkpoint_restore(trip, ck.trip, ck.trip_len))
@@ -128,6 +130,36 @@ out:
 	trip_free(trip);
 	profile_free(prof);
 	free(blob);
+}
+
+/* Both heads: the store's and the ledger's as eco2d last read it. */
+static void print_ledger_head(queue_t *q, uint64_t store_head)
+{
+	uint64_t seq;
+	int64_t t_s;
+	char when[32];
+
+	if (queue_ledger_head_get(q, &seq, &t_s)) {
+		printf("ledger head:       not read yet\n");
+		return;
+	}
+	utc(t_s, when, sizeof(when));
+	printf("ledger head:       %" PRIu64 " (read %s)%s\n", seq, when,
+	       seq > store_head ? "; AHEAD OF THE STORE: see docs/store.md, Recovery" :
+	       seq < store_head ? "; the rest is queued" : "");
+}
+
+static void print_rejected(queue_t *q)
+{
+	uint64_t n;
+	int64_t t_s;
+	char why[200], when[32];
+
+	if (queue_checkpoint_rejected(q, &n, &t_s, why, sizeof(why)) || !n)
+		return;
+	utc(t_s, when, sizeof(when));
+	printf("refused state:     %" PRIu64 " checkpoint%s kept aside, newest refused %s: %s\n",
+	       n, n == 1 ? "" : "s", when, why);
 }
 
 int ctl_status(int argc, char **argv)
@@ -152,6 +184,8 @@ int ctl_status(int argc, char **argv)
 	printf("can:               %" PRId64 " frames, %" PRId64 " dropped, %" PRId64 " bus errors\n",
 	       counter(q, "can.frames"), counter(q, "can.dropped"), counter(q, "can.bus_errors"));
 	printf("records:           %" PRIu64 " signed (chain head)\n", st.last_seq);
+	print_ledger_head(q, st.last_seq);
+	print_rejected(q);
 	printf("queue:             %" PRIu64 " waiting (%" PRIu64 " bytes), oldest seq %" PRIu64 "\n",
 	       st.pending, st.pending_bytes, st.oldest_pending_seq);
 	printf("uploaded:          %" PRIu64 " records, last upload %s\n", st.uploaded, last);
@@ -253,12 +287,49 @@ static int write_record(uint64_t seq, const uint8_t *bytes, size_t len, void *ct
 	return 0;
 }
 
+/* The receipts file is written the durable way: a temporary file, fsync,
+ * rename. */
+static int write_receipt(const struct queue_receipt *r, void *ctx)
+{
+	FILE *f = ctx;
+
+	return fwrite(r->text, 1, r->len, f) == r->len ? 0 : -EIO;
+}
+
+static int export_receipts(queue_t *q, uint64_t from, const char *path)
+{
+	char tmp[4096];
+	FILE *f;
+	int ret = -EIO;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	f = fopen(tmp, "we");
+	if (!f) {
+		fprintf(stderr, "eco2ctl: export: %s: %s\n", tmp, strerror(errno));
+		return -errno;
+	}
+	if (!queue_receipts_walk(q, from, write_receipt, f) && !fflush(f) && !fsync(fileno(f)))
+		ret = 0;
+	if (fclose(f) && !ret)
+		ret = -EIO;
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (ret) {
+		fprintf(stderr, "eco2ctl: export: writing the receipts to %s failed\n", path);
+		unlink(tmp);
+	}
+	return ret;
+}
+
 int ctl_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "from", required_argument, NULL, 'f' },
+		{ "receipts", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *receipts = NULL;
 	struct eco2_config cfg;
 	unsigned long long from = 1;
 	unsigned long n = 0;
@@ -268,6 +339,10 @@ int ctl_export(int argc, char **argv)
 
 	memset(&cfg, 0, sizeof(cfg));
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt == 'r') {
+			receipts = optarg;
+			continue;
+		}
 		errno = 0;
 		end = NULL;
 		/* strtoull takes "-1" as 2^64 - 1, and the store's seqs are
@@ -276,7 +351,7 @@ int ctl_export(int argc, char **argv)
 			from = strtoull(optarg, &end, 10);
 		if (opt != 'f' || !end || errno || *end || end == optarg || from < 1 ||
 		    from > INT64_MAX) {
-			fprintf(stderr, "usage: eco2ctl [-c FILE] export [--from SEQ] > records.cbor\n");
+			fprintf(stderr, "usage: eco2ctl [-c FILE] export [--from SEQ] [--receipts FILE] > records.cbor\n");
 			return 2;
 		}
 	}
@@ -295,7 +370,10 @@ int ctl_export(int argc, char **argv)
 		fprintf(stderr, "eco2ctl: export: write error\n");
 		goto out;
 	}
-	fprintf(stderr, "eco2ctl: exported %lu records from seq %llu\n", n, from);
+	if (receipts && export_receipts(q, from, receipts))
+		goto out;
+	fprintf(stderr, "eco2ctl: exported %lu records from seq %llu%s%s\n", n, from,
+		receipts ? ", their receipts to " : "", receipts ? receipts : "");
 	ret = 0;
 out:
 	queue_close(q);

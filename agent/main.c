@@ -13,7 +13,6 @@
 #include "agent/agent.h"
 #include "agent/config.h"
 #include "lib/log.h"
-#include "agent/trip.h"
 #include "can/profile.h"
 
 static void usage(FILE *out)
@@ -31,27 +30,25 @@ static void usage(FILE *out)
 		"  -h, --help          this text\n", CONFIG_DEFAULT_CONFIG_PATH);
 }
 
-/* --check-config: the file, and what it names that can be checked
- * without side effects (the profile and its DBC). */
+/* --check-config: the file, the files it names (of the right type, held
+ * to the rules eco2d will hold them to) and the profile with its DBC:
+ * whatever eco2d would refuse later is refused now, with file:line.
+ * Exit 0, or 2 for a configuration eco2d would not run with. */
 static int check_config(const char *path)
 {
 	struct eco2_config cfg;
 	profile_t *p = NULL;
-	int ret;
+	int ret, files;
 
 	ret = config_load(&cfg, path);
-	if (!ret)
-		ret = profile_load(&p, cfg.can_profile);
-	/* What the daemon refuses at start-up is refused here too: the
-	 * strings every signed record carries must fit it whole. */
-	if (!ret && strlen(cfg.method_id) >= sizeof(((struct trip_params *)0)->method)) {
-		log_err("%s: [method] id: at most %zu characters", path,
-			sizeof(((struct trip_params *)0)->method) - 1);
-		ret = -EINVAL;
-	}
-	if (!ret && cfg.vehicle_vin && strlen(cfg.vehicle_vin) > 17) {
-		log_err("%s: [vehicle] vin: at most 17 characters", path);
-		ret = -EINVAL;
+	if (!ret || ret == -EINVAL) {
+		/* The files too when the text has errors: one run, every
+		 * mistake. */
+		files = cfg.lines ? config_check_files(&cfg) : 0;
+		if (!ret && !files)
+			ret = profile_load(&p, cfg.can_profile);
+		if (!ret)
+			ret = files;
 	}
 	profile_free(p);
 	if (!ret) {
@@ -59,7 +56,7 @@ static int check_config(const char *path)
 		fprintf(stderr, "%s: configuration ok\n", path);
 	}
 	config_free(&cfg);
-	return ret ? 1 : 0;
+	return ret ? 2 : 0;
 }
 
 int main(int argc, char **argv)

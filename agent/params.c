@@ -1,21 +1,17 @@
 /* params — module options from the configuration and the profile. */
-#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "generated/version.h"
 #include "agent/params.h"
+#include "can/j1939.h"
+#include "crypto/cose.h"
+#include "lib/bytes.h"
+#include "lib/file.h"
+#include "lib/log.h"
 
-/* The odometer counter's range in metres (where it wraps); 0 if unknown. */
-static double odo_wrap_m(const profile_t *p)
-{
-	const struct dbc_signal *o = profile_signal(p, ROLE_ODOMETER);
-	double f = profile_unit_factor(p, ROLE_ODOMETER);
-
-	if (!o || o->value_type != DBC_VT_INT || o->is_signed || o->length >= 53 ||
-	    o->offset != 0 || !(o->factor > 0) || !(f > 0))
-		return 0;
-	return ldexp(1.0, o->length) * o->factor * f;
-}
+#define ORIGIN_FILE_MAX ((size_t)16 << 20)   /* a profile or a DBC */
 
 void trip_params_for(struct trip_params *tp, const struct eco2_config *cfg,
 		     const profile_t *p)
@@ -34,11 +30,46 @@ void trip_params_for(struct trip_params *tp, const struct eco2_config *cfg,
 
 void trip_params_for_profile(struct trip_params *tp, const profile_t *p)
 {
-	tp->roles = 0;
-	for (int r = 0; r < ROLE_COUNT; r++)
-		if (profile_signal(p, (enum eco2_role)r))
-			tp->roles |= 1u << r;
-	tp->odo_wrap_m = odo_wrap_m(p);
+	/* Broadcast or polled: the trip calculator cannot tell them apart. */
+	tp->roles = profile_roles(p);
+	tp->odo_wrap_m = profile_odo_wrap_m(p);
+}
+
+int trip_params_origin(struct trip_params *tp, const char *profile_path,
+		       const profile_t *p)
+{
+	const char *dbc_path = profile_dbc_path(p);
+	char *prof = NULL, *dbc = NULL;
+	const char *dbc_text;
+	size_t prof_len = 0, dbc_len = 0;
+	int ret;
+
+	snprintf(tp->software, sizeof(tp->software), "eco2d/%s", ECO2_BUILD_ID);
+	ret = file_read(profile_path, ORIGIN_FILE_MAX, 0, "profile", &prof, &prof_len);
+	if (ret)
+		goto out;
+	if (dbc_path) {
+		ret = file_read(dbc_path, ORIGIN_FILE_MAX, 0, "DBC", &dbc, &dbc_len);
+		if (ret)
+			goto out;
+		dbc_text = dbc;
+	} else if (IS_ENABLED(CONFIG_CAN_J1939)) {
+		dbc_text = j1939_builtin_dbc(&dbc_len);
+	} else {
+		dbc_text = "";
+	}
+	cose_profile_sha256(prof, prof_len, dbc_text, dbc_len, tp->profile_sha256);
+	{
+		char h[65];
+
+		hex_encode(tp->profile_sha256, sizeof(tp->profile_sha256), h);
+		log_notice("records name software %s, profile %s (%s) sha256 %s", tp->software,
+			 profile_path, dbc_path ? dbc_path : "built-in J1939 DBC", h);
+	}
+out:
+	free(prof);
+	free(dbc);
+	return ret;
 }
 
 void ledger_opts_for(struct ledger_opts *o, const struct eco2_config *cfg)
@@ -51,6 +82,7 @@ void ledger_opts_for(struct ledger_opts *o, const struct eco2_config *cfg)
 	o->key_pin = cfg->ledger_pin;
 	o->pinned_pubkey = cfg->ledger_pinned_pubkey;
 	o->proxy = cfg->ledger_proxy;
+	o->receipt_key = cfg->ledger_receipt_key;
 	o->connect_timeout_s = (long)cfg->ledger_connect_timeout_s;
 	o->timeout_s = (long)cfg->ledger_timeout_s;
 	o->batch_records = (size_t)cfg->upload_batch_records;

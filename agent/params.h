@@ -21,6 +21,14 @@ void trip_params_for(struct trip_params *tp, const struct eco2_config *cfg,
  * counter wraps (the rest of *tp is left as it is). */
 void trip_params_for_profile(struct trip_params *tp, const profile_t *p);
 
+/* What every record names as its origin (record format version 2): the
+ * software, "eco2d/" and the build's version, and the vehicle profile,
+ * SHA-256 over the profile file at profile_path and the DBC it loaded
+ * (crypto/cose.h cose_profile_sha256). 0, or -errno with the file named
+ * in the log. */
+int trip_params_origin(struct trip_params *tp, const char *profile_path,
+		       const profile_t *p) __must_check;
+
 /* Fill *o from [ledger] and [upload]. The strings point into cfg. */
 void ledger_opts_for(struct ledger_opts *o, const struct eco2_config *cfg);
 

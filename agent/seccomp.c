@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/socket.h>
+#include <linux/can.h>
 
 /* What eco2d does after start-up: epoll loop, CAN and TLS sockets, SQLite
  * file I/O, timers, signals, logging, memory. Names, not numbers, so the
@@ -74,12 +75,22 @@ static int allow_threads(scmp_filter_ctx ctx)
 
 /* socket() only for the families the daemon speaks (the unit's
  * RestrictAddressFamilies, plus netlink, which the C library's resolver
- * asks for the host's addresses), and IP sockets only as stream or
- * datagram: no packet or raw IP sockets even for a process running as
- * root without systemd. */
-static int allow_sockets(scmp_filter_ctx ctx)
+ * asks for the host's addresses), IP sockets only as stream or datagram:
+ * no packet or raw IP sockets even for a process running as root without
+ * systemd; CAN sockets only of the protocols in can_protos, each with its
+ * one type (a raw socket to read, ISO-TP or J1939 datagrams for the
+ * poller's requests when the profile has them). */
+static int allow_sockets(scmp_filter_ctx ctx, unsigned can_protos)
 {
-	static const int any_type[] = { AF_UNIX, AF_CAN, AF_NETLINK };
+	static const struct {
+		unsigned flag;
+		int type, proto;
+	} can[] = {
+		{ SECCOMP_CAN_RAW, SOCK_RAW, CAN_RAW },
+		{ SECCOMP_CAN_ISOTP, SOCK_DGRAM, CAN_ISOTP },
+		{ SECCOMP_CAN_J1939, SOCK_DGRAM, CAN_J1939 },
+	};
+	static const int any_type[] = { AF_UNIX, AF_NETLINK };
 	static const int ip[] = { AF_INET, AF_INET6 };
 	static const int ip_types[] = { SOCK_STREAM, SOCK_DGRAM };
 	int ret;
@@ -99,10 +110,25 @@ static int allow_sockets(scmp_filter_ctx ctx)
 			if (ret < 0)
 				return ret;
 		}
+	for (size_t i = 0; i < ARRAY_SIZE(can); i++) {
+		if (!(can_protos & can[i].flag))
+			continue;
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 3,
+				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)AF_CAN),
+				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (scmp_datum_t)can[i].type),
+				       SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)can[i].proto));
+		if (ret < 0)
+			return ret;
+	}
 	return 0;
 }
 
 int seccomp_install(const char *const *extra)
+{
+	return seccomp_install_can(extra, SECCOMP_CAN_RAW);
+}
+
+int seccomp_install_can(const char *const *extra, unsigned can_protos)
 {
 	scmp_filter_ctx ctx;
 	int ret = -ENOMEM;
@@ -132,7 +158,7 @@ int seccomp_install(const char *const *extra)
 		log_err("seccomp: cannot allow threads: %s", strerror(-ret));
 		goto out;
 	}
-	ret = allow_sockets(ctx);
+	ret = allow_sockets(ctx, can_protos);
 	if (ret < 0) {
 		log_err("seccomp: cannot allow sockets: %s", strerror(-ret));
 		goto out;
@@ -157,6 +183,13 @@ out:
 int seccomp_install(const char *const *extra)
 {
 	(void)extra;
+	return 0;
+}
+
+int seccomp_install_can(const char *const *extra, unsigned can_protos)
+{
+	(void)extra;
+	(void)can_protos;
 	return 0;
 }
 

@@ -20,10 +20,17 @@
 #define STALE_CTR_NS    (5 * NS_PER_S)  /* the same for energy counters (often 1 Hz) */
 #define REBASE_READINGS 5               /* consistent readings that move the baseline */
 #define DROP_FACTOR     2.5             /* period multiple that means lost frames: two in a row, beyond scheduling jitter */
+#define STUCK_REPEATS   8               /* samples of one role in a row at one time: the clock is stuck */
 #define TIME_MAX_NS     (INT64_C(1) << 62)
 #define CORR_MAX_NS     (INT64_C(1) << 60)  /* clock steps summed, either way */
 
 enum open_kind { OPEN_NONE = 0, OPEN_TRIP = ECO2_REC_TRIP, OPEN_CHARGE = ECO2_REC_CHARGE };
+
+/* Flags that say a reading was refused or lost (not the descriptive ones:
+ * no odometer, no energy signal, resumed, ended early, wrap handled). */
+#define ANOMALY_FLAGS (ECO2_FLAG_ODO_ROLLBACK | ECO2_FLAG_ODO_JUMP | ECO2_FLAG_ODO_STUCK | \
+		       ECO2_FLAG_DATA_GAP | ECO2_FLAG_CLOCK_JUMP | ECO2_FLAG_FRAMES_DROPPED | \
+		       ECO2_FLAG_BUS_ERROR | ECO2_FLAG_STATE_BREAK | ECO2_FLAG_CLOCK_STUCK)
 
 /* Everything below is plain data so that the checkpoint can copy it. */
 struct odo_state {
@@ -43,6 +50,7 @@ struct period_est {
 	int64_t last_t;
 	double period_ns;
 	uint32_t n;
+	uint32_t same_n;        /* samples in a row at the same time */
 };
 
 struct open_state {
@@ -269,6 +277,11 @@ static void fill_record(const trip_t *t, int64_t end_t, struct eco2_record *r)
 		r->has_vin = true;
 		memcpy(r->vin, t->vin, sizeof(r->vin));
 	}
+	/* The step the partial steps were bounded by, whole metres up, so
+	 * that "distance within one step of the odometer" holds as signed. */
+	r->odo_step_m = (int64_t)ceil(odo_step(t));
+	memcpy(r->software, t->p.software, sizeof(r->software));
+	memcpy(r->profile_sha256, t->p.profile_sha256, sizeof(r->profile_sha256));
 }
 
 int trip_peek(const trip_t *t, struct eco2_record *rec)
@@ -294,9 +307,11 @@ static void close_open(trip_t *t, int64_t end_t, uint64_t extra_flags)
 	o->flags |= extra_flags;
 	fill_record(t, end_t, &r);
 	/* A trip that neither moved nor moved a watt-hour is no trip: an
-	 * ignition cycle to open a door, say. */
+	 * ignition cycle to open a door, say. Unless something was wrong
+	 * with it: a trip whose every reading was refused is recorded, its
+	 * flags saying why it counts nothing. */
 	if (o->kind == OPEN_TRIP && r.distance_m == 0 && r.discharge_wh == 0 &&
-	    r.regen_wh == 0)
+	    r.regen_wh == 0 && !(r.flags & ANOMALY_FLAGS))
 		log_debug("trip: empty trip dropped");
 	else if (o->kind == OPEN_CHARGE && r.charged_wh == 0 && !(r.flags & ECO2_FLAG_NO_ENERGY))
 		log_debug("trip: empty charging session dropped");
@@ -482,8 +497,19 @@ static void note_period(trip_t *t, enum eco2_role r, int64_t now)
 	}
 	d = now - pe->last_t;
 	pe->last_t = now;
-	if (d <= 0)
-		return;   /* a second signal of the same frame */
+	if (d <= 0) {
+		/* A second signal of the same frame. The same signal again and
+		 * again at one time is a clock that stopped (a log whose
+		 * stamps do not advance): nothing integrates over it, so its
+		 * trip says so rather than carry its odometer's distance with
+		 * no energy. */
+		if (pe->same_n < UINT32_MAX)
+			pe->same_n++;
+		if (pe->same_n >= STUCK_REPEATS && t->s.open.kind != OPEN_NONE)
+			t->s.open.flags |= ECO2_FLAG_CLOCK_STUCK;
+		return;
+	}
+	pe->same_n = 0;
 	if (pe->n == 1) {
 		/* the first interval; a longer one is a sleep, not a period */
 		if (d <= 2 * NS_PER_S) {
@@ -948,7 +974,7 @@ void trip_finish(trip_t *t)
  * reads the same on every architecture. */
 
 #define CK_MAGIC   "E2TRIPCK"
-#define CK_VERSION 1u
+#define CK_VERSION 2u
 
 struct ck_buf {
 	uint8_t *p;
@@ -1028,6 +1054,7 @@ static void ck_walk(struct trip_state *s, struct ck_buf *b, bool save)
 	W(o->ctr_dis_have); W(o->ctr_regen_have);
 	for (int r = 0; r < ROLE_COUNT; r++) {
 		W(s->period[r].last_t); D(s->period[r].period_ns); W(s->period[r].n);
+		W(s->period[r].same_n);
 	}
 }
 

@@ -61,6 +61,10 @@ struct trip_params {
 	struct co2_params co2;
 	/* VIN to copy into records; NULL or "" for none. */
 	const char *vin;
+	/* The records' origin (format version 2, keys 22 and 23): the
+	 * software's id and the profile's SHA-256 (agent/params.h). */
+	char software[ECO2_SOFTWARE_MAX];
+	uint8_t profile_sha256[32];
 };
 
 /* Defaults as in eco2d.conf(5) with every role mapped but the counters. */

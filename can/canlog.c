@@ -40,6 +40,35 @@ static inline int64_t digits8(const unsigned char *p)
 	return (int64_t)((v & 0x0000FFFF0000FFFFull) * 42949672960001ull >> 32);
 }
 
+/* The 4 bytes of the 8 ASCII hex digits at p (upper or lower case, the
+ * first digit the high nibble of the first byte) into out; false, and
+ * nothing written, if one of the 8 is not a hex digit. SWAR: validate all
+ * bytes by range, then combine nibbles, pairs and halves. */
+static inline bool hex8(const unsigned char *p, uint8_t *out)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	v = le64toh(v);
+	if (v & 0x8080808080808080ull)
+		return false;
+	uint64_t l = v | 0x2020202020202020ull;   /* letters to lower case; digits stay */
+	/* per byte, x >= a: (x + 0x80 - a) has bit 7; x > b: (x + 0x7f - b) has it */
+	uint64_t digit = (l + 0x5050505050505050ull) & ~(l + 0x4646464646464646ull);   /* '0'..'9' */
+	uint64_t alpha = (l + 0x1f1f1f1f1f1f1f1full) & ~(l + 0x1919191919191919ull);   /* 'a'..'f' */
+	if (((digit | alpha) & 0x8080808080808080ull) != 0x8080808080808080ull)
+		return false;
+	/* nibble values: c & 15, plus 9 for letters (bit 6) */
+	uint64_t n = (l & 0x0f0f0f0f0f0f0f0full) + ((l >> 6) & 0x0101010101010101ull) * 9;
+	/* byte pairs (first, second) -> first << 4 | second, in each 16-bit lane */
+	n = ((n & 0x000f000f000f000full) << 4) | ((n & 0x0f000f000f000f00ull) >> 8);
+	n = (n | (n >> 8)) & 0x0000ffff0000ffffull;
+	n = (n | (n >> 16)) & 0x00000000ffffffffull;
+	uint32_t w = htole32((uint32_t)n);
+	memcpy(out, &w, 4);
+	return true;
+}
+
 static inline bool is_blank(char c)
 {
 	return c == ' ' || c == '\t';
@@ -114,14 +143,20 @@ int canlog_parse_line(const char *line, size_t len, struct can_frame_rec *out,
 		return fail(why, "expected decimal seconds after '('");
 	if (nd > 11 || sec > UINT64_MAX / 1000000000u - 1)
 		return fail(why, "timestamp seconds out of range");
-	if (p == end || *p != '.')
-		return fail(why, "expected '.' and 6 or 9 fraction digits in the timestamp");
-	p++;
-	nd = decimal_run(&p, end, &frac);   /* a count other than 6 or 9 is refused below */
-	if (nd == 6)
-		frac *= 1000;
-	else if (nd != 9)
-		return fail(why, "expected 6 or 9 fraction digits in the timestamp");
+	/* Any number of fraction digits (candump writes 6, other tools 3 or
+	 * 9, some none): nanoseconds are the first 9, the rest is dropped. */
+	if (p < end && *p == '.') {
+		static const uint32_t scale[10] = { 1000000000, 100000000, 10000000, 1000000,
+						    100000, 10000, 1000, 100, 10, 1 };
+		p++;
+		nd = 0;
+		for (; p < end && (unsigned)*p - '0' <= 9; p++, nd++)
+			if (nd < 9)
+				frac = frac * 10 + (unsigned)(*p - '0');
+		frac *= scale[nd < 9 ? nd : 9];
+	} else if (p == end || *p != ')') {
+		return fail(why, "expected '.' and fraction digits, or ')', after the timestamp's seconds");
+	}
 	if (p == end || *p != ')')
 		return fail(why, "expected ')' after the timestamp");
 	p++;
@@ -211,7 +246,13 @@ iface:
 	/* DATA */
 	unsigned n = 0;
 	for (;;) {
-		/* pairs of hex digits; '.' may separate bytes */
+		/* pairs of hex digits; '.' may separate bytes. Runs of 8 digits
+		 * (4 bytes) that fit take the fast path; the rest, and every
+		 * error, the pair loop. */
+		while (end - p >= 8 && n + 4 <= max && hex8(p, out->data + n)) {
+			n += 4;
+			p += 8;
+		}
 		while (p + 1 < end) {
 			int hi = hex_digit(p[0]), lo = hex_digit(p[1]);
 			if ((hi | lo) < 0)

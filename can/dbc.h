@@ -2,9 +2,16 @@
  *
  * dbc_load() parses a whole file into an immutable dbc_t. The metadata
  * records below are plain read-only data owned by the dbc_t: every pointer
- * in them stays valid until dbc_free(). Errors are logged as
- * "file:line:col: what was expected" and loading fails; sections this
- * parser does not know are skipped with a warning.
+ * in them stays valid until dbc_free().
+ *
+ * A loader that keeps going: a statement outside the grammar is a warning,
+ * "file:line:col: what was expected; what was skipped", and the rest of the
+ * file loads (the next statement starts at the next section keyword that
+ * begins a line). The dialect other tools accept is taken with the meaning
+ * they give it, each case with a warning: docs/dbc.md lists them. With
+ * DBC_STRICT every such warning is an error and loading fails, as a linter
+ * wants. Sections this parser does not know are skipped with a warning in
+ * both modes.
  *
  * Supported: BO_, SG_ (Intel @1 and Motorola @0 with sawtooth bit
  * numbering, signed, any factor/offset), simple (M / mN) and extended
@@ -61,8 +68,19 @@ struct dbc_value_desc {
 
 struct dbc_message;
 
+/* A number exactly as the DBC writes it in decimal: mant x 10^exp. Kept
+ * for exact output of raw * factor + offset (see can/physfmt.h). `exact`
+ * is false when the text has more significant digits than mant holds or an
+ * exponent beyond +-99: only the double is then meaningful. */
+struct dbc_decimal {
+	int64_t mant;
+	int16_t exp;
+	bool exact;
+};
+
 struct dbc_signal {
-	const char *name;
+	const char *name;         /* SystemSignalLongSymbol when the DBC gives one, else the SG_ name */
+	const char *short_name;   /* the SG_ name (at most 32 characters in Vector's tools) */
 	const struct dbc_message *message;   /* the message holding it */
 	uint16_t start_bit;       /* as written in the DBC, see above */
 	uint8_t length;           /* bits, 1..64 */
@@ -70,6 +88,7 @@ struct dbc_signal {
 	uint8_t value_type;       /* enum dbc_value_type */
 	bool is_signed;           /* two's complement raw value */
 	double factor, offset;    /* physical = raw * factor + offset */
+	struct dbc_decimal factor_dec, offset_dec;   /* the same as written */
 	double min, max;          /* physical range from [min|max]; 0,0 = none */
 	const char *unit;         /* unit string, "" when none */
 	const char *comment;      /* CM_ SG_ text or NULL */
@@ -88,7 +107,8 @@ struct dbc_signal {
 
 struct dbc_message {
 	uint32_t id;              /* CAN id without flag bits */
-	bool is_ext;              /* 29-bit id (bit 31 set in the DBC) */
+	bool is_ext;              /* 29-bit id: bit 31 set in the DBC, or an id above
+				     0x7FF written without it (taken as 29-bit, warned) */
 	bool is_fd;               /* VFrameFormat StandardCAN_FD/ExtendedCAN_FD, or size > 8 */
 	uint8_t size;             /* payload bytes from BO_, 0..64 */
 	uint32_t cycle_time_ms;   /* GenMsgCycleTime (BA_ or BA_DEF_DEF_); 0 = not periodic / unknown */
@@ -99,21 +119,37 @@ struct dbc_message {
 	unsigned n_signals;
 };
 
+/* Flags of dbc_load_with(). */
+enum {
+	DBC_STRICT = 1u << 0,   /* any construct outside the grammar fails the load */
+};
+
 /* Parse the file at `path`. On success *out is set; free it with dbc_free().
  * Returns 0, -errno for I/O, -EFBIG when it is not a regular file of at
- * most 64 MiB, -EINVAL for a syntax or semantic error (each logged as
- * "path:line:col: ..."). */
+ * most 64 MiB, -ENOMEM; with DBC_STRICT, -EINVAL for any construct outside
+ * the grammar (logged as "path:line:col: ..."). Without DBC_STRICT a bad
+ * statement is a warning and never fails the load (an unterminated string
+ * runs to the end of the file: what precedes it loads).
+ * dbc_load() is dbc_load_with(..., 0). */
 int dbc_load(dbc_t **out, const char *path) __must_check;
+int dbc_load_with(dbc_t **out, const char *path, unsigned flags) __must_check;
 
 /* The same from memory; `name` is used in messages and need not exist. */
 int dbc_load_buffer(dbc_t **out, const char *name, const char *text, size_t len) __must_check;
+int dbc_load_buffer_with(dbc_t **out, const char *name, const char *text, size_t len,
+			 unsigned flags) __must_check;
+
+/* Warnings the load logged (statements skipped or taken in the dialect's
+ * meaning, ids taken as 29-bit, signals past their message's size, ...). */
+unsigned dbc_warning_count(const dbc_t *dbc);
 
 void dbc_free(dbc_t *dbc);   /* NULL is fine */
 
 unsigned dbc_message_count(const dbc_t *dbc);
 const struct dbc_message *dbc_message_at(const dbc_t *dbc, unsigned i);   /* file order */
 
-/* NULL when absent. By id: the id without flag bits and whether it is extended. */
+/* NULL when absent. By id: the id without flag bits and whether it is
+ * extended. By name: a signal's long name or its SG_ name. */
 const struct dbc_message *dbc_find_message(const dbc_t *dbc, uint32_t id, bool is_ext);
 const struct dbc_message *dbc_find_message_by_name(const dbc_t *dbc, const char *name);
 const struct dbc_signal *dbc_find_signal(const struct dbc_message *msg, const char *name);

@@ -1,6 +1,8 @@
 /* profile — vehicle profile INI -> DBC signals, units, filters (see profile.h). */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,14 +10,17 @@
 
 #include <ini.h>
 
+#include "lib/bytes.h"
 #include "lib/file.h"
 #include "lib/ini_lines.h"
 #include "lib/log.h"
 #include "can/decode.h"
+#include "can/isotp.h"
 #include "can/j1939.h"
 #include "can/profile.h"
 
 #define PROFILE_MAX_BYTES ((size_t)1 << 20)   /* a profile is a few KiB */
+#define MAX_POLLS 32                          /* [poll.NAME] sections */
 
 enum dim {
 	DIM_NONE,       /* state signals: ignition, charging */
@@ -64,6 +69,7 @@ static const struct role_info {
 struct role_map {
 	char *ref;                      /* "Message.Signal" as written */
 	unsigned line;                  /* where it was set; 0 = unmapped */
+	int poll;                       /* 1 + index of the [poll.NAME] answering it; 0 none */
 	char *unit;                     /* <role>_unit override or NULL */
 	unsigned unit_line;
 	const struct dbc_signal *sig;
@@ -73,9 +79,18 @@ struct role_map {
 struct profile {
 	char *name;
 	dbc_t *dbc;
+	char *dbc_file;          /* the DBC's path as loaded; NULL: built in */
 	decoder_t *dec;
 	bool j1939;
 	struct role_map map[ROLE_COUNT];
+	struct diag_req *polls;         /* [poll.NAME] sections, in file order */
+	size_t n_polls;
+	struct profile_poll_opts poll_opts;
+};
+
+/* Line numbers of the keys of one [poll.NAME] section (set-once checks). */
+struct poll_lines {
+	unsigned ecu, request, j1939, to, interval[DIAG_N_STATES], timeout, pending, answer;
 };
 
 /* Parser state: the INI is read first, then resolved against the DBC. */
@@ -88,6 +103,8 @@ struct pstate {
 	char *dbc_path;
 	unsigned dbc_line, j1939_line, name_line, current_line;
 	bool current_charge;
+	struct poll_lines *poll_lines;   /* parallel to p->polls */
+	unsigned bitrate_line, budget_line, padding_line, sa_line, signals_lines;
 };
 
 static void perr(struct pstate *st, unsigned line, const char *fmt, ...) __printf(3, 4);
@@ -155,6 +172,9 @@ static int set_str(char **dst, const char *value)
 	*dst = s;
 	return 0;
 }
+
+static void on_poll_global(struct pstate *st, const char *key, const char *value);
+static void on_poll_key(struct pstate *st, const char *name, const char *key, const char *value);
 
 static int on_value(void *user, const char *section, const char *key, const char *value)
 {
@@ -236,8 +256,409 @@ static int on_value(void *user, const char *section, const char *key, const char
 		return 1;
 	}
 
-	perr(st, st->in.line, "[%s]: unknown section (expected vehicle, signals or options)", section);
+	if (!strcmp(section, "poll")) {
+		on_poll_global(st, key, value);
+		return 1;
+	}
+	if (!strncmp(section, "poll.", 5)) {
+		on_poll_key(st, section + 5, key, value);
+		return 1;
+	}
+	perr(st, st->in.line, "[%s]: unknown section (expected vehicle, signals, options, poll or poll.NAME)", section);
 	return 1;
+}
+
+/* ---- [poll] and [poll.NAME] ------------------------------------------------ */
+
+/* A whole-string number in [min, max]. */
+static bool num_in(const char *s, double min, double max, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	return !errno && end != s && !*end && isfinite(*out) && *out >= min && *out <= max;
+}
+
+/* A hex number of 1..max_digits digits (an optional 0x), whole string. */
+static bool hex_in(const char *s, unsigned max_digits, uint32_t *out, unsigned *digits)
+{
+	size_t n;
+	uint32_t v = 0;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	n = strlen(s);
+	if (n == 0 || n > max_digits)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		int d = hex_digit((unsigned char)s[i]);
+
+		if (d < 0)
+			return false;
+		v = v << 4 | (uint32_t)d;
+	}
+	*out = v;
+	if (digits)
+		*digits = (unsigned)n;
+	return true;
+}
+
+/* "7E4" (11-bit) or "18DA42F1" (29-bit: more than 3 digits or above 0x7FF). */
+static bool can_id_in(const char *s, uint32_t *id, bool *ext)
+{
+	unsigned digits;
+
+	if (!hex_in(s, 8, id, &digits))
+		return false;
+	*ext = digits > 3 || *id > 0x7ff;
+	return *id <= 0x1fffffff;
+}
+
+/* Split value at blanks into at most max tokens in buf; -1 if too many. */
+static int tokens(const char *value, char *buf, size_t buflen, char **tok, int max)
+{
+	int n = 0;
+
+	snprintf(buf, buflen, "%s", value);
+	for (char *p = buf; *p;) {
+		while (*p == ' ' || *p == '\t')
+			*p++ = '\0';
+		if (!*p)
+			break;
+		if (n == max)
+			return -1;
+		tok[n++] = p;
+		while (*p && *p != ' ' && *p != '\t')
+			p++;
+	}
+	return n;
+}
+
+static struct diag_req *poll_find(struct pstate *st, const char *name, struct poll_lines **pl)
+{
+	struct profile *p = st->p;
+	struct diag_req *r;
+	void *grown;
+
+	for (size_t i = 0; i < p->n_polls; i++)
+		if (!strcmp(p->polls[i].name, name)) {
+			*pl = &st->poll_lines[i];
+			return &p->polls[i];
+		}
+	if (p->n_polls == MAX_POLLS) {
+		perr(st, st->in.line, "[poll.%s]: at most %d [poll.NAME] sections", name, MAX_POLLS);
+		return NULL;
+	}
+	if (!*name || strlen(name) >= DIAG_NAME_MAX) {
+		perr(st, st->in.line, "[poll.%s]: expected a name of 1 to %d characters", name,
+		     DIAG_NAME_MAX - 1);
+		return NULL;
+	}
+	grown = realloc(p->polls, (p->n_polls + 1) * sizeof(*p->polls));
+	if (!grown)
+		return NULL;
+	p->polls = grown;
+	grown = realloc(st->poll_lines, (p->n_polls + 1) * sizeof(*st->poll_lines));
+	if (!grown)
+		return NULL;
+	st->poll_lines = grown;
+	r = &p->polls[p->n_polls];
+	memset(r, 0, sizeof(*r));
+	memset(&st->poll_lines[p->n_polls], 0, sizeof(*st->poll_lines));
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->line = st->in.line;
+	r->timeout_ms = 200;
+	r->pending_ms = 5000;
+	*pl = &st->poll_lines[p->n_polls];
+	p->n_polls++;
+	return r;
+}
+
+/* ROLE = POS[:LEN | .BIT] [signed] [le] [* SCALE] [+|- OFFSET] [UNIT] */
+static void poll_field(struct pstate *st, struct diag_req *r, enum eco2_role role,
+		       const char *value)
+{
+	struct diag_field *f;
+	const struct unit *u = NULL;
+	char buf[256], *tok[12], *colon, *dot;
+	double v;
+	int n = tokens(value, buf, sizeof(buf), tok, (int)ARRAY_SIZE(tok));
+
+	if (r->n_fields == DIAG_MAX_FIELDS) {
+		perr(st, st->in.line, "[poll.%s]: at most %d roles in one answer", r->name, DIAG_MAX_FIELDS);
+		return;
+	}
+	f = &r->fields[r->n_fields];
+	memset(f, 0, sizeof(*f));
+	f->role = role;
+	f->scale = 1;
+	f->line = st->in.line;
+	if (n < 1)
+		goto bad;
+	colon = strchr(tok[0], ':');
+	dot = strchr(tok[0], '.');
+	if (colon)
+		*colon = '\0';
+	if (dot)
+		*dot = '\0';
+	if (!num_in(tok[0], 0, ISOTP_MAX_PDU - 2, &v) || v != floor(v))
+		goto bad;
+	f->pos = (uint16_t)v;
+	f->len = 1;
+	if (colon) {
+		if (!num_in(colon + 1, 1, 8, &v) || v != floor(v))
+			goto bad;
+		f->len = (uint8_t)v;
+	} else if (dot) {
+		if (!num_in(dot + 1, 0, 7, &v) || v != floor(v))
+			goto bad;
+		f->len = 0;
+		f->bit = (uint8_t)v;
+	}
+	for (int i = 1; i < n; i++) {
+		const char *t = tok[i];
+
+		if (!strcmp(t, "signed") && f->len) {
+			f->is_signed = true;
+		} else if (!strcmp(t, "le") && f->len > 1) {
+			f->le = true;
+		} else if (t[0] == '*' || t[0] == '+' || (t[0] == '-' && !u)) {
+			const char *num = t[1] ? t + 1 : (i + 1 < n ? tok[++i] : "");
+
+			if (!num_in(num, -1e12, 1e12, &v))
+				goto bad;
+			if (t[0] == '*') {
+				if (v == 0)
+					goto bad;
+				f->scale = v;
+			} else {
+				f->offset = t[0] == '-' ? -v : v;
+			}
+		} else if (!u && i == n - 1) {
+			u = unit_find(t);
+			if (!u) {
+				perr(st, st->in.line, "[poll.%s] %s: unknown unit '%s'", r->name,
+				     roles[role].key, t);
+				return;
+			}
+		} else {
+			goto bad;
+		}
+	}
+	if (roles[role].dim == DIM_NONE) {
+		if (u) {
+			perr(st, st->in.line, "[poll.%s] %s: a state takes no unit", r->name, roles[role].key);
+			return;
+		}
+		f->factor = 1;
+	} else if (!u) {
+		perr(st, st->in.line, "[poll.%s] %s: give the unit (%s needs %s)", r->name,
+		     roles[role].key, roles[role].key, dim_names[roles[role].dim]);
+		return;
+	} else if (u->dim != roles[role].dim) {
+		perr(st, st->in.line, "[poll.%s] %s: unit '%s' is %s; %s needs %s", r->name,
+		     roles[role].key, u->name, dim_names[u->dim], roles[role].key,
+		     dim_names[roles[role].dim]);
+		return;
+	} else {
+		f->factor = u->factor;
+	}
+	if (st->p->map[role].line) {
+		perr(st, st->in.line, "%s: mapped twice (first on line %u)", roles[role].key,
+		     st->p->map[role].line);
+		return;
+	}
+	st->p->map[role].line = st->in.line;
+	st->p->map[role].poll = (int)(r - st->p->polls) + 1;
+	r->n_fields++;
+	return;
+bad:
+	perr(st, st->in.line, "[poll.%s] %s: expected POS[:LEN|.BIT] [signed] [le] [* SCALE] [+|- OFFSET] [UNIT], not '%s'",
+	     r->name, roles[role].key, value);
+}
+
+/* request = 22 01 01: a read service and its parameter, nothing else. */
+static void poll_request(struct pstate *st, struct diag_req *r, const char *value)
+{
+	char buf[64], *tok[DIAG_MAX_REQ + 1];
+	int n = tokens(value, buf, sizeof(buf), tok, DIAG_MAX_REQ + 1);
+	uint32_t b;
+	int want;
+
+	if (n < 2 || n > DIAG_MAX_REQ)
+		goto bad;
+	for (int i = 0; i < n; i++) {
+		if (!hex_in(tok[i], 2, &b, NULL))
+			goto bad;
+		r->req[i] = (uint8_t)b;
+	}
+	switch (r->req[0]) {
+	case 0x01:   /* OBD-II current data: PID */
+	case 0x09:   /* OBD-II vehicle information: info type */
+	case 0x21:   /* KWP2000 ReadDataByLocalIdentifier */
+		want = 2;
+		break;
+	case 0x22:   /* UDS ReadDataByIdentifier: one DID */
+		want = 3;
+		break;
+	default:
+		perr(st, st->in.line, "[poll.%s] request: service %02X is not a read this agent may send (01, 09, 21 or 22)",
+		     r->name, r->req[0]);
+		return;
+	}
+	if (n != want) {
+		perr(st, st->in.line, "[poll.%s] request: service %02X takes %d parameter byte%s, not %d",
+		     r->name, r->req[0], want - 1, want == 2 ? "" : "s", n - 1);
+		return;
+	}
+	r->req_len = (uint8_t)n;
+	return;
+bad:
+	perr(st, st->in.line, "[poll.%s] request: expected hex bytes such as '22 01 01' or '01 A6', not '%s'",
+	     r->name, value);
+}
+
+/* The numeric keys of a [poll.NAME] section. False: key is none of them. */
+static bool poll_number(struct pstate *st, struct diag_req *r, struct poll_lines *pl,
+			const char *sect, const char *key, const char *value)
+{
+	static const struct {
+		const char *key;
+		size_t line;            /* offset of its line in struct poll_lines */
+		double min, max;
+		const char *what;
+	} keys[] = {
+		{ "j1939", offsetof(struct poll_lines, j1939), 0, 0x3ffff, "the PGN to request," },
+		{ "timeout_ms", offsetof(struct poll_lines, timeout), 10, 10000, "milliseconds," },
+		{ "pending_ms", offsetof(struct poll_lines, pending), 100, 60000, "milliseconds," },
+		{ "answer_bytes", offsetof(struct poll_lines, answer), 1, ISOTP_MAX_PDU, "bytes," },
+	};
+	double v;
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		if (strcmp(key, keys[i].key))
+			continue;
+		if (!set_once(st, (unsigned *)((char *)pl + keys[i].line), sect, key))
+			return true;
+		if (!num_in(value, keys[i].min, keys[i].max, &v) || v != floor(v)) {
+			perr(st, st->in.line, "[poll.%s] %s: expected %s %g to %g, not '%s'", r->name, key,
+			     keys[i].what, keys[i].min, keys[i].max, value);
+			return true;
+		}
+		switch (i) {
+		case 0: r->pgn = (uint32_t)v; break;
+		case 1: r->timeout_ms = (uint32_t)v; break;
+		case 2: r->pending_ms = (uint32_t)v; break;
+		default: r->answer_len = (uint16_t)v; break;
+		}
+		return true;
+	}
+	return false;
+}
+
+static void on_poll_key(struct pstate *st, const char *name, const char *key, const char *value)
+{
+	static const char *const ikeys[DIAG_N_STATES] = { "driving_s", "charging_s", "parked_s" };
+	struct poll_lines *pl = NULL;
+	struct diag_req *r = poll_find(st, name, &pl);
+	char buf[64], *tok[3], sect[DIAG_NAME_MAX + 8];
+	uint32_t v32;
+	double v;
+	int r_idx;
+
+	if (!r)
+		return;
+	snprintf(sect, sizeof(sect), "poll.%s", name);
+	for (int s = 0; s < DIAG_N_STATES; s++) {
+		if (strcmp(key, ikeys[s]))
+			continue;
+		if (!set_once(st, &pl->interval[s], sect, key))
+			return;
+		if (!num_in(value, 0, 86400, &v) || (v > 0 && v < 0.01))
+			perr(st, st->in.line, "[poll.%s] %s: expected 0 (never) or 0.01 to 86400 seconds, not '%s'",
+			     name, key, value);
+		else
+			r->interval_ms[s] = (uint32_t)llround(v * 1000);
+		return;
+	}
+	if (!strcmp(key, "ecu")) {
+		bool ext_tx = false, ext_rx = false;
+
+		if (!set_once(st, &pl->ecu, sect, key))
+			return;
+		if (tokens(value, buf, sizeof(buf), tok, 3) != 2 || !can_id_in(tok[0], &r->tx_id, &ext_tx) ||
+		    !can_id_in(tok[1], &r->rx_id, &ext_rx))
+			perr(st, st->in.line, "[poll.%s] ecu: expected the request id and the answer id in hex ('7E4 7EC', '18DA42F1 18DAF142'), not '%s'",
+			     name, value);
+		else if (ext_tx != ext_rx)
+			perr(st, st->in.line, "[poll.%s] ecu: both ids 11-bit or both 29-bit", name);
+		else if (r->tx_id == r->rx_id)
+			perr(st, st->in.line, "[poll.%s] ecu: the answer id must differ from the request id", name);
+		r->ext = ext_tx;
+	} else if (!strcmp(key, "request")) {
+		if (set_once(st, &pl->request, sect, key))
+			poll_request(st, r, value);
+	} else if (!strcmp(key, "to")) {
+		if (!set_once(st, &pl->to, sect, key))
+			return;
+		if (!hex_in(value, 2, &v32, NULL) || v32 == 0xfe)
+			perr(st, st->in.line, "[poll.%s] to: expected a J1939 address in hex (FF: everybody), not '%s'",
+			     name, value);
+		else
+			r->da = (uint8_t)v32;
+	} else if (poll_number(st, r, pl, sect, key, value)) {
+		return;
+	} else {
+		r_idx = role_by_key(key, strlen(key));
+		if (r_idx < 0)
+			perr(st, st->in.line, "[poll.%s] %s: unknown key (expected ecu, request, j1939, to, driving_s, charging_s, parked_s, timeout_ms, pending_ms, answer_bytes or a role)",
+			     name, key);
+		else
+			poll_field(st, r, (enum eco2_role)r_idx, value);
+	}
+}
+
+static void on_poll_global(struct pstate *st, const char *key, const char *value)
+{
+	struct profile_poll_opts *o = &st->p->poll_opts;
+	uint32_t v32;
+	double v;
+
+	if (!strcmp(key, "bitrate")) {
+		if (!set_once(st, &st->bitrate_line, "poll", key))
+			return;
+		if (!num_in(value, 10000, 1000000, &v) || v != floor(v))
+			perr(st, st->in.line, "[poll] bitrate: expected 10000 to 1000000 bit/s, not '%s'", value);
+		else
+			o->bitrate = (uint32_t)v;
+	} else if (!strcmp(key, "budget_pct")) {
+		if (!set_once(st, &st->budget_line, "poll", key))
+			return;
+		if (!num_in(value, 0.01, 50, &v))
+			perr(st, st->in.line, "[poll] budget_pct: expected 0.01 to 50 (per cent of the bus), not '%s'", value);
+		else
+			o->budget_pct = v;
+	} else if (!strcmp(key, "padding")) {
+		if (!set_once(st, &st->padding_line, "poll", key))
+			return;
+		if (!strcmp(value, "none"))
+			o->padding = -1;
+		else if (hex_in(value, 2, &v32, NULL))
+			o->padding = (int)v32;
+		else
+			perr(st, st->in.line, "[poll] padding: expected a byte in hex (AA, 55, CC, 00) or none, not '%s'", value);
+	} else if (!strcmp(key, "j1939_source_address")) {
+		if (!set_once(st, &st->sa_line, "poll", key))
+			return;
+		if (!hex_in(value, 2, &v32, NULL) || v32 > 0xfd)
+			perr(st, st->in.line, "[poll] j1939_source_address: expected 00 to FD in hex, not '%s'", value);
+		else
+			o->j1939_sa = (uint8_t)v32;
+	} else {
+		perr(st, st->in.line, "[poll] %s: unknown key (expected bitrate, budget_pct, padding or j1939_source_address)",
+		     key);
+	}
 }
 
 static void profile_too_long(void *ctx, unsigned line, int max_chars)
@@ -306,6 +727,140 @@ out:
 	free(mname);
 }
 
+
+/* ---- checks across sections ---------------------------------------------- */
+
+static bool broadcast_roles(const struct profile *p)
+{
+	for (unsigned r = 0; r < ROLE_COUNT; r++)
+		if (p->map[r].line && !p->map[r].poll)
+			return true;
+	return false;
+}
+
+static bool has_j1939_polls(const struct profile *p)
+{
+	for (size_t i = 0; i < p->n_polls; i++)
+		if (p->polls[i].kind == DIAG_J1939)
+			return true;
+	return false;
+}
+
+/* Each request complete and consistent; ids one-to-one; the worst-case
+ * bus load of every state within the budget. */
+static void check_polls(struct pstate *st)
+{
+	struct profile *p = st->p;
+	struct profile_poll_opts *o = &p->poll_opts;
+	double bits_s[DIAG_N_STATES] = { 0 };
+
+	for (size_t i = 0; i < p->n_polls; i++) {
+		struct diag_req *r = &p->polls[i];
+		struct poll_lines *pl = &st->poll_lines[i];
+		bool any = false;
+		unsigned need = 0;
+
+		if (pl->j1939) {
+			r->kind = DIAG_J1939;
+			if (pl->ecu || pl->request || r->n_fields || pl->timeout || pl->pending || pl->answer)
+				perr(st, r->line, "[poll.%s]: a J1939 request takes j1939, to and the intervals only; its answer is decoded by [signals]",
+				     r->name);
+			if (!pl->to)
+				r->da = J1939_ADDR_GLOBAL;
+			r->sa = o->j1939_sa;
+			r->ext = true;
+			r->tx_id = j1939_make_id(DIAG_J1939_PRIO, DIAG_J1939_PGN_REQUEST, r->da, r->sa);
+			r->req[0] = (uint8_t)r->pgn;
+			r->req[1] = (uint8_t)(r->pgn >> 8);
+			r->req[2] = (uint8_t)(r->pgn >> 16);
+			r->req_len = 3;
+			r->answer_len = 8;
+		} else {
+			r->kind = DIAG_ISOTP;
+			if (!pl->ecu)
+				perr(st, r->line, "[poll.%s] ecu: required (the request id and the answer id)", r->name);
+			if (!pl->request)
+				perr(st, r->line, "[poll.%s] request: required (e.g. 22 01 01, 01 A6)", r->name);
+			if (pl->to)
+				perr(st, pl->to, "[poll.%s] to: only for a J1939 request", r->name);
+			if (!r->n_fields)
+				perr(st, r->line, "[poll.%s]: no role is read from the answer", r->name);
+			for (unsigned k = 0; k < r->n_fields; k++) {
+				const struct diag_field *f = &r->fields[k];
+				unsigned end = f->pos + (f->len ? f->len : 1u);
+
+				if (end > need)
+					need = end;
+				if (f->role == ROLE_PACK_CURRENT && st->current_charge)
+					r->fields[k].factor = -f->factor;
+			}
+			need += r->req_len;
+			if (!pl->answer)
+				r->answer_len = (uint16_t)(need > ISOTP_MAX_PDU ? ISOTP_MAX_PDU : need);
+			else if (r->answer_len < need)
+				perr(st, pl->answer, "[poll.%s] answer_bytes: %u is shorter than the %u bytes the roles read",
+				     r->name, r->answer_len, need);
+			for (size_t j = 0; j < i; j++) {
+				const struct diag_req *q = &p->polls[j];
+
+				if (q->kind != DIAG_ISOTP || q->ext != r->ext)
+					continue;
+				if ((q->tx_id == r->tx_id) != (q->rx_id == r->rx_id) ||
+				    q->tx_id == r->rx_id || q->rx_id == r->tx_id)
+					perr(st, pl->ecu, "[poll.%s] ecu: ids %X/%X clash with [poll.%s] (%X/%X): one answer id per request id",
+					     r->name, r->tx_id, r->rx_id, q->name, q->tx_id, q->rx_id);
+			}
+		}
+		if (!pl->interval[DIAG_DRIVING])
+			perr(st, r->line, "[poll.%s] driving_s: required (0: never)", r->name);
+		for (int s = 0; s < DIAG_N_STATES; s++) {
+			if (!r->interval_ms[s])
+				continue;
+			any = true;
+			bits_s[s] += diag_req_bits(r, o->padding >= 0) * 1000.0 / r->interval_ms[s];
+		}
+		if (!any && pl->interval[DIAG_DRIVING])
+			log_warn("%s:%u: [poll.%s] is never asked in any state", st->file, r->line, r->name);
+	}
+	for (int s = 0; s < DIAG_N_STATES; s++) {
+		double pct = bits_s[s] * 100 / o->bitrate;
+
+		if (pct > o->budget_pct)
+			perr(st, st->budget_line, "[poll]: polling takes up to %.2f %% of the %u bit/s bus while %s, over budget_pct = %g",
+			     pct, o->bitrate, diag_state_name((enum diag_state)s), o->budget_pct);
+	}
+}
+
+/* A J1939 request is useful only if [signals] decodes its answer. */
+static void check_j1939_polls(struct pstate *st)
+{
+	struct profile *p = st->p;
+
+	for (size_t i = 0; i < p->n_polls; i++) {
+		const struct diag_req *r = &p->polls[i];
+		bool decoded = false;
+
+		if (r->kind != DIAG_J1939)
+			continue;
+		for (unsigned k = 0; k < ROLE_COUNT; k++) {
+			const struct dbc_signal *sig = p->map[k].sig;
+
+			uint32_t mp;
+
+			if (!sig || !sig->message->is_ext)
+				continue;
+			mp = sig->message->id >> 8 & 0x3ffff;
+			if ((mp >> 8 & 0xff) < 240)
+				mp &= 0x3ff00;   /* PDU1: PS is the destination */
+			if (mp == r->pgn)
+				decoded = true;
+		}
+		if (!decoded)
+			perr(st, r->line, "[poll.%s] j1939: no role in [signals] is read from PGN %u",
+			     r->name, r->pgn);
+	}
+}
+
 static int load_dbc(struct pstate *st)
 {
 	struct profile *p = st->p;
@@ -331,7 +886,8 @@ static int load_dbc(struct pstate *st)
 	ret = dbc_load(&p->dbc, path);
 	if (ret < 0)
 		perr(st, st->dbc_line, "cannot load DBC %s", path);
-	free(path);
+	free(p->dbc_file);
+	p->dbc_file = path;
 	return ret;
 }
 
@@ -341,6 +897,8 @@ static int build_decoder(struct profile *p)
 	uint32_t tags[ROLE_COUNT];
 	size_t n = 0;
 
+	if (!p->dbc)
+		return 0;   /* every role is polled */
 	for (unsigned r = 0; r < ROLE_COUNT; r++) {
 		if (!p->map[r].sig)
 			continue;
@@ -368,10 +926,12 @@ static int parse(struct pstate *st)
 	if (st->dbc_line && st->j1939_line)
 		perr(st, st->j1939_line, "[vehicle]: give either dbc or j1939 = builtin, not both (dbc on line %u)",
 		     st->dbc_line);
-	else if (!st->dbc_line && !st->j1939_line)
+	else if (!st->dbc_line && !st->j1939_line && (broadcast_roles(p) || has_j1939_polls(p)))
+		perr(st, 0, "[vehicle]: dbc = FILE or j1939 = builtin is required for [signals]");
+	else if (!st->dbc_line && !st->j1939_line && !p->n_polls)
 		perr(st, 0, "[vehicle]: dbc = FILE or j1939 = builtin is required");
 	if (!p->map[ROLE_ODOMETER].line)
-		perr(st, 0, "[signals] odometer: required");
+		perr(st, 0, "[signals] odometer: required (or read from a [poll.NAME] answer)");
 	if (!p->map[ROLE_PACK_VOLTAGE].line != !p->map[ROLE_PACK_CURRENT].line)
 		perr(st, p->map[ROLE_PACK_VOLTAGE].line + p->map[ROLE_PACK_CURRENT].line,
 		     "[signals]: pack_voltage and pack_current go together (energy = integral of V*I)");
@@ -379,21 +939,26 @@ static int parse(struct pstate *st)
 		perr(st, p->map[ROLE_REGEN_TOTAL].line,
 		     "[signals]: regen_energy_total needs discharge_energy_total");
 	for (unsigned i = 0; i < ROLE_COUNT; i++)
-		if (p->map[i].unit_line && !p->map[i].line)
+		if (p->map[i].unit_line && (!p->map[i].line || p->map[i].poll))
 			perr(st, p->map[i].unit_line, "%s_unit: %s is not mapped in [signals]",
 			     roles[i].key, roles[i].key);
+	check_polls(st);
 	if (st->errors)
 		return -EINVAL;
 	if (!p->map[ROLE_PACK_VOLTAGE].line && !p->map[ROLE_DISCHARGE_TOTAL].line)
 		log_warn("%s: no energy signals (pack_voltage + pack_current or discharge_energy_total): trips will carry distance only",
 			 st->file);
 
-	r = load_dbc(st);
-	if (r < 0)
-		return r;
+	if (st->dbc_line || st->j1939_line) {
+		r = load_dbc(st);
+		if (r < 0)
+			return r;
+	}
 	for (unsigned i = 0; i < ROLE_COUNT; i++)
-		if (p->map[i].line)
+		if (p->map[i].line && !p->map[i].poll)
 			resolve_role(st, (enum eco2_role)i);
+	if (!st->errors)
+		check_j1939_polls(st);
 	if (st->errors)
 		return -EINVAL;
 	r = build_decoder(p);
@@ -412,6 +977,10 @@ static int load_common(profile_t **out, struct pstate *st)
 	st->p = calloc(1, sizeof(*st->p));
 	if (!st->p)
 		goto out;
+	st->p->poll_opts.bitrate = 500000;
+	st->p->poll_opts.budget_pct = 1;
+	st->p->poll_opts.padding = 0xaa;
+	st->p->poll_opts.j1939_sa = 0xfb;
 	ret = parse(st);
 	if (ret < 0)
 		goto out;
@@ -427,6 +996,7 @@ static int load_common(profile_t **out, struct pstate *st)
 out:
 	profile_free(st->p);
 	free(st->dbc_path);
+	free(st->poll_lines);
 	return ret;
 }
 
@@ -470,10 +1040,12 @@ void profile_free(profile_t *p)
 		return;
 	decoder_free(p->dec);
 	dbc_free(p->dbc);
+	free(p->dbc_file);
 	for (unsigned r = 0; r < ROLE_COUNT; r++) {
 		free(p->map[r].ref);
 		free(p->map[r].unit);
 	}
+	free(p->polls);
 	free(p->name);
 	free(p);
 }
@@ -486,6 +1058,11 @@ const char *profile_name(const profile_t *p)
 const dbc_t *profile_dbc(const profile_t *p)
 {
 	return p->dbc;
+}
+
+const char *profile_dbc_path(const profile_t *p)
+{
+	return p->dbc_file;
 }
 
 bool profile_is_j1939(const profile_t *p)
@@ -543,7 +1120,7 @@ int profile_decode(const profile_t *p, const struct can_frame_rec *f,
 	uint32_t id = f->id;
 	int n, k = 0;
 
-	if (f->flags & (CANREC_RTR | CANREC_ERR))
+	if ((f->flags & (CANREC_RTR | CANREC_ERR)) || !p->dec)
 		return 0;
 	if (IS_ENABLED(CONFIG_CAN_J1939) && p->j1939) {
 		if (!ext)
@@ -598,4 +1175,60 @@ int profile_encode(const profile_t *p, enum eco2_role role, double value,
 	if (is_ext)
 		*is_ext = s->message->is_ext;
 	return 0;
+}
+
+const struct diag_req *profile_polls(const profile_t *p, size_t *n)
+{
+	*n = p->n_polls;
+	return p->polls;
+}
+
+const struct profile_poll_opts *profile_poll_opts(const profile_t *p)
+{
+	return &p->poll_opts;
+}
+
+const struct diag_req *profile_poll_of(const profile_t *p, enum eco2_role role,
+				       const struct diag_field **field)
+{
+	const struct diag_req *r;
+
+	if ((unsigned)role >= ROLE_COUNT || !p->map[role].poll)
+		return NULL;
+	r = &p->polls[p->map[role].poll - 1];
+	for (unsigned i = 0; i < r->n_fields; i++)
+		if (r->fields[i].role == role) {
+			if (field)
+				*field = &r->fields[i];
+			return r;
+		}
+	return NULL;
+}
+
+uint32_t profile_roles(const profile_t *p)
+{
+	uint32_t roles_mask = 0;
+
+	for (unsigned r = 0; r < ROLE_COUNT; r++)
+		if (p->map[r].sig || p->map[r].poll)
+			roles_mask |= 1u << r;
+	return roles_mask;
+}
+
+double profile_odo_wrap_m(const profile_t *p)
+{
+	const struct dbc_signal *o = profile_signal(p, ROLE_ODOMETER);
+	const struct diag_field *f = NULL;
+	double fac = profile_unit_factor(p, ROLE_ODOMETER);
+
+	if (o) {
+		if (o->value_type != DBC_VT_INT || o->is_signed || o->length >= 53 ||
+		    o->offset != 0 || !(o->factor > 0) || !(fac > 0))
+			return 0;
+		return ldexp(1.0, o->length) * o->factor * fac;
+	}
+	if (!profile_poll_of(p, ROLE_ODOMETER, &f) || f->is_signed || f->len == 0 ||
+	    f->len > 6 || f->offset != 0 || !(f->scale > 0) || !(f->factor > 0))
+		return 0;
+	return ldexp(1.0, 8 * f->len) * f->scale * f->factor;
 }

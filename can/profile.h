@@ -19,6 +19,31 @@
  *   [options]
  *   current_positive = discharge   ; or: charge (the vehicle's convention)
  *
+ * A car that must be asked declares its requests, one section each
+ * (can/diag.h; can/profiles/README.md documents every key):
+ *
+ *   [poll]                         ; optional, for every request
+ *   bitrate = 500000               ; the bus, for the load budget
+ *   budget_pct = 1                 ; worst-case share of the bus polling may take
+ *   padding = AA                   ; pad requests to 8 bytes (or: none)
+ *   j1939_source_address = FB      ; our address in J1939 requests
+ *   [poll.bms]
+ *   ecu = 7E4 7EC                  ; request id, answer id (hex; 29-bit: 8 digits)
+ *   request = 22 01 01             ; a read: 01 PID, 09 INFOTYPE, 21 LID, 22 DID
+ *   driving_s = 1                  ; interval per state; 0: never
+ *   charging_s = 10
+ *   parked_s = 0
+ *   timeout_ms = 200               ; P2;  pending_ms = 5000: P2* after NRC 0x78
+ *   pack_current = 10:2 signed * 0.1 A   ; POS[:LEN|.BIT] [signed] [le]
+ *   pack_voltage = 12:2 * 0.1 V          ;   [* SCALE] [+|- OFFSET] [UNIT]
+ *   ignition = 50.2                      ; bit 2 of byte 50
+ *   [poll.distance]
+ *   j1939 = 65217                  ; J1939: request this PGN; [signals] decodes it
+ *
+ * A role is mapped once, in [signals] or in one [poll.NAME]. A profile
+ * whose roles are all polled needs no DBC. The worst-case bus load of the
+ * declared requests in each state must stay within budget_pct.
+ *
  * Units come from each signal's DBC unit string (km, m, mi, km/h, m/s, mph,
  * V, mV, A, mA, Wh, kWh; case-insensitive) or the <role>_unit override,
  * and are converted to the canonical units of can/sample.h. A role whose
@@ -38,6 +63,7 @@
 #include "lib/compiler.h"
 #include "can/canlog.h"
 #include "can/dbc.h"
+#include "can/diag.h"
 #include "can/sample.h"
 #include "can/socketcan.h"
 
@@ -57,6 +83,9 @@ void profile_free(profile_t *p);   /* NULL is fine */
 
 const char *profile_name(const profile_t *p);      /* [vehicle] name, or "" */
 const dbc_t *profile_dbc(const profile_t *p);      /* owned by the profile */
+/* The DBC file it was loaded from (a path relative to the profile's
+ * folder resolved), or NULL for the built-in J1939 DBC. */
+const char *profile_dbc_path(const profile_t *p);
 bool profile_is_j1939(const profile_t *p);
 
 /* The signal mapped to `role`, or NULL. */
@@ -88,5 +117,31 @@ int profile_encode(const profile_t *p, enum eco2_role role, double value,
 
 /* "odometer", "pack_current", ...: the profile key of a role. */
 const char *profile_role_name(enum eco2_role role);
+
+/* Settings of the [poll] section (defaults: 500000 bit/s, 1 %, padding
+ * 0xAA, J1939 source address 0xFB, the on-board data logger's). */
+struct profile_poll_opts {
+	uint32_t bitrate;
+	double budget_pct;
+	int padding;            /* 0..255, or -1: frames not padded */
+	uint8_t j1939_sa;
+};
+
+/* The declared requests ([poll.NAME] sections, in file order; *n their
+ * number, 0 for a profile that only listens), owned by the profile. */
+const struct diag_req *profile_polls(const profile_t *p, size_t *n);
+const struct profile_poll_opts *profile_poll_opts(const profile_t *p);
+
+/* The request whose answer carries `role`, and where (*field); NULL when
+ * the role is broadcast or not mapped. */
+const struct diag_req *profile_poll_of(const profile_t *p, enum eco2_role role,
+				       const struct diag_field **field);
+
+/* Every role the profile maps, broadcast or polled: bit (1u << role). */
+uint32_t profile_roles(const profile_t *p);
+
+/* Where the odometer's counter wraps, in metres (its raw range times its
+ * scale), broadcast or polled; 0 if unknown. */
+double profile_odo_wrap_m(const profile_t *p);
 
 #endif

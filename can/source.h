@@ -5,6 +5,10 @@
  *   can_source_socketcan      SocketCAN raw sockets          source_socketcan.c
  *   can_source_candump_file   a candump log file             source_candump.c
  *   can_source_candump_stream a candump log from a pipe      source_candump.c
+ *   can_source_poller         answers of ECUs it asks, over  source_isotp.c
+ *                             CAN_ISOTP / CAN_J1939 sockets,
+ *                             and the profile's broadcast
+ *                             part through SocketCAN
  *
  * A driver opens its input, names ONE file descriptor for the loop to
  * watch and, when it has timed work (re-opening an interface, the next
@@ -22,6 +26,7 @@
 
 #include "lib/compiler.h"
 #include "can/canlog.h"
+#include "can/profile.h"
 #include "can/sample.h"
 #include "can/socketcan.h"
 
@@ -49,12 +54,47 @@ struct can_source_opts {
 	size_t n_ids;
 	struct socketcan_opts socketcan;
 	unsigned budget;                      /* frames per dispatch; 0: 2048 */
+	/* poller: the requests to send (its [poll.NAME] sections) on the
+	 * first interface of ifaces; candump: decode the answers a log of a
+	 * polling session carries. NULL: none. */
+	const profile_t *profile;
+	/* poller: where its sockets come from; NULL: the kernel's
+	 * (unit tests pass socketpairs). */
+	const struct poll_transport *transport;
+};
+
+/* The poller's sockets. Each returns a non-blocking file descriptor or
+ * -errno. Datagram semantics: one write() is one request, one read() one
+ * whole answer. */
+struct poll_transport {
+	/* ISO-TP, bound to r's request and answer ids on iface; frames
+	 * padded with `padding` (0..255) or not (-1). */
+	int (*isotp)(void *ctx, const char *iface, const struct diag_req *r, int padding);
+	/* J1939 from r->sa, connected to r->da and PGN 59904; reads get
+	 * acknowledgments (PGN 59392) only. */
+	int (*j1939)(void *ctx, const char *iface, const struct diag_req *r);
+	/* A raw socket that is never written, for noticing that a sleeping
+	 * bus woke up; listen() turns its reception on (every frame) or off
+	 * (none). */
+	int (*listener)(void *ctx, const char *iface);
+	int (*listen)(void *ctx, int fd, bool on);
+	void *ctx;
 };
 
 /* Counters a driver keeps; those it does not know stay 0. */
 struct can_source_stats {
 	uint64_t frames;                      /* handed to cb->frame */
 	unsigned long lines, bad_lines;       /* candump lines read, malformed */
+	uint64_t samples;                     /* handed to cb->sample */
+	/* poller */
+	uint64_t requests;                    /* written (each one PDU) */
+	uint64_t answers;                     /* positive answers decoded */
+	uint64_t negative;                    /* negative answers (0x78 aside) */
+	uint64_t pending;                     /* 0x78 "response pending" */
+	uint64_t no_answer;                   /* timed out */
+	uint64_t refused;                     /* writes the allowlist refused */
+	uint64_t latency_sum_ns, latency_max_ns;   /* request -> decoded answer */
+	uint64_t bus_bits;                    /* worst-case bits of the exchanges */
 };
 
 typedef struct can_source can_source_t;
@@ -76,6 +116,7 @@ struct can_source_driver {
 extern const struct can_source_driver can_source_socketcan;
 extern const struct can_source_driver can_source_candump_file;
 extern const struct can_source_driver can_source_candump_stream;
+extern const struct can_source_driver can_source_poller;
 
 /* The candump driver for `path`: the stream driver for a pipe or socket
  * (and "-" when stdin is one), the file driver otherwise. */

@@ -1,6 +1,9 @@
 /* source_candump — candump logs as CAN sources: a file, replayed a chunk
  * of frames per loop turn, and a pipe or socket, read as data arrive.
- * canlog.c owns the reading; these drivers only pace it for the loop. */
+ * canlog.c owns the reading; these drivers only pace it for the loop.
+ * With a profile that polls, the answers a recorded polling session
+ * carries are decoded as the live poller decodes them (diag.c's
+ * listener) and handed to cb->sample after the frame that completes them. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,8 @@
 
 struct candump {
 	canlog_reader_t *r;
+	diag_listener_t *answers;   /* NULL: the profile does not poll */
+	uint64_t samples;
 	int efd;              /* file: an eventfd that stays readable */
 	unsigned budget;
 	bool ended;
@@ -28,6 +33,7 @@ static void candump_close(void *priv)
 		return;
 	if (c->efd >= 0)
 		close(c->efd);
+	diag_listener_free(c->answers);
 	canlog_close(c->r);
 	free(c);
 }
@@ -42,6 +48,16 @@ static int candump_open(void **priv, const struct can_source_opts *o, bool strea
 		return -ENOMEM;
 	c->efd = -1;
 	c->budget = o->budget ? o->budget : DEFAULT_BUDGET;
+	if (o->profile) {
+		size_t n;
+		const struct diag_req *reqs = profile_polls(o->profile, &n);
+
+		if (n) {
+			ret = diag_listener_new(&c->answers, reqs, n);
+			if (ret)
+				goto out;
+		}
+	}
 	ret = canlog_open(&c->r, o->path);
 	if (ret)
 		goto out;
@@ -92,6 +108,16 @@ static bool deliver(struct candump *c, int ret, const struct can_frame_rec *f,
 	if (ret == 1) {
 		c->frames++;
 		cb->frame(cb->ctx, f);
+		if (c->answers) {
+			struct eco2_sample s[DIAG_MAX_FIELDS];
+			int n = diag_listener_frame(c->answers, f, s, ARRAY_SIZE(s));
+
+			for (int i = 0; i < n; i++) {
+				c->samples++;
+				if (cb->sample)
+					cb->sample(cb->ctx, &s[i]);
+			}
+		}
 		return true;
 	}
 	c->ended = true;
@@ -141,6 +167,7 @@ static void candump_stats(void *priv, struct can_source_stats *st)
 	struct candump *c = priv;
 
 	st->frames = c->frames;
+	st->samples = c->samples;
 	st->lines = canlog_lines(c->r);
 	st->bad_lines = canlog_bad_lines(c->r);
 }

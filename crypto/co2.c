@@ -1,8 +1,35 @@
 /* co2 — the CO2-avoided methodology eco2-ev-v1. */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "crypto/co2.h"
+
+/* Every methodology this build computes. A new one is added here, with
+ * its computation and docs/methodology.md. */
+static const char *const methods[] = {
+	CO2_METHOD_ID,
+};
+
+bool co2_method_known(const char *id)
+{
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (id && !strcmp(id, methods[i]))
+			return true;
+	return false;
+}
+
+const char *co2_methods_known(void)
+{
+	static char list[sizeof(methods) / sizeof(methods[0]) * (CO2_METHOD_ID_MAX + 2)];
+
+	if (!list[0])
+		for (size_t i = 0, o = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+			o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "",
+					      methods[i]);
+	return list;
+}
 
 static int64_t round_half_away(double v)
 {

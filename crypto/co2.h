@@ -15,7 +15,18 @@
 #include <stdint.h>
 #include "lib/compiler.h"
 
+#include <stdbool.h>
+
 #define CO2_METHOD_ID "eco2-ev-v1"
+#define CO2_METHOD_ID_MAX 31     /* bytes: the record's field holds 31 and a NUL */
+
+/* Whether this build computes methodology id: the one table that eco2d
+ * (its configuration and start-up), eco2-verify and the ledger consult,
+ * so that a device never signs records the others refuse as unknown. */
+bool co2_method_known(const char *id);
+
+/* The known ids, comma-separated, for messages. */
+const char *co2_methods_known(void);
 
 struct co2_params {
 	int64_t baseline_mg_per_km;

@@ -15,18 +15,21 @@ enum {
 	K_VERSION, K_KID, K_SEQ, K_PREV, K_TYPE, K_START, K_END, K_ODO_START,
 	K_ODO_END, K_DISTANCE, K_DISCHARGE, K_REGEN, K_CO2, K_METHOD,
 	K_BASELINE, K_GRID, K_CHARGE_EFF, K_TD_LOSS, K_FLAGS, K_VIN,
-	K_CHARGED, K_COUNT
+	K_CHARGED, K_ODO_STEP, K_SOFTWARE, K_PROFILE, K_COUNT
 };
+#define K_LAST_V1 K_CHARGED
 
 static const char *const key_names[K_COUNT] = {
 	"version", "kid", "seq", "prev", "type", "start_s", "end_s",
 	"odo_start_m", "odo_end_m", "distance_m", "discharge_wh", "regen_wh",
 	"co2_g", "method", "baseline_mg_per_km", "grid_mg_per_kwh",
 	"charge_eff_permille", "td_loss_permille", "flags", "vin", "charged_wh",
+	"odo_step_m", "software", "profile_sha256",
 };
 
-/* Keys 0..18 are in every record. */
+/* Keys 0..18 are in every record; 21..23 in every version 2 record. */
 #define REQUIRED_KEYS ((1u << (K_FLAGS + 1)) - 1)
+#define REQUIRED_KEYS_V2 (REQUIRED_KEYS | 1u << K_ODO_STEP | 1u << K_SOFTWARE | 1u << K_PROFILE)
 
 static __thread char why_buf[192];
 
@@ -40,13 +43,14 @@ int cose_payload_encode(const struct eco2_record *r, uint8_t *buf, size_t cap,
 			size_t *len)
 {
 	struct cbor_wr w;
-	size_t mlen, vlen = 0;
+	size_t mlen, vlen = 0, slen = 0;
 	bool charge = r->type == ECO2_REC_CHARGE;
+	bool v2 = r->version >= 2;
 	int ret = -EINVAL;
 
-	if (r->version != ECO2_RECORD_VERSION) {
-		log_err("record: version %u, only %u is defined", r->version,
-			ECO2_RECORD_VERSION);
+	if (r->version < ECO2_RECORD_VERSION_MIN || r->version > ECO2_RECORD_VERSION) {
+		log_err("record: version %u; versions %u to %u are defined", r->version,
+			ECO2_RECORD_VERSION_MIN, ECO2_RECORD_VERSION);
 		goto out;
 	}
 	if (r->type != ECO2_REC_TRIP && !charge) {
@@ -64,14 +68,15 @@ int cose_payload_encode(const struct eco2_record *r, uint8_t *buf, size_t cap,
 		goto out;
 	}
 	if (!text_ok(r->method, sizeof(r->method), &mlen) ||
-	    (r->has_vin && !text_ok(r->vin, sizeof(r->vin), &vlen))) {
-		log_err("record seq %llu: method or VIN is not a terminated UTF-8 string",
+	    (r->has_vin && !text_ok(r->vin, sizeof(r->vin), &vlen)) ||
+	    (v2 && !text_ok(r->software, sizeof(r->software), &slen))) {
+		log_err("record seq %llu: method, VIN or software is not a terminated UTF-8 string",
 			(unsigned long long)r->seq);
 		goto out;
 	}
 
 	cbor_wr_init(&w, buf, cap);
-	cbor_put_map(&w, 19 + (r->has_vin ? 1 : 0) + (charge ? 1 : 0));
+	cbor_put_map(&w, 19 + (r->has_vin ? 1 : 0) + (charge ? 1 : 0) + (v2 ? 3 : 0));
 	cbor_put_uint(&w, K_VERSION);
 	cbor_put_uint(&w, r->version);
 	cbor_put_uint(&w, K_KID);
@@ -117,6 +122,14 @@ int cose_payload_encode(const struct eco2_record *r, uint8_t *buf, size_t cap,
 	if (charge) {
 		cbor_put_uint(&w, K_CHARGED);
 		cbor_put_int(&w, r->charged_wh);
+	}
+	if (v2) {
+		cbor_put_uint(&w, K_ODO_STEP);
+		cbor_put_int(&w, r->odo_step_m);
+		cbor_put_uint(&w, K_SOFTWARE);
+		cbor_put_tstr(&w, r->software, slen);
+		cbor_put_uint(&w, K_PROFILE);
+		cbor_put_bstr(&w, r->profile_sha256, sizeof(r->profile_sha256));
 	}
 	ret = cbor_wr_status(&w);
 	if (!ret)
@@ -335,6 +348,14 @@ static int payload_value(struct cbor_rd *rd, unsigned key, struct eco2_record *r
 		return get_text(rd, r->vin, sizeof(r->vin), "VIN longer than 17 bytes");
 	case K_CHARGED:
 		return get_i64(rd, &r->charged_wh);
+	case K_ODO_STEP:
+		return get_i64(rd, &r->odo_step_m);
+	case K_SOFTWARE:
+		return get_text(rd, r->software, sizeof(r->software),
+				"software id longer than 47 bytes");
+	case K_PROFILE:
+		return get_fixed(rd, r->profile_sha256, sizeof(r->profile_sha256),
+				 "profile_sha256 must be 32 bytes");
 	default:
 		return cbor_fail(rd, "unknown key (reserved for later versions)");
 	}
@@ -354,8 +375,8 @@ static int payload_decode(const uint8_t *p, size_t len, size_t base,
 	cbor_rd_init(&rd, p, len);
 	if (cbor_get_map(&rd, &n))
 		goto bad;
-	if (n < 19 || n > 21) {
-		*why = reason(base, "payload", "map of 19 to 21 entries expected");
+	if (n < 19 || n > 24) {
+		*why = reason(base, "payload", "map of 19 to 24 entries expected");
 		return -EBADMSG;
 	}
 	for (uint64_t i = 0; i < n; i++) {
@@ -364,7 +385,9 @@ static int payload_decode(const uint8_t *p, size_t len, size_t base,
 			*why = reason(base + rd.why_off, "payload", "unsigned integer key expected");
 			return -EBADMSG;
 		}
-		if (key >= K_COUNT) {
+		/* Key 0 (the version) comes first: later keys are read
+		 * knowing which version's they must be. */
+		if (key >= K_COUNT || (key > K_LAST_V1 && r->version < 2)) {
 			*why = key_reason(base + at, (unsigned)key,
 					  "unknown key (reserved for later versions)");
 			return -EBADMSG;
@@ -385,16 +408,22 @@ static int payload_decode(const uint8_t *p, size_t len, size_t base,
 		*why = reason(base + rd.off, "payload", "trailing bytes after the map");
 		return -EBADMSG;
 	}
-	if ((seen & REQUIRED_KEYS) != REQUIRED_KEYS) {
-		for (unsigned k = 0; k <= K_FLAGS; k++)
-			if (!(seen & (1u << k))) {
+	if (!(seen & (1u << K_VERSION))) {
+		*why = key_reason(base, K_VERSION, "missing");
+		return -EBADMSG;
+	}
+	if (r->version < ECO2_RECORD_VERSION_MIN || r->version > ECO2_RECORD_VERSION) {
+		*why = key_reason(base, K_VERSION, "format version not supported (only 1 and 2)");
+		return -EBADMSG;
+	}
+	{
+		uint32_t need = r->version >= 2 ? REQUIRED_KEYS_V2 : REQUIRED_KEYS;
+
+		for (unsigned k = 0; k < K_COUNT; k++)
+			if ((need & (1u << k)) && !(seen & (1u << k))) {
 				*why = key_reason(base, k, "missing");
 				return -EBADMSG;
 			}
-	}
-	if (r->version != ECO2_RECORD_VERSION) {
-		*why = key_reason(base, K_VERSION, "format version not supported (only 1)");
-		return -EBADMSG;
 	}
 	if (r->type != ECO2_REC_TRIP && r->type != ECO2_REC_CHARGE) {
 		*why = key_reason(base, K_TYPE, "neither trip (1) nor charging session (2)");
@@ -551,6 +580,27 @@ bad:
 void cose_record_sha256(const uint8_t *buf, size_t len, uint8_t out[32])
 {
 	(void)mbedtls_sha256_ret(buf, len, out, 0);
+}
+
+void cose_profile_sha256(const void *profile, size_t profile_len, const void *dbc,
+			 size_t dbc_len, uint8_t out[32])
+{
+	mbedtls_sha256_context c;
+	uint8_t n[8];
+
+	mbedtls_sha256_init(&c);
+	(void)mbedtls_sha256_starts_ret(&c, 0);
+	for (int part = 0; part < 2; part++) {
+		const void *p = part ? dbc : profile;
+		uint64_t len = part ? dbc_len : profile_len;
+
+		for (int i = 0; i < 8; i++)
+			n[i] = (uint8_t)(len >> (56 - 8 * i));
+		(void)mbedtls_sha256_update_ret(&c, n, sizeof(n));
+		(void)mbedtls_sha256_update_ret(&c, p, (size_t)len);
+	}
+	(void)mbedtls_sha256_finish_ret(&c, out);
+	mbedtls_sha256_free(&c);
 }
 
 void cose_kid(const uint8_t *pubkey, size_t len, uint8_t kid[8])

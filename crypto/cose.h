@@ -3,7 +3,7 @@
  *
  *   18([ h'A2 01 <alg> 04 48 <kid:8>',    protected {1: alg, 4: kid}
  *        {},                               unprotected: empty
- *        h'<payload>',                     deterministic CBOR map, keys 0..20
+ *        h'<payload>',                     deterministic CBOR map, keys 0..23
  *        h'<signature:64>' ])              Ed25519, or ES256 as raw r||s
  *
  * signed bytes (Sig_structure) = ["Signature1", protected, h'', payload].
@@ -47,9 +47,11 @@ typedef int cose_sign_fn(void *ctx, const uint8_t *msg, size_t len,
 			 uint8_t sig[SIGNER_SIG_LEN]);
 
 /* Encode and sign r. r->kid must equal kid (the signer's) and r->version
- * ECO2_RECORD_VERSION; key 19 is written only when r->has_vin, key 20 only
- * when r->type is ECO2_REC_CHARGE (a trip with charged_wh != 0 is refused
- * rather than losing the figure). On success *out (malloc'd, the caller
+ * be 1 or 2 (eco2d writes ECO2_RECORD_VERSION; 1 is for test vectors and
+ * tools); key 19 is written only when r->has_vin, key 20 only when r->type
+ * is ECO2_REC_CHARGE (a trip with charged_wh != 0 is refused rather than
+ * losing the figure), keys 21 to 23 only in version 2. Content rules
+ * (crypto/rules.h) are the caller's: the encoder signs what it is given. On success *out (malloc'd, the caller
  * frees) holds the tagged COSE_Sign1 and *out_len its length.
  * 0, -EINVAL (a field that cannot be encoded; logged), -ENOMEM, or the sign
  * callback's error. */
@@ -91,9 +93,10 @@ size_t cose_sig_structure(const uint8_t *prot, size_t prot_len,
 /* Decode a record strictly. Refuses, with *why (a static string) saying
  * what: more than COSE_RECORD_MAX bytes, a missing or other tag than 18,
  * any structure but [bstr, {}, bstr, bstr(64)], a protected header other
- * than {1: -7|-8, 4: bstr(8)}, a payload with a missing, unknown (> 20),
- * duplicate or out-of-order key, a value of the wrong type or range, a
- * version other than 1, a type other than 1 or 2, key 20 in a trip or
+ * than {1: -7|-8, 4: bstr(8)}, a payload with a missing, unknown (> 20 in
+ * version 1, > 23 in version 2), duplicate or out-of-order key, a value of
+ * the wrong type or integer range, a version other than 1 or 2, a type
+ * other than 1 or 2, key 20 in a trip or
  * missing in a charging session, payload kid != protected kid, truncation,
  * trailing bytes, and any byte form that is not the canonical encoding of
  * what it decodes to. The signature is NOT checked here.
@@ -110,6 +113,13 @@ void cose_record_sha256(const uint8_t *buf, size_t len, uint8_t out[32]);
 /* The name of anomaly flag bit `bit` (ECO2_FLAG_*: "odo_rollback", ...),
  * as docs/record-format.md lists them; NULL for a bit not defined. */
 const char *record_flag_name(unsigned bit);
+
+/* A version 2 record's profile_sha256 (key 23): SHA-256 over the profile
+ * file's bytes and its DBC's, each preceded by its length as 8 bytes
+ * big-endian (docs/record-format.md §2):
+ *   SHA-256( len(profile) || profile || len(dbc) || dbc ) */
+void cose_profile_sha256(const void *profile, size_t profile_len, const void *dbc,
+			 size_t dbc_len, uint8_t out[32]);
 
 /* kid = first 8 bytes of SHA-256 of the raw public key. */
 void cose_kid(const uint8_t *pubkey, size_t len, uint8_t kid[8]);

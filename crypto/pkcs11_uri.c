@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lib/bytes.h"
+#include "lib/file.h"
 #include "crypto/pkcs11_uri.h"
 
 /* Character classes of RFC 7512 §2.3 (unreserved and pct-encoded aside). */
@@ -16,7 +17,8 @@
 #define PATH_RES_AVAIL   RES_AVAIL "&"
 #define QUERY_RES_AVAIL  RES_AVAIL "/?|"
 
-#define PIN_MAX 256   /* bytes; PKCS#11 tokens take far shorter PINs */
+#define PIN_MAX 256              /* bytes; PKCS#11 tokens take far shorter PINs */
+#define PIN_FILE_MAX 4096        /* a PIN file is a line */
 
 struct parser {
 	const char *uri;
@@ -365,14 +367,29 @@ void pkcs11_uri_pin_free(char *pin)
 	wipe_free(pin);
 }
 
+const char *pkcs11_uri_pin_path(const struct pkcs11_uri *u)
+{
+	const char *path = u->pin_source;
+
+	/* RFC 7512 §2.4: pin-source is a URI; we read file: URIs and bare
+	 * absolute paths. */
+	if (!path)
+		return NULL;
+	if (!strncmp(path, "file:", 5))
+		path += 5;
+	if (!strncmp(path, "//", 2) && path[2] == '/')
+		path += 2;   /* file:///abs */
+	return path[0] == '/' ? path : NULL;
+}
+
 int pkcs11_uri_pin(const struct pkcs11_uri *u, char **pin,
 		   char *err, size_t err_size)
 {
 	struct parser p = { .uri = "", .err = err, .err_size = err_size };
 	const char *path;
-	char *buf = NULL;
-	int fd = -1;
-	int ret = -EINVAL;
+	char *text = NULL, *buf = NULL;
+	size_t len = 0, n;
+	int ret;
 
 	*pin = NULL;
 	if (u->pin_value) {
@@ -381,62 +398,38 @@ int pkcs11_uri_pin(const struct pkcs11_uri *u, char **pin,
 	}
 	if (!u->pin_source)
 		return 0;
-	/* RFC 7512 §2.4: pin-source is a URI; we read file: URIs and bare
-	 * absolute paths. */
-	path = u->pin_source;
-	if (!strncmp(path, "file:", 5))
-		path += 5;
-	if (!strncmp(path, "//", 2) && path[2] == '/')
-		path += 2;   /* file:///abs */
-	if (path[0] != '/')
+	path = pkcs11_uri_pin_path(u);
+	if (!path)
 		return uri_error(&p, 0, "pin-source=%.60s: expected file:/ABSOLUTE/PATH",
 			    u->pin_source);
-	buf = calloc(1, PIN_MAX + 2);
-	if (!buf)
-		return -ENOMEM;
-	/* read(2), not stdio: no library buffer keeps a copy of the PIN. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		ret = -errno;
-		uri_error(&p, 0, "pin-source %s: %s", path, strerror(errno));
+	/* As a key file: O_NONBLOCK, a regular file, mode 0600 (file_read
+	 * logs which rule it broke); read(2), no stdio buffer keeps a copy. */
+	ret = file_read(path, PIN_FILE_MAX, FILE_PRIVATE, "pin-source", &text, &len);
+	if (ret < 0) {
+		uri_error(&p, 0, "pin-source %s: %s", path,
+			  ret == -EACCES ? "group or others may read it (chmod 600)" :
+			  ret == -EFBIG ? "larger than 4 KiB: not a PIN file" :
+			  ret == -EINVAL || ret == -EISDIR ? "not a regular file" : strerror(-ret));
 		goto out;
 	}
-	size_t n = 0;
-	while (n < PIN_MAX + 1) {
-		ssize_t r = read(fd, buf + n, PIN_MAX + 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			n = r < 0 ? (size_t)-1 : n;
-			break;
-		}
-		n += (size_t)r;
-	}
-	if (n == (size_t)-1) {
-		ret = -EIO;
-		uri_error(&p, 0, "pin-source %s: read error", path);
-		goto out;
-	}
-	buf[n] = '\0';
-	n = strcspn(buf, "\r\n");
+	n = strcspn(text, "\r\n");
 	if (n > PIN_MAX) {
-		ret = -EINVAL;
-		uri_error(&p, 0, "pin-source %s: first line longer than %d bytes", path, PIN_MAX);
+		ret = uri_error(&p, 0, "pin-source %s: first line longer than %d bytes", path, PIN_MAX);
 		goto out;
 	}
-	/* Wipe what follows the first line, then cut there. */
-	for (size_t i = n; i < PIN_MAX + 2; i++)
-		buf[i] = '\0';
+	buf = calloc(1, n + 1);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	memcpy(buf, text, n);
 	*pin = buf;
-	buf = NULL;
 	ret = 0;
 out:
-	if (fd >= 0)
-		close(fd);
-	if (buf) {
-		for (volatile char *v = buf; v < buf + PIN_MAX + 2; v++)
+	if (text) {
+		for (volatile char *v = text; v < text + len; v++)
 			*v = 0;
-		free(buf);
+		free(text);
 	}
 	return ret;
 }

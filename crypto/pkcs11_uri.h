@@ -66,11 +66,18 @@ int pkcs11_uri_parse(struct pkcs11_uri **out, const char *uri,
 void pkcs11_uri_free(struct pkcs11_uri *u);
 
 /* The URI's PIN: pin-value, or the first line of the pin-source file
- * (trailing newline removed). *pin is NULL when the URI names none; the
- * caller frees it with pkcs11_uri_pin_free (which wipes it). 0 or -errno,
- * with the reason in err. */
+ * (trailing newline removed). The file is held to a key file's rules: a
+ * regular file (opened without blocking, its type checked before a byte
+ * is read), no group or other permission bits (mode 0600), at most 4 KiB.
+ * *pin is NULL when the URI names none; the caller frees it with
+ * pkcs11_uri_pin_free (which wipes it). 0 or -errno, with the reason in
+ * err. */
 int pkcs11_uri_pin(const struct pkcs11_uri *u, char **pin,
 		   char *err, size_t err_size) __must_check;
 void pkcs11_uri_pin_free(char *pin);
+
+/* The path of the pin-source file (file:/ABS, file:///ABS or /ABS), or
+ * NULL when the URI has none or names it otherwise. */
+const char *pkcs11_uri_pin_path(const struct pkcs11_uri *u);
 
 #endif

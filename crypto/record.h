@@ -9,7 +9,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define ECO2_RECORD_VERSION 1
+/* The version eco2d writes; verifiers read ECO2_RECORD_VERSION_MIN up to
+ * it. Version 2 adds keys 21 to 23 (odometer step, software, profile). */
+#define ECO2_RECORD_VERSION      2
+#define ECO2_RECORD_VERSION_MIN  1
 
 enum eco2_record_type {
 	ECO2_REC_TRIP = 1,
@@ -31,6 +34,12 @@ enum eco2_record_type {
 #define ECO2_FLAG_ENDED_EARLY     (1u << 11) /* ended by end of log or shutdown */
 #define ECO2_FLAG_STATE_BREAK     (1u << 12) /* saved state failed its check: a fresh start */
 #define ECO2_FLAG_CLOCK_STUCK     (1u << 13) /* frame times did not advance */
+#define ECO2_FLAG_BITS            14         /* bits 14 and up are reserved */
+
+/* Text fields' capacities with their NUL (docs/record-format.md). */
+#define ECO2_METHOD_MAX    32
+#define ECO2_VIN_MAX       18
+#define ECO2_SOFTWARE_MAX  48
 
 struct eco2_record {
 	uint32_t version;              /* 0: ECO2_RECORD_VERSION */
@@ -46,15 +55,19 @@ struct eco2_record {
 	int64_t discharge_wh;          /* 10 */
 	int64_t regen_wh;              /* 11 */
 	int64_t co2_g;                 /* 12: may be negative */
-	char method[32];               /* 13: e.g. "eco2-ev-v1" */
+	char method[ECO2_METHOD_MAX];  /* 13: e.g. "eco2-ev-v1" */
 	int64_t baseline_mg_per_km;    /* 14 */
 	int64_t grid_mg_per_kwh;       /* 15 */
 	int64_t charge_eff_permille;   /* 16 */
 	int64_t td_loss_permille;      /* 17 */
 	uint64_t flags;                /* 18: ECO2_FLAG_* */
 	bool has_vin;
-	char vin[18];                  /* 19: optional, 17 characters */
+	char vin[ECO2_VIN_MAX];        /* 19: optional, 17 characters */
 	int64_t charged_wh;            /* 20: charging sessions only */
+	/* Version 2 (absent, and zero here, in version 1): */
+	int64_t odo_step_m;            /* 21: the odometer step distance is bounded by */
+	char software[ECO2_SOFTWARE_MAX]; /* 22: the software that made it, "eco2d/1.0" */
+	uint8_t profile_sha256[32];    /* 23: its vehicle profile and DBC */
 };
 
 #endif

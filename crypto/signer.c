@@ -273,3 +273,85 @@ int signer_key_attrs(signer_t *s, struct signer_key_attrs *out)
 		return -ENOTSUP;
 	return s->ops->key_attrs(s, out);
 }
+
+/* ---- state tags (signer.h) ------------------------------------------------ */
+
+static const char tag_context[] = "eco2-agent state tag v1";
+
+static void tag_digest(const uint8_t *msg, size_t len, uint8_t d[32])
+{
+	crypto_hash_sha256_state h;
+
+	crypto_hash_sha256_init(&h);
+	crypto_hash_sha256_update(&h, (const uint8_t *)tag_context, sizeof(tag_context) - 1);
+	crypto_hash_sha256_update(&h, msg, len);
+	crypto_hash_sha256_final(&h, d);
+}
+
+/* The back end's MAC of d: 0, -ENOTSUP (no MAC key) or another -errno. */
+static int tag_mac(signer_t *s, const uint8_t d[32], uint8_t out[32])
+{
+	if (!s->ops->mac)
+		return -ENOTSUP;
+	return s->ops->mac(s, d, 32, out);
+}
+
+int signer_tag(signer_t *s, const uint8_t *msg, size_t len,
+	       uint8_t tag[SIGNER_TAG_MAX], size_t *tag_len)
+{
+	uint8_t d[32];
+	int ret;
+
+	*tag_len = 0;
+	tag_digest(msg, len, d);
+	ret = tag_mac(s, d, tag + 1);
+	if (ret == 0) {
+		tag[0] = SIGNER_TAG_HMAC;
+		*tag_len = 1 + 32;
+		return 0;
+	}
+	if (ret != -ENOTSUP)
+		return ret;
+	ret = s->ops->sign(s, d, sizeof(d), tag + 1);
+	if (ret)
+		return ret;
+	tag[0] = SIGNER_TAG_SIG;
+	*tag_len = 1 + SIGNER_SIG_LEN;
+	return 0;
+}
+
+int signer_tag_check(signer_t *s, const uint8_t *msg, size_t len,
+		     const uint8_t *tag, size_t tag_len)
+{
+	uint8_t d[32], mac[32];
+	int ret;
+
+	if (!tag || tag_len < 1)
+		return -EBADMSG;
+	tag_digest(msg, len, d);
+	if (tag[0] == SIGNER_TAG_HMAC && tag_len == 1 + 32) {
+		ret = tag_mac(s, d, mac);
+		if (ret == -ENOTSUP)
+			return -EBADMSG;   /* made with a MAC key this device lacks */
+		if (ret)
+			return ret;
+		ret = sodium_memcmp(mac, tag + 1, 32) ? -EBADMSG : 0;
+		sodium_memzero(mac, sizeof(mac));
+		return ret;
+	}
+	if (tag[0] == SIGNER_TAG_SIG && tag_len == 1 + SIGNER_SIG_LEN)
+		return signer_check_sig(s->alg, s->pub, s->pub_len, d, sizeof(d), tag + 1) ?
+		       -EBADMSG : 0;
+	return -EBADMSG;
+}
+
+const char *signer_tag_scheme(signer_t *s)
+{
+	uint8_t d[32] = { 0 }, mac[32];
+	int ret = tag_mac(s, d, mac);
+
+	sodium_memzero(mac, sizeof(mac));
+	if (!ret && s->ops->mac_scheme)
+		return s->ops->mac_scheme;
+	return "signature by the device key (no MAC key)";
+}

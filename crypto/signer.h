@@ -45,6 +45,40 @@ int signer_sign(signer_t *s, const uint8_t *msg, size_t len,
 
 void signer_close(signer_t *s);
 
+/* State tags: proof that a piece of saved state (eco2d's checkpoint) was
+ * written by this device, so that nothing but the device can make a
+ * figure it will later sign (docs/security.md, section 3). With
+ *   D = SHA-256("eco2-agent state tag v1" || msg)
+ * a tag is one of
+ *   0x01 || HMAC-SHA256(K, D)   K a MAC key where the signing key lives: a
+ *                               secret-key object in the PKCS#11 token
+ *                               (CKM_SHA256_HMAC), or derived from a key
+ *                               file's private key (crypto_kdf);
+ *   0x02 || signature over D    by the signing key itself, for a token
+ *                               without a MAC key (verified with the
+ *                               public key).
+ * D is 32 bytes, never a COSE Sig_structure: a state tag cannot pass for
+ * a record signature, nor the other way round. */
+#define SIGNER_TAG_HMAC  0x01
+#define SIGNER_TAG_SIG   0x02
+#define SIGNER_TAG_MAX   (1 + SIGNER_SIG_LEN)
+
+/* Tag msg: the MAC when the back end has a MAC key, else a signature.
+ * *tag_len gets 33 or 65. 0 or -errno (logged by the back end). */
+int signer_tag(signer_t *s, const uint8_t *msg, size_t len,
+	       uint8_t tag[SIGNER_TAG_MAX], size_t *tag_len) __must_check;
+
+/* 0 when tag is this device's tag over msg (either kind; the MAC compared
+ * in constant time); -EBADMSG when it is not, or cannot be checked (a MAC
+ * tag and no MAC key); another -errno when the back end failed. */
+int signer_tag_check(signer_t *s, const uint8_t *msg, size_t len,
+		     const uint8_t *tag, size_t tag_len) __must_check;
+
+/* Which kind signer_tag() makes, for logs: "hmac-sha256 (token secret
+ * key)", "hmac-sha256 (derived from the key file)" or "signature (no MAC
+ * key in the token)". */
+const char *signer_tag_scheme(signer_t *s);
+
 /* Create a new key at uri (file: writes it durably with mode 0600; pkcs11:
  * generates it inside the token, CKA_SENSITIVE and not extractable).
  * alg: COSE_ALG_ES256 or COSE_ALG_EDDSA. */

@@ -26,6 +26,7 @@
 
 #include "lib/file.h"
 #include "lib/log.h"
+#include "crypto/es256.h"
 #include "crypto/signer.h"
 #include "crypto/signer_int.h"
 
@@ -183,10 +184,38 @@ static int file_sign(struct signer *s, const uint8_t *msg, size_t len,
 	if (mbedtls_mpi_write_binary(&r, sig, 32) ||
 	    mbedtls_mpi_write_binary(&sv, sig + 32, 32))
 		goto out;
+	/* One byte form: s <= n/2 (crypto/es256.h). */
+	if (es256_normalize_s(sig))
+		goto out;
 	ret = 0;
 out:
 	mbedtls_mpi_free(&r);
 	mbedtls_mpi_free(&sv);
+	return ret;
+}
+
+/* The state-tag MAC (signer.h): HMAC-SHA256 under a key derived from the
+ * private key (the Ed25519 seed, or the P-256 scalar) with libsodium's KDF,
+ * context "eco2stat", subkey 1. Derived on each call: nothing more to keep
+ * secret in memory than the key itself. */
+static int file_mac(struct signer *s, const uint8_t *msg, size_t len, uint8_t out[32])
+{
+	struct file_key *k = s->priv;
+	uint8_t master[crypto_kdf_KEYBYTES], key[crypto_auth_hmacsha256_KEYBYTES];
+	int ret = -EIO;
+
+	if (s->alg == COSE_ALG_EDDSA) {
+		memcpy(master, k->ed_sk, sizeof(master));   /* the seed */
+	} else if (mbedtls_mpi_write_binary(&mbedtls_pk_ec(k->pk)->d, master, sizeof(master))) {
+		goto out;
+	}
+	if (crypto_kdf_derive_from_key(key, sizeof(key), 1, "eco2stat", master))
+		goto out;
+	crypto_auth_hmacsha256(out, msg, len, key);
+	ret = 0;
+out:
+	sodium_memzero(master, sizeof(master));
+	sodium_memzero(key, sizeof(key));
 	return ret;
 }
 
@@ -349,4 +378,6 @@ const struct signer_ops signer_file_ops = {
 	.sign = file_sign,
 	.close = file_close,
 	.keygen = file_keygen,
+	.mac = file_mac,
+	.mac_scheme = "hmac-sha256 (key derived from the key file)",
 };

@@ -35,6 +35,11 @@ struct signer_ops {
 	int (*keygen)(const char *uri, const char *pin, int alg);
 	/* Optional: see signer_key_attrs(). */
 	int (*key_attrs)(struct signer *s, struct signer_key_attrs *out);
+	/* Optional: HMAC-SHA256 of msg under the back end's MAC key (see
+	 * signer_tag() in signer.h). -ENOTSUP when it has none: signer.c
+	 * then tags with a signature. mac_scheme names the key for logs. */
+	int (*mac)(struct signer *s, const uint8_t *msg, size_t len, uint8_t out[32]);
+	const char *mac_scheme;
 };
 
 extern const struct signer_ops signer_file_ops;

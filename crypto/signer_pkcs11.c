@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "lib/log.h"
+#include "crypto/es256.h"
 #include "crypto/pkcs11_uri.h"
 #include "crypto/signer.h"
 #include "crypto/signer_int.h"
@@ -51,6 +52,8 @@ struct p11 {
 	ck_mechanism_type_t mech;
 	struct pkcs11_uri *uri;        /* kept to re-open a lost session */
 	char *pin;                     /* wiped on close */
+	int mac_state;                 /* state tags: 0 not looked for, 1 mac_key, -1 none */
+	ck_object_handle_t mac_key;    /* CKO_SECRET_KEY beside the private key */
 };
 
 /* Signers sharing a module share its one C_Initialize: the last to close
@@ -512,6 +515,13 @@ static int p11_sign_raw(struct p11 *p, int alg, const uint8_t *msg, size_t len,
 			p->token_label, sig_len);
 		return -EIO;
 	}
+	/* Tokens return either of ECDSA's two forms; records carry the
+	 * low-S one only (crypto/es256.h). */
+	if (alg == COSE_ALG_ES256 && es256_normalize_s(sig)) {
+		log_err("key: token '%s': the token's ES256 signature has s = 0 or s >= n",
+			p->token_label);
+		return -EIO;
+	}
 	return 0;
 }
 
@@ -704,6 +714,139 @@ static bool mech_supported(struct p11 *p, ck_mechanism_type_t m, ck_flags_t need
 	return p->f->C_GetMechanismInfo(p->slot, m, &mi) == CKR_OK && (mi.flags & need);
 }
 
+/* ---- the state-tag MAC (signer.h: signer_tag) -------------------------------
+ * A CKO_SECRET_KEY with the private key's CKA_ID (or, without an id, its
+ * label), usable with CKM_SHA256_HMAC. keygen makes one where the token can
+ * (SoftHSM2: CKM_GENERIC_SECRET_KEY_GEN); a token without one tags with the
+ * signing key instead (signer.c). */
+
+static int p11_find_mac_key(struct p11 *p)
+{
+	uint8_t id[256];
+	size_t id_len = 0;
+	unsigned long n = 0;
+	ck_object_handle_t k;
+	int ret;
+
+	if (p11_attr(p, p->key, CKA_ID, id, sizeof(id), &id_len) != CKR_OK)
+		id_len = 0;
+	ret = p11_find(p, CKO_SECRET_KEY, id_len ? NULL : p->uri->object, id, id_len, &k, 1, &n);
+	if (ret < 0)
+		return ret;
+	if (n == 1 && mech_supported(p, CKM_SHA256_HMAC, CKF_SIGN)) {
+		p->mac_key = k;
+		p->mac_state = 1;
+	} else {
+		if (n > 1)
+			log_warn("key: token '%s': several secret keys beside the signing key; "
+				 "state is tagged with signatures instead", p->token_label);
+		p->mac_state = -1;
+	}
+	return 0;
+}
+
+static ck_rv_t p11_mac_raw(struct p11 *p, const uint8_t *msg, size_t len, uint8_t out[32])
+{
+	struct ck_mechanism mech = { CKM_SHA256_HMAC, NULL, 0 };
+	unsigned long out_len = 32;
+	ck_rv_t rv;
+
+	rv = p->f->C_SignInit(p->session, &mech, p->mac_key);
+	if (rv == CKR_OK)
+		rv = p->f->C_Sign(p->session, (unsigned char *)msg, len, out, &out_len);
+	if (rv == CKR_OK && out_len != 32)
+		rv = CKR_GENERAL_ERROR;
+	return rv;
+}
+
+/* The errors after which a new session may succeed (as in pkcs11_sign). */
+static bool session_lost(ck_rv_t rv)
+{
+	return rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
+	       rv == CKR_USER_NOT_LOGGED_IN || rv == CKR_KEY_HANDLE_INVALID ||
+	       rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_DEVICE_REMOVED ||
+	       rv == CKR_TOKEN_NOT_PRESENT;
+}
+
+static int pkcs11_mac(struct signer *s, const uint8_t *msg, size_t len, uint8_t out[32])
+{
+	struct p11 *p = s->priv;
+	ck_rv_t rv = CKR_OK;
+	int ret;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (attempt) {
+			/* The session was lost: a new one, the keys looked
+			 * up again, once. */
+			log_warn("key: token '%s': re-opening the session", p->token_label);
+			p11_close_session(p);
+			p->mac_state = 0;
+			ret = p11_open_session(p, false);
+			if (!ret)
+				ret = p11_find(p, CKO_PRIVATE_KEY, p->uri->object, p->uri->id,
+					       p->uri->id_len, &p->key, 1, &(unsigned long){ 0 });
+			if (ret < 0)
+				return ret;
+		}
+		if (p->mac_state == 0) {
+			ret = p11_find_mac_key(p);
+			if (ret < 0)
+				return ret;
+		}
+		if (p->mac_state < 0)
+			return -ENOTSUP;
+		rv = p11_mac_raw(p, msg, len, out);
+		if (rv == CKR_OK || !session_lost(rv))
+			break;
+	}
+	if (rv != CKR_OK) {
+		log_err("key: token '%s': HMAC: %s", p->token_label, ckr_name(rv));
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Beside a new key pair: a 256-bit HMAC key with the same label and id,
+ * sensitive and never extractable. A token that cannot is not an error:
+ * its state tags are signatures. */
+static void p11_mac_keygen(struct p11 *p, const char *label, const uint8_t *id, size_t id_len)
+{
+	struct ck_mechanism mech = { CKM_GENERIC_SECRET_KEY_GEN, NULL, 0 };
+	ck_object_class_t cls = CKO_SECRET_KEY;
+	ck_key_type_t kt = CKK_GENERIC_SECRET;
+	unsigned long value_len = 32;
+	ck_object_handle_t k;
+	struct ck_attribute t[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_VALUE_LEN, &value_len, sizeof(value_len) },
+		{ CKA_TOKEN, (void *)&ck_true, 1 },
+		{ CKA_PRIVATE, (void *)&ck_true, 1 },
+		{ CKA_SENSITIVE, (void *)&ck_true, 1 },
+		{ CKA_EXTRACTABLE, (void *)&ck_false, 1 },
+		{ CKA_SIGN, (void *)&ck_true, 1 },
+		{ CKA_VERIFY, (void *)&ck_true, 1 },
+		{ CKA_LABEL, (void *)label, strlen(label) },
+		{ CKA_ID, (void *)id, id_len },
+	};
+	ck_rv_t rv;
+
+	if (!mech_supported(p, CKM_GENERIC_SECRET_KEY_GEN, CKF_GENERATE) ||
+	    !mech_supported(p, CKM_SHA256_HMAC, CKF_SIGN)) {
+		log_notice("key: token '%s' cannot make an HMAC key (no CKM_GENERIC_SECRET_KEY_GEN "
+			   "or CKM_SHA256_HMAC): saved state will be tagged with signatures",
+			   p->token_label);
+		return;
+	}
+	rv = p->f->C_GenerateKey(p->session, &mech, t, ARRAY_SIZE(t), &k);
+	if (rv != CKR_OK)
+		log_notice("key: token '%s': no HMAC key (C_GenerateKey: %s): saved state will "
+			   "be tagged with signatures", p->token_label, ckr_name(rv));
+	else
+		log_info("key: token '%s': generated the HMAC key '%s' for state tags",
+			 p->token_label, label);
+}
+
 static int pkcs11_keygen(const char *uri, const char *pin, int alg)
 {
 	struct p11 *p = NULL;
@@ -809,6 +952,7 @@ static int pkcs11_keygen(const char *uri, const char *pin, int alg)
 	}
 	log_info("key: token '%s': generated %s key '%s'", p->token_label,
 		 signer_alg_name(alg), label);
+	p11_mac_keygen(p, label, id, id_len);
 	ret = 0;
 out:
 	p11_free(p);
@@ -822,4 +966,6 @@ const struct signer_ops signer_pkcs11_ops = {
 	.close = pkcs11_close,
 	.keygen = pkcs11_keygen,
 	.key_attrs = pkcs11_key_attrs,
+	.mac = pkcs11_mac,
+	.mac_scheme = "hmac-sha256 (secret key in the token)",
 };

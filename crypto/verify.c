@@ -19,6 +19,7 @@
 #include "crypto/cose.h"
 #include "crypto/verify.h"
 #include "crypto/verify_be.h"
+#include "crypto/rules.h"
 
 struct verify_key {
 	const struct verify_ops *ops;
@@ -29,7 +30,7 @@ struct verify_key {
 	uint8_t kid[8];
 };
 
-static __thread char why_tls[192];
+static __thread char why_tls[256];
 
 /* ---- back end: libsodium Ed25519 ----------------------------------------- */
 
@@ -321,56 +322,38 @@ out:
 
 /* ---- one record -------------------------------------------------------------- */
 
-int verify_co2(const struct eco2_record *r, int64_t *expect_g)
-{
-	struct co2_params p = {
-		.baseline_mg_per_km = r->baseline_mg_per_km,
-		.grid_mg_per_kwh = r->grid_mg_per_kwh,
-		.charge_eff_permille = r->charge_eff_permille,
-		.td_loss_permille = r->td_loss_permille,
-	};
-	int64_t g, diff;
-	int ret;
-
-	if (strcmp(r->method, CO2_METHOD_ID))
-		return -ENOTSUP;
-	ret = co2_avoided_g(&p, r->distance_m, r->discharge_wh, r->regen_wh, &g);
-	if (ret)
-		return ret;
-	*expect_g = g;
-	if (__builtin_sub_overflow(r->co2_g, g, &diff) || diff > 1 || diff < -1)
-		return -EDOM;
-	return 0;
-}
-
 void verify_item_check(verify_key_t *k, const uint8_t *buf, size_t len,
 		       struct verify_item *it)
 {
 	struct cose_sign1 parts;
 	uint8_t tbs[COSE_SIG_STRUCT_MAX];
 	size_t tbs_len;
+	const struct rules_finding *f;
 	const char *why = NULL;
 	char a[17], b[17];
-	int64_t expect_g = 0;
 	int ret;
 
 	it->status = 0;
+	it->code = NULL;
 	it->why = NULL;
 	it->why_buf[0] = 0;
 	it->decoded = false;
 	it->signed_ok = false;
 	it->len = len;
+	rules_result_init(&it->rules);
 	cose_record_sha256(buf, len, it->sha256);
 
 	ret = cose_record_decode(buf, len, &it->rec, &parts, &why);
 	if (ret) {
 		it->status = -EBADMSG;
+		it->code = "format";
 		snprintf(it->why_buf, sizeof(it->why_buf), "%s", why);
 		goto out;
 	}
 	it->decoded = true;
 	if (parts.alg != k->alg) {
 		it->status = -EKEYREJECTED;
+		it->code = "key";
 		snprintf(it->why_buf, sizeof(it->why_buf),
 			 "alg %d is not the key's (%d)", parts.alg, k->alg);
 		goto out;
@@ -379,6 +362,7 @@ void verify_item_check(verify_key_t *k, const uint8_t *buf, size_t len,
 		hex_encode(parts.kid, 8, a);
 		hex_encode(k->kid, 8, b);
 		it->status = -EKEYREJECTED;
+		it->code = "key";
 		snprintf(it->why_buf, sizeof(it->why_buf),
 			 "kid %s is not this key's (%s): another key's record", a, b);
 		goto out;
@@ -387,22 +371,25 @@ void verify_item_check(verify_key_t *k, const uint8_t *buf, size_t len,
 				     parts.payload_len, tbs, sizeof(tbs));
 	if (!tbs_len || k->ops->verify(k->be, tbs, tbs_len, parts.sig)) {
 		it->status = -EBADE;
+		it->code = "signature";
 		snprintf(it->why_buf, sizeof(it->why_buf), "signature does not verify");
 		goto out;
 	}
 	it->signed_ok = true;
-	ret = verify_co2(&it->rec, &expect_g);
-	if (ret == -EDOM)
-		snprintf(it->why_buf, sizeof(it->why_buf),
-			 "co2_g %" PRId64 " does not follow from the record's fields (they give %" PRId64 ")",
-			 it->rec.co2_g, expect_g);
-	else if (ret == -ENOTSUP)
-		snprintf(it->why_buf, sizeof(it->why_buf),
-			 "methodology \"%s\" unknown: co2_g cannot be recomputed", it->rec.method);
-	else if (ret)
-		snprintf(it->why_buf, sizeof(it->why_buf),
-			 "co2_g cannot be recomputed: distance, energy or parameters out of range");
-	it->status = ret;
+	/* The content rules (crypto/rules.h), the same the daemon applied
+	 * before signing and the ledger applies on ingest. */
+	rules_check_signature(&it->rec, parts.alg, parts.sig, &it->rules);
+	rules_check_record(&it->rec, &it->rules);
+	f = rules_first_fail(&it->rules);
+	if (f) {
+		it->status = strcmp(f->rule, "method") ? -EDOM : -ENOTSUP;
+		it->code = f->rule;
+		if (it->rules.n_fail > 1)
+			snprintf(it->why_buf, sizeof(it->why_buf), "%s: %s (and %u more)",
+				 f->rule, f->msg, it->rules.n_fail - 1);
+		else
+			snprintf(it->why_buf, sizeof(it->why_buf), "%s: %s", f->rule, f->msg);
+	}
 out:
 	if (it->status)
 		it->why = it->why_buf;
@@ -452,6 +439,29 @@ out:
 	return ret;
 }
 
+int verify_follows(const uint8_t *prev_buf, size_t prev_len, const struct verify_item *it,
+		   char *why, size_t why_len)
+{
+	struct eco2_record prev;
+	struct rules_result res;
+	const struct rules_finding *f;
+	const char *dummy;
+
+	if (!it->signed_ok)
+		return 0;
+	if (cose_record_decode(prev_buf, prev_len, &prev, NULL, &dummy)) {
+		snprintf(why, why_len, "the previous record does not decode");
+		return -EINVAL;
+	}
+	rules_result_init(&res);
+	rules_check_follow(&prev, &it->rec, &res);
+	f = rules_first_fail(&res);
+	if (!f)
+		return 0;
+	snprintf(why, why_len, "%s: %s", f->rule, f->msg);
+	return -EDOM;
+}
+
 /* ---- framing ------------------------------------------------------------------ */
 
 /* Every record starts 18([h'A2 01 <alg> 04 48 ...: tag 18, array of 4,
@@ -499,10 +509,12 @@ bool verify_split_next(struct verify_splitter *sp, size_t *off, size_t *len,
 	*tail = sp->next_is_tail;
 	sp->next_is_tail = false;
 	next = find_record_start(sp->buf, sp->len, sp->off + 1);
-	/* One item's extent by its structure, looking no further than a
-	 * record can be long: a huge length prefix is simply "too long". */
+	/* A record's extent by its structure, looking no further than a
+	 * record can be long: a huge length prefix is simply "too long".
+	 * Bytes that do not begin like a record (a tail, damage) are one
+	 * item up to the next record start, whatever CBOR they may hold. */
 	cbor_rd_init(&rd, sp->buf + sp->off, left < COSE_RECORD_MAX + 1 ? left : COSE_RECORD_MAX + 1);
-	if (!cbor_skip(&rd, 4))
+	if (is_record_start(sp->buf + sp->off, left) && !cbor_skip(&rd, 4))
 		end = sp->off + rd.off;
 	if (end && end <= next) {
 		/* Ends at the next record start or before it; bytes between
@@ -524,41 +536,65 @@ bool verify_split_next(struct verify_splitter *sp, size_t *off, size_t *len,
 struct pending {
 	bool decoded;
 	uint64_t claimed;
-	char why[192];
+	const char *code;
+	char why[288];
 };
 
 struct missing {
 	uint64_t first, last;
 };
 
+/* The records signed by the key, by seq: a second one at a seq is a
+ * duplicate when its bytes are the same, a fork when they differ. Open
+ * addressing; seq 0 (never a record's) marks an empty slot; the first 16
+ * bytes of each SHA-256 are kept (to tell two signed records apart, not
+ * to resist an attacker, who would need the key to sign either). */
+struct seen {
+	uint64_t seq;
+	uint8_t h[16];
+};
+
 struct verify_chain {
-	verify_problem_fn *fn;
+	verify_event_fn *fn;
 	void *ctx;
 	uint64_t expect;               /* the next seq in order */
+	bool max_done;                 /* seq 2^64-1 taken: nothing can follow */
 	uint8_t prev[32];              /* SHA-256 of the last good member */
 	bool last_failed;              /* the previous item was not a member */
+	bool have_last;                /* last: the record before the next */
+	struct eco2_record last;
+	/* Items that could not be trusted since the last signed record:
+	 * nskip in all, the newest npend of them kept (a ring from phead). */
 	struct pending pend[PENDING_MAX];
-	size_t npend;
+	size_t npend, phead;
+	uint64_t nskip;
 	struct missing *miss;
 	size_t nmiss;
+	struct seen *seen;
+	size_t seen_n, seen_cap;       /* cap: a power of two, or 0 */
 	unsigned long problems;
 };
 
-static void problem(verify_chain_t *c, uint64_t seq, const char *fmt, ...) __printf(3, 4);
-static void problem(verify_chain_t *c, uint64_t seq, const char *fmt, ...)
+static void event(verify_chain_t *c, uint64_t seq, bool warning, const char *code,
+		  const char *fmt, ...) __printf(5, 6);
+static void event(verify_chain_t *c, uint64_t seq, bool warning, const char *code,
+		  const char *fmt, ...)
 {
-	char msg[256];
+	struct verify_event ev = { .seq = seq, .warning = warning, .code = code };
+	char msg[320];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	c->problems++;
+	if (!warning)
+		c->problems++;
+	ev.reason = msg;
 	if (c->fn)
-		c->fn(c->ctx, seq, msg);
+		c->fn(c->ctx, &ev);
 }
 
-int verify_chain_new(verify_chain_t **out, verify_problem_fn *fn, void *ctx)
+int verify_chain_new(verify_chain_t **out, verify_event_fn *fn, void *ctx)
 {
 	verify_chain_t *c;
 
@@ -578,24 +614,82 @@ int verify_chain_new(verify_chain_t **out, verify_problem_fn *fn, void *ctx)
 	return 0;
 }
 
-/* Records that could not be trusted, held until the next good member
+static size_t seen_slot(const struct verify_chain *c, uint64_t seq)
+{
+	size_t mask = c->seen_cap - 1;
+	size_t i = (size_t)((seq * UINT64_C(0x9e3779b97f4a7c15)) >> 17) & mask;
+
+	while (c->seen[i].seq && c->seen[i].seq != seq)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* The hash kept for seq, or NULL. */
+static const uint8_t *seen_get(const struct verify_chain *c, uint64_t seq)
+{
+	size_t i;
+
+	if (!c->seen_cap)
+		return NULL;
+	i = seen_slot(c, seq);
+	return c->seen[i].seq ? c->seen[i].h : NULL;
+}
+
+/* Remember seq's hash; without memory the fork check degrades to the
+ * duplicate report, nothing else changes. */
+static void seen_put(struct verify_chain *c, uint64_t seq, const uint8_t h[32])
+{
+	size_t i;
+
+	if (c->seen_n + 1 > c->seen_cap / 2) {
+		size_t cap = c->seen_cap ? c->seen_cap * 2 : 1024;
+		struct seen *old = c->seen, *nw = calloc(cap, sizeof(*nw));
+		size_t old_cap = c->seen_cap;
+
+		if (!nw)
+			return;
+		c->seen = nw;
+		c->seen_cap = cap;
+		for (size_t j = 0; j < old_cap; j++)
+			if (old[j].seq)
+				c->seen[seen_slot(c, old[j].seq)] = old[j];
+		free(old);
+	}
+	i = seen_slot(c, seq);
+	if (!c->seen[i].seq)
+		c->seen_n++;
+	c->seen[i].seq = seq;
+	memcpy(c->seen[i].h, h, 16);
+}
+
+static void pending_report(verify_chain_t *c, const struct pending *p, uint64_t seq)
+{
+	if (p->decoded && p->claimed != seq)
+		event(c, seq, false, p->code, "%s (the record claims seq %" PRIu64 ")", p->why, p->claimed);
+	else
+		event(c, seq, false, p->code, "%s", p->why);
+}
+
+/* Items that could not be trusted, held until the next signed record
  * tells where they sat. fill: they stand exactly in the gap before it, so
  * each takes the seq of its position; otherwise they were inserted, and
- * each is named by the seq it claims (or its position when unreadable). */
+ * each is named by the seq it claims (or its position when unreadable).
+ * Those no longer kept were reported when they left the ring. */
 static void flush_pending(verify_chain_t *c, bool fill)
 {
-	for (size_t i = 0; i < c->npend; i++) {
-		struct pending *p = &c->pend[i];
-		uint64_t seq = fill ? c->expect + i : (p->decoded ? p->claimed : c->expect);
+	uint64_t first = c->nskip - c->npend;     /* index of the oldest kept */
 
-		if (fill && p->decoded && p->claimed != seq)
-			problem(c, seq, "%s (the record claims seq %" PRIu64 ")", p->why, p->claimed);
-		else
-			problem(c, seq, "%s", p->why);
+	for (size_t i = 0; i < c->npend; i++) {
+		const struct pending *p = &c->pend[(c->phead + i) % PENDING_MAX];
+		uint64_t pos = c->expect + first + i;
+
+		pending_report(c, p, fill ? pos : (p->decoded ? p->claimed : c->expect));
 	}
 	if (fill)
-		c->expect += c->npend;
+		c->expect += c->nskip;
 	c->npend = 0;
+	c->phead = 0;
+	c->nskip = 0;
 }
 
 static void missing_report(verify_chain_t *c, size_t i)
@@ -603,10 +697,11 @@ static void missing_report(verify_chain_t *c, size_t i)
 	struct missing *m = &c->miss[i];
 
 	if (m->first == m->last)
-		problem(c, m->first, "missing");
+		event(c, m->first, false, "chain.missing", "missing");
 	else
-		problem(c, m->first, "missing (seq %" PRIu64 " to %" PRIu64 ", %" PRIu64 " records)",
-			m->first, m->last, m->last - m->first + 1);
+		event(c, m->first, false, "chain.missing",
+		      "missing (seq %" PRIu64 " to %" PRIu64 ", %" PRIu64 " records)",
+		      m->first, m->last, m->last - m->first + 1);
 }
 
 static void missing_add(verify_chain_t *c, uint64_t first, uint64_t last)
@@ -648,6 +743,38 @@ static bool missing_take(verify_chain_t *c, uint64_t seq)
 	return false;
 }
 
+static void hex16(const uint8_t *h, char out[33])
+{
+	hex_encode(h, 16, out);
+}
+
+/* A record signed by the key at a seq already passed. */
+static void out_of_place(verify_chain_t *c, const struct verify_item *it)
+{
+	const struct eco2_record *r = &it->rec;
+	const uint8_t *h = seen_get(c, r->seq);
+	char a[33], b[33];
+
+	if (h && memcmp(h, it->sha256, 16)) {
+		hex16(h, a);
+		hex16(it->sha256, b);
+		event(c, r->seq, false, "chain.fork",
+		      "fork: the key signed two different records at seq %" PRIu64
+		      ": seq %" PRIu64 " sha256 %s... and seq %" PRIu64 " sha256 %s...",
+		      r->seq, r->seq, a, r->seq, b);
+	} else if (h) {
+		event(c, r->seq, false, "chain.duplicate",
+		      "duplicate: seq %" PRIu64 " appears again", r->seq);
+	} else if (missing_take(c, r->seq)) {
+		event(c, r->seq, false, "chain.order",
+		      "out of order: found after seq %" PRIu64, c->expect - 1);
+	} else {
+		event(c, r->seq, false, "chain.order",
+		      "out of order: found after seq %" PRIu64 ", where a damaged record stood",
+		      c->expect - 1);
+	}
+}
+
 bool verify_chain_push(verify_chain_t *c, const struct verify_item *it)
 {
 	const struct eco2_record *r = &it->rec;
@@ -660,33 +787,44 @@ bool verify_chain_push(verify_chain_t *c, const struct verify_item *it)
 		/* Bytes after a damaged record are part of its damage. */
 		if (it->tail && c->last_failed)
 			return false;
-		if (c->npend == PENDING_MAX)
-			flush_pending(c, true);
-		p = &c->pend[c->npend++];
+		if (c->npend == PENDING_MAX) {
+			/* Report the oldest now, by the seq it claims or its
+			 * position; the count still says how many stood in a
+			 * gap, so the records after them are placed right. */
+			struct pending *o = &c->pend[c->phead];
+			uint64_t idx = c->nskip - c->npend;
+
+			pending_report(c, o, o->decoded ? o->claimed : c->expect + idx);
+			c->phead = (c->phead + 1) % PENDING_MAX;
+			c->npend--;
+		}
+		p = &c->pend[(c->phead + c->npend) % PENDING_MAX];
+		c->npend++;
+		c->nskip++;
 		p->decoded = it->decoded;
 		p->claimed = it->decoded ? r->seq : 0;
-		if (it->tail)
+		if (it->tail) {
+			p->code = "chain.tail";
 			snprintf(p->why, sizeof(p->why),
 				 "%zu bytes after the previous record are not a record (%s)",
 				 it->len, it->why ? it->why : "?");
-		else
+		} else {
+			p->code = it->code ? it->code : "format";
 			snprintf(p->why, sizeof(p->why), "%s", it->why ? it->why : "not verified");
+		}
 		c->last_failed = true;
 		return false;
 	}
 	c->last_failed = false;
 
-	if (r->seq < c->expect) {
+	if (r->seq < c->expect || (r->seq == UINT64_MAX && c->max_done)) {
 		flush_pending(c, false);
-		if (missing_take(c, r->seq))
-			problem(c, r->seq, "out of order: found after seq %" PRIu64, c->expect - 1);
-		else
-			problem(c, r->seq, "duplicate: seq %" PRIu64 " appears again", r->seq);
+		out_of_place(c, it);
 		return false;
 	}
 
 	gap = r->seq - c->expect;
-	if (c->npend && gap == c->npend) {
+	if (c->nskip && gap == c->nskip) {
 		flush_pending(c, true);
 		linked = false;   /* its prev is a record we could not trust */
 	} else {
@@ -700,17 +838,45 @@ bool verify_chain_push(verify_chain_t *c, const struct verify_item *it)
 	if (linked && memcmp(r->prev, c->prev, 32)) {
 		good = false;
 		if (r->seq == 1)
-			problem(c, r->seq, "prev of seq 1 is not 32 zero bytes");
+			event(c, r->seq, false, "chain.prev", "prev of seq 1 is not 32 zero bytes");
 		else
-			problem(c, r->seq, "prev is not SHA-256 of seq %" PRIu64 ": the chain is broken",
-				r->seq - 1);
+			event(c, r->seq, false, "chain.prev",
+			      "prev is not SHA-256 of seq %" PRIu64 ": the chain is broken", r->seq - 1);
 	}
-	c->expect = r->seq == UINT64_MAX ? r->seq : r->seq + 1;
+	if (r->seq == UINT64_MAX)
+		c->max_done = true;
+	else
+		c->expect = r->seq + 1;
 	memcpy(c->prev, it->sha256, 32);
+	seen_put(c, r->seq, it->sha256);
 	if (it->status) {
 		good = false;
-		problem(c, r->seq, "%s", it->why ? it->why : "not verified");
+		event(c, r->seq, false, it->code ? it->code : "format", "%s",
+		      it->why ? it->why : "not verified");
+	} else {
+		struct rules_result res;
+		const struct rules_finding *f;
+
+		/* The record's own warnings, then the rules against the record
+		 * before it: a failure there is this record's one problem. */
+		for (unsigned i = 0; i < it->rules.n; i++)
+			event(c, r->seq, true, it->rules.f[i].rule, "%s: %s",
+			      it->rules.f[i].rule, it->rules.f[i].msg);
+		rules_result_init(&res);
+		if (c->have_last)
+			rules_check_follow(&c->last, r, &res);
+		f = rules_first_fail(&res);
+		if (f && good) {
+			good = false;
+			event(c, r->seq, false, f->rule, "%s: %s", f->rule, f->msg);
+		}
+		for (unsigned i = 0; i < res.n; i++)
+			if (res.f[i].sev == RULES_WARN)
+				event(c, r->seq, true, res.f[i].rule, "%s: %s",
+				      res.f[i].rule, res.f[i].msg);
 	}
+	c->last = *r;
+	c->have_last = true;
 	return good;
 }
 
@@ -729,6 +895,7 @@ void verify_chain_free(verify_chain_t *c)
 	if (!c)
 		return;
 	free(c->miss);
+	free(c->seen);
 	free(c);
 }
 

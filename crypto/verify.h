@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include "lib/compiler.h"
 #include "crypto/record.h"
+#include "crypto/rules.h"
 #include "crypto/signer.h"
 
 typedef struct verify_key verify_key_t;
@@ -68,26 +69,27 @@ int verify_sig(verify_key_t *k, const uint8_t *msg, size_t len,
 
 /* ---- one record ---------------------------------------------------------- */
 
-/* Does r->co2_g follow from the record's own fields (its methodology,
- * parameters, distance and energies) within +-1 g? 0; -EDOM when it does
- * not (*expect_g = the recomputed figure); -ENOTSUP for a methodology this
- * build does not know; -EINVAL/-ERANGE when the fields cannot be computed
- * with (negative distance, efficiency 0, overflow). */
-int verify_co2(const struct eco2_record *r, int64_t *expect_g) __must_check;
-
 /* One record checked on its own: decode (strict, canonical), kid and alg
- * against the key, the signature, and co2_g. Never fails as a call: the
+ * against the key, the signature, then the content rules of
+ * crypto/rules.h (the signature's byte form, ranges, type, flags, times,
+ * odometer, distance and the exact co2_g). Never fails as a call: the
  * outcome is in the struct. */
 struct verify_item {
 	int status;            /* 0 or as verify_record's return */
+	const char *code;      /* when status != 0: "format", "key",
+				  "signature", or the id of the first rule
+				  broken (crypto/rules.h) */
 	const char *why;       /* reason when status != 0 (static string, or
-				  it->why_buf) */
-	char why_buf[160];
+				  it->why_buf); a rule's reason begins with its
+				  id: "co2: co2_g 2107 does not follow ..." */
+	char why_buf[256];
 	bool decoded;          /* rec holds what the bytes decode to */
 	bool signed_ok;        /* made by this key (kid, alg and signature) */
 	bool tail;             /* framing: bytes that followed a record
 				  without a record start (verify_split_next) */
 	struct eco2_record rec;
+	struct rules_result rules;   /* the content rules' findings, failures
+					and warnings (when signed_ok) */
 	uint8_t sha256[32];    /* of the item's bytes */
 	size_t len;
 };
@@ -104,7 +106,7 @@ void verify_item_check(verify_key_t *k, const uint8_t *buf, size_t len,
  *   -EBADMSG      not a well-formed canonical record
  *   -EKEYREJECTED alg or kid are not this key's
  *   -EBADE        signature does not verify
- *   -EDOM         co2_g does not follow from the fields (signed by the key)
+ *   -EDOM         a content rule fails (signed by the key; *why names it)
  *   -ENOTSUP      unknown methodology (signed by the key)
  *   -EILSEQ       seq or prev are not the expected ones (signed by the key;
  *                 *out tells a duplicate, seq < expect_seq, from a gap)
@@ -113,6 +115,15 @@ int verify_record(verify_key_t *k, const uint8_t *buf, size_t len,
 		  uint64_t expect_seq, const uint8_t expect_prev[32],
 		  struct eco2_record *out, uint8_t sha256_out[32],
 		  const char **why) __must_check;
+
+/* The rules between records (crypto/rules.h rules_check_follow) for the
+ * record in it, checked by verify_item_check, after the record before it
+ * in its chain, prev_buf (bytes already verified, as a ledger stores
+ * them). 0 when no FAIL rule breaks (warnings are not reported here);
+ * -EDOM with why[why_len] = "<rule>: <reason>"; -EINVAL when prev_buf
+ * does not decode. */
+int verify_follows(const uint8_t *prev_buf, size_t prev_len, const struct verify_item *it,
+		   char *why, size_t why_len) __must_check;
 
 /* ---- framing: a CBOR sequence of records (RFC 8742) --------------------- */
 
@@ -138,19 +149,33 @@ bool verify_split_next(struct verify_splitter *sp, size_t *off, size_t *len,
 
 typedef struct verify_chain verify_chain_t;
 
-/* Called once per problem, in the order found; seq is the record's (for a
- * record that could not be trusted, the seq its position in the chain
- * says); reason is a complete sentence fragment ("signature does not
- * verify", "missing", "prev is not SHA-256 of seq 4", ...). */
-typedef void verify_problem_fn(void *ctx, uint64_t seq, const char *reason);
+/* What the chain reports, once per problem or warning, in the order found.
+ * seq is the record's (for a record that could not be trusted, the seq its
+ * position in the chain says). code is stable, for programs: a rule id
+ * from crypto/rules.h, or "format", "key", "signature", "chain.missing",
+ * "chain.order", "chain.duplicate", "chain.fork", "chain.prev",
+ * "chain.tail". reason is a sentence fragment for people ("signature does
+ * not verify", "missing", "prev is not SHA-256 of seq 4", ...). */
+struct verify_event {
+	uint64_t seq;
+	bool warning;          /* a WARN rule: the record still counts */
+	const char *code;
+	const char *reason;    /* valid during the call */
+};
+typedef void verify_event_fn(void *ctx, const struct verify_event *ev);
 
-int verify_chain_new(verify_chain_t **out, verify_problem_fn *fn, void *ctx) __must_check;
+int verify_chain_new(verify_chain_t **out, verify_event_fn *fn, void *ctx) __must_check;
 
 /* Feed items in file order (each from verify_item_check). The chain
  * starts at seq 1 with prev = 32 zero bytes. Returns true when the item is
  * a good member of the chain (count it in summaries): signed by the key,
- * in sequence, linked; a record signed by the key but out of place or with
- * a wrong co2_g is reported and returns false. */
+ * in sequence, linked, breaking no FAIL rule on its own or after the
+ * record before it (crypto/rules.h); a record signed by the key but out
+ * of place, with a wrong co2_g or impossible figures is reported and
+ * returns false. A second, different record at a seq already seen is
+ * reported as a fork, with both hashes. A damaged record costs one
+ * problem: runs of damaged items of any length are placed by counting
+ * them. */
 bool verify_chain_push(verify_chain_t *c, const struct verify_item *it);
 
 /* End of input: reports missing seqs and anything still held back.

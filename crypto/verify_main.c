@@ -1,16 +1,24 @@
 /* eco2-verify — a certifier's check of an exported record file.
  *
- *   eco2-verify (--pubkey PEM | --cert DEVICE.pem --ca ROOT.pem) [--json]
- *               [--jobs N] [--backend NAME] RECORDS.cbor
+ *   eco2-verify (--pubkey PEM | --cert DEVICE.pem --ca ROOT.pem [--at TIME])
+ *               [--require-params FILE] [--json] [--html FILE] [--tz ZONE]
+ *               [--jobs N] [--backend NAME] [--progress] RECORDS.cbor
  *
- * Checks every record's signature, canonical encoding, kid, seq continuity,
- * the prev-hash chain and co2_g (docs/record-format.md §5), then prints a
- * summary (or, with --json, one JSON object with a "problems" array).
- * Exit 0 when everything verifies, 1 when anything does not (each problem
- * named by seq on stderr, or in the JSON), 2 for usage or I/O errors.
+ * Checks every record's signature, canonical encoding, kid, the content
+ * rules (crypto/rules.h), seq continuity and the prev-hash chain
+ * (docs/record-format.md §5), the certificate at each record's time, and
+ * the approved parameters; then reports (crypto/report.h): text on
+ * stdout and each problem on stderr, or one JSON object, and an HTML page.
+ * Exit 0 when everything verifies, 1 when anything does not, 2 for usage
+ * or I/O errors.
  *
- * Signatures are independent, so they are checked on every core, a batch
- * at a time; the chain is then followed in file order on one. */
+ * The run is a list of steps over one report (main): read the key, verify
+ * the file, then each check that can fail records after the chain has
+ * spoken (certificate times, approved parameters). Another check (a
+ * ledger's receipts, say) is one more step that calls report_problem and
+ * report_fail_row. Signatures are independent, so they are checked on
+ * every core, a batch at a time; the chain is then followed in file
+ * order on one. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -20,16 +28,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "generated/version.h"
 #include "lib/bytes.h"
 #include "lib/file.h"
+#include "lib/isotime.h"
 #include "lib/log.h"
-#include "crypto/cbor.h"
+#include "crypto/approved.h"
 #include "crypto/cose.h"
+#include "crypto/ledger_check.h"
+#include "crypto/report.h"
 #include "crypto/verify.h"
 #include "crypto/x509.h"
 
@@ -37,71 +48,70 @@
 #define PEM_MAX      ((size_t)64 * 1024)
 #define EXPORT_MAX   (SIZE_MAX / 2)   /* an export is mapped, or read from a pipe */
 #define JOBS_MAX     256
-#define PROGRESS_MIN (4u << 20)      /* bytes: smaller files need no progress line */
+#define PROGRESS_AFTER_S 2.0         /* quiet for work shorter than this */
 
 enum { EXIT_OK = 0, EXIT_BAD = 1, EXIT_USAGE = 2 };
 
-struct problem {
-	uint64_t seq;        /* 0: the file or key as a whole */
-	size_t order;
-	char *reason;
+struct opts {
+	const char *pubkey, *cert, *ca, *backend, *cert_library;
+	const char *input, *html, *require_params;
+	struct report_tz tz;
+	int64_t at_s;                /* X509_AT_RECORDS: each record's time */
+	bool json, progress;
+	long jobs;
+	struct lcheck_opts lc;        /* receipts and witnesses (ledger_check.h) */
+	bool witness_only;            /* --cosign, --witness-keygen */
 };
 
-struct summary {
-	size_t records, verified, trips, charges;
-	double distance_m, net_wh, charged_wh, co2_g;
-	bool have_time;
-	int64_t first_s, last_s;
-	uint64_t flags;
+struct run {
+	const struct opts *o;
+	report_t *rep;
+	verify_key_t *keys[JOBS_MAX];
+	unsigned njobs;
+	bool have_cert, cert_ok;
+	struct x509_info cert;
+	struct approved approved;
+	bool have_approved;
+	/* progress on stderr */
+	bool progress, tty;
+	double t0, last;
 };
 
-/* Problems kept for the report. A crafted file can hold millions of
- * damaged records; beyond PROBLEMS_MAX they are counted, not kept. */
-#define PROBLEMS_MAX 100000
+/* ---- progress ------------------------------------------------------------------ */
 
-struct problems {
-	struct problem *v;
-	size_t n, cap;
-	size_t total;        /* n plus those not kept */
-	bool oom;
-};
-
-static void add_problem(void *ctx, uint64_t seq, const char *reason)
+static double now_s(void)
 {
-	struct problems *ps = ctx;
-	struct problem *v;
+	struct timespec ts;
 
-	ps->total++;
-	if (ps->n == PROBLEMS_MAX)
-		return;
-	if (ps->n == ps->cap) {
-		size_t cap = ps->cap ? ps->cap * 2 : 64;
-
-		v = realloc(ps->v, cap * sizeof(*v));
-		if (!v) {
-			ps->oom = true;
-			return;
-		}
-		ps->v = v;
-		ps->cap = cap;
-	}
-	ps->v[ps->n].seq = seq;
-	ps->v[ps->n].order = ps->n;
-	ps->v[ps->n].reason = strdup(reason);
-	if (!ps->v[ps->n].reason) {
-		ps->oom = true;
-		return;
-	}
-	ps->n++;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int problem_cmp(const void *a, const void *b)
+/* A progress line for work past PROGRESS_AFTER_S (at once with
+ * --progress), at most twice a second: rewritten in place on a terminal,
+ * one line each otherwise. */
+static void progress(struct run *r, const char *what, size_t done, size_t total)
 {
-	const struct problem *x = a, *y = b;
+	double t = now_s();
 
-	if (x->seq != y->seq)
-		return x->seq < y->seq ? -1 : 1;
-	return x->order < y->order ? -1 : x->order > y->order;
+	if (!r->progress || (!r->o->progress && t - r->t0 < PROGRESS_AFTER_S) ||
+	    (t - r->last < 0.5 && done < total))
+		return;
+	r->last = t;
+	fprintf(stderr, "%seco2-verify: %s: %zu of %zu (%d%%)%s", r->tty ? "\r" : "", what, done,
+		total, total ? (int)(100.0 * (double)done / (double)total) : 100, r->tty ? "" : "\n");
+}
+
+static void progress_end(struct run *r)
+{
+	if (r->progress && r->tty && r->last > 0)
+		fprintf(stderr, "\r\033[K");
+	r->last = 0;
+}
+
+static void html_progress(void *ctx, size_t done, size_t total)
+{
+	progress(ctx, "writing the HTML report, records", done, total);
 }
 
 /* ---- parallel signature checks ------------------------------------------------ */
@@ -152,163 +162,6 @@ static void check_batch(verify_key_t **keys, unsigned njobs, const uint8_t *base
 			pthread_join(tids[t], NULL);
 }
 
-/* ---- output ---------------------------------------------------------------------- */
-
-static void flag_name(unsigned bit, char *buf, size_t len)
-{
-	if (record_flag_name(bit))
-		snprintf(buf, len, "%s", record_flag_name(bit));
-	else
-		snprintf(buf, len, "bit%u", bit);
-}
-
-static void iso_time(int64_t t, char *buf, size_t len)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if ((int64_t)tt != t || !gmtime_r(&tt, &tm) ||
-	    !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, len, "@%" PRId64, t);
-}
-
-/* A JSON string; bytes of invalid UTF-8 (a reason cut mid-character)
- * become '?'. */
-static void json_str(FILE *f, const char *s)
-{
-	size_t n = strlen(s);
-	bool utf8 = cbor_utf8_valid((const uint8_t *)s, n);
-
-	fputc('"', f);
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			fprintf(f, "\\%c", *c);
-		else if (*c < 0x20 || *c == 0x7f)
-			fprintf(f, "\\u%04x", *c);
-		else if (*c >= 0x80 && !utf8)
-			fputc('?', f);
-		else
-			fputc(*c, f);
-	}
-	fputc('"', f);
-}
-
-static const char *alg_name(int alg)
-{
-	return alg == COSE_ALG_ES256 ? "ES256" : alg == COSE_ALG_EDDSA ? "EdDSA" : "?";
-}
-
-/* The key's 8-byte kid as 16 lower-case hex digits. */
-static void kid_to_hex(verify_key_t *key, char hex[17])
-{
-	uint8_t kid[8];
-
-	verify_key_kid(key, kid);
-	hex_encode(kid, sizeof(kid), hex);
-}
-
-/* The names of the flags set, in bit order: " a, b" as text, or
- * "\"a\",\"b\"" as JSON strings. false when none is set. */
-static bool print_flags(uint64_t flags, bool json)
-{
-	char fl[64];
-	bool any = false;
-
-	for (unsigned bit = 0; bit < 64; bit++)
-		if (flags & (UINT64_C(1) << bit)) {
-			flag_name(bit, fl, sizeof(fl));
-			if (json)
-				printf("%s\"%s\"", any ? "," : "", fl);
-			else
-				printf("%s %s", any ? "," : "", fl);
-			any = true;
-		}
-	return any;
-}
-
-static void print_text(const struct summary *s, verify_key_t *key, const struct problems *ps)
-{
-	char a[40], b[40], kid_hex[17];
-	bool any;
-
-	kid_to_hex(key, kid_hex);
-	printf("key:                %s kid %s\n", alg_name(verify_key_alg(key)), kid_hex);
-	printf("records:            %zu (%zu verified)\n", s->records, s->verified);
-	printf("trips:              %zu\n", s->trips);
-	printf("charging sessions:  %zu\n", s->charges);
-	printf("distance:           %.3f km\n", s->distance_m / 1000.0);
-	printf("energy:             %.3f kWh net from the pack, %.3f kWh charged\n",
-	       s->net_wh / 1000.0, s->charged_wh / 1000.0);
-	printf("CO2 avoided:        %.3f kg\n", s->co2_g / 1000.0);
-	if (s->have_time) {
-		iso_time(s->first_s, a, sizeof(a));
-		iso_time(s->last_s, b, sizeof(b));
-		printf("first:              %s\n", a);
-		printf("last:               %s\n", b);
-	} else {
-		printf("first:              -\nlast:               -\n");
-	}
-	printf("flags:             ");
-	any = print_flags(s->flags, false);
-	printf("%s\n", any ? "" : " none");
-	if (ps->total > ps->n)
-		printf("result:             FAILED, %zu problems (the first %zu listed)\n",
-		       ps->total, ps->n);
-	else if (ps->n)
-		printf("result:             FAILED, %zu problem%s\n", ps->n, ps->n == 1 ? "" : "s");
-	else
-		printf("result:             verified\n");
-}
-
-static void print_json(const struct summary *s, verify_key_t *key, const struct problems *ps)
-{
-	char a[40], b[40], kid_hex[17];
-
-	kid_to_hex(key, kid_hex);
-	printf("{\"ok\":%s,\"alg\":\"%s\",\"kid\":\"%s\",", ps->total ? "false" : "true",
-	       alg_name(verify_key_alg(key)), kid_hex);
-	printf("\"records\":%zu,\"verified\":%zu,\"trips\":%zu,\"charging_sessions\":%zu,",
-	       s->records, s->verified, s->trips, s->charges);
-	printf("\"distance_km\":%.3f,\"energy_kwh\":%.3f,\"charged_kwh\":%.3f,\"co2_kg\":%.3f,",
-	       s->distance_m / 1000.0, s->net_wh / 1000.0, s->charged_wh / 1000.0,
-	       s->co2_g / 1000.0);
-	if (s->have_time) {
-		iso_time(s->first_s, a, sizeof(a));
-		iso_time(s->last_s, b, sizeof(b));
-		printf("\"first_time\":\"%s\",\"last_time\":\"%s\",", a, b);
-	} else {
-		printf("\"first_time\":null,\"last_time\":null,");
-	}
-	printf("\"flags\":[");
-	print_flags(s->flags, true);
-	printf("],\"problems_total\":%zu,\"problems\":[", ps->total);
-	for (size_t i = 0; i < ps->n; i++) {
-		printf("%s{\"seq\":%" PRIu64 ",\"reason\":", i ? "," : "", ps->v[i].seq);
-		json_str(stdout, ps->v[i].reason);
-		printf("}");
-	}
-	printf("]}\n");
-}
-
-static void count(struct summary *s, const struct eco2_record *r)
-{
-	s->verified++;
-	if (r->type == ECO2_REC_TRIP)
-		s->trips++;
-	else
-		s->charges++;
-	s->distance_m += (double)r->distance_m;
-	s->net_wh += (double)r->discharge_wh - (double)r->regen_wh;
-	s->charged_wh += (double)r->charged_wh;
-	s->co2_g += (double)r->co2_g;
-	s->flags |= r->flags;
-	if (!s->have_time || r->start_s < s->first_s)
-		s->first_s = r->start_s;
-	if (!s->have_time || r->end_s > s->last_s)
-		s->last_s = r->end_s;
-	s->have_time = true;
-}
-
 /* The cores this process may run on (its affinity mask, which a
  * container or taskset narrows), 1..JOBS_MAX. */
 static unsigned usable_cpus(void)
@@ -325,151 +178,307 @@ static unsigned usable_cpus(void)
 	return n > JOBS_MAX ? JOBS_MAX : (unsigned)n;
 }
 
+/* ---- options --------------------------------------------------------------------- */
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: eco2-verify (--pubkey PEM | --cert DEVICE.pem --ca ROOT.pem) [--json]\n"
-		"                   [--jobs N] [--backend NAME] RECORDS.cbor\n"
-		"  --pubkey PEM   the device's public key (SubjectPublicKeyInfo, P-256 or Ed25519)\n"
-		"  --cert, --ca   the device certificate and the CA root it must chain to\n"
-		"  --json         print one JSON object with a \"problems\" array\n"
-		"  --jobs N       threads for signature checks (default: every usable core)\n"
-		"  --backend NAME signature back end: sodium, mbedtls, libcrypto (default: fastest)\n"
+		"usage: eco2-verify (--pubkey PEM | --cert DEVICE.pem --ca ROOT.pem [--at TIME])\n"
+		"                   [--require-params FILE] [--json] [--html FILE] [--tz ZONE]\n"
+		"                   [--jobs N] [--backend NAME] [--progress] RECORDS.cbor\n"
+		"  --pubkey PEM          the device's public key (SubjectPublicKeyInfo, P-256 or Ed25519)\n"
+		"  --cert, --ca          the device certificate and the CA root it must chain to\n"
+		"  --at TIME             check the certificate at TIME (YYYY-MM-DD[THH:MM:SSZ], @SECONDS\n"
+		"                        or now) instead of at each record's time\n"
+		"  --cert-library NAME   read certificates with mbedtls or libcrypto (default: both)\n"
+		"  --require-params FILE approved methodology parameters per period; others fail\n"
+		"  --json                print one JSON object (docs/verify-report.schema.json)\n"
+		"  --html FILE           also write a self-contained HTML report to FILE\n"
+		"  --tz ZONE             days for the totals in ZONE (UTC, +HH:MM, Europe/Berlin; default UTC)\n"
+		"  --jobs N              threads for signature checks (default: every usable core)\n"
+		"  --backend NAME        signature back end: sodium, mbedtls, libcrypto (default: fastest)\n"
+		"  --progress            progress lines on stderr (default: on a terminal, past 2 s)\n"
+		"  --ledger-key VKEY --receipts FILE  the ledger's receipts prove every record and\n"
+		"                        that none up to the latest receipted seq is withheld\n"
+		"  --ledger URL          fetch consistency proofs and the published checkpoint\n"
+		"  --ledger-ca PEM       CA bundle for the ledger's TLS\n"
+		"  --witness-key VKEY    the published checkpoint must carry its cosignature\n"
+		"  --cosign --witness-skey FILE --witness-state FILE  witness: cosign the\n"
+		"                        ledger's checkpoint if consistent with the last (no RECORDS)\n"
+		"  --witness-keygen NAME --witness-skey FILE  make a witness key\n"
 		"exit: 0 verified, 1 a record (or the certificate) fails, 2 usage or I/O error\n");
 }
 
-int main(int argc, char **argv)
+/* --at: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, @SECONDS or now. */
+static int parse_at(const char *s, int64_t *out)
 {
-	static const struct option opts[] = {
+	struct tm tm = { 0 };
+	const char *end;
+	char *e;
+	long long v;
+
+	if (!strcmp(s, "now")) {
+		*out = (int64_t)time(NULL);
+		return 0;
+	}
+	if (s[0] == '@') {
+		errno = 0;
+		v = strtoll(s + 1, &e, 10);
+		if (errno || e == s + 1 || *e)
+			return -EINVAL;
+		*out = v;
+		return 0;
+	}
+	end = strptime(s, strlen(s) == 10 ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!end || *end)
+		return -EINVAL;
+	*out = (int64_t)timegm(&tm);
+	return 0;
+}
+
+/* 0 to run; otherwise the exit status (help: EXIT_OK). */
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
 		{ "pubkey", required_argument, NULL, 'p' },
 		{ "cert", required_argument, NULL, 'c' },
 		{ "ca", required_argument, NULL, 'a' },
+		{ "at", required_argument, NULL, 't' },
+		{ "cert-library", required_argument, NULL, 'L' },
+		{ "require-params", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "html", required_argument, NULL, 'H' },
+		{ "tz", required_argument, NULL, 'z' },
 		{ "jobs", required_argument, NULL, 'J' },
 		{ "backend", required_argument, NULL, 'b' },
+		{ "progress", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "ledger-key", required_argument, NULL, 'k' },
+		{ "receipts", required_argument, NULL, 'R' },
+		{ "ledger", required_argument, NULL, 'U' },
+		{ "ledger-ca", required_argument, NULL, 'C' },
+		{ "witness-key", required_argument, NULL, 'W' },
+		{ "cosign", no_argument, NULL, 'S' },
+		{ "witness-skey", required_argument, NULL, 'K' },
+		{ "witness-state", required_argument, NULL, 'T' },
+		{ "witness-keygen", required_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *pubkey = NULL, *cert = NULL, *ca = NULL, *backend = NULL;
-	bool json = false, progress;
-	long jobs = 0;
-	struct problems ps = { 0 };
-	struct summary sum = { 0 };
-	struct file_map in = { 0 };
-	verify_key_t *keys[JOBS_MAX] = { NULL };
-	verify_chain_t *chain = NULL;
-	struct verify_item *items = NULL;
-	size_t *offs = NULL, *lens = NULL;
-	bool *tails = NULL;
-	struct verify_splitter sp;
-	int opt, ret, status = EXIT_USAGE;
-	unsigned njobs;
-	bool have_input = false;
+	bool have_at = false;
+	int opt;
 
-	log_open("eco2-verify", LOG_TO_STDERR, LOG_INFO);
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	memset(o, 0, sizeof(*o));
+	o->at_s = X509_AT_RECORDS;
+	if (report_tz_parse(&o->tz, "UTC"))
+		return EXIT_USAGE;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		char *end;
 
 		switch (opt) {
-		case 'p': pubkey = optarg; break;
-		case 'c': cert = optarg; break;
-		case 'a': ca = optarg; break;
-		case 'j': json = true; break;
-		case 'b': backend = optarg; break;
+		case 'p': o->pubkey = optarg; break;
+		case 'c': o->cert = optarg; break;
+		case 'a': o->ca = optarg; break;
+		case 'L': o->cert_library = optarg; break;
+		case 'r': o->require_params = optarg; break;
+		case 'j': o->json = true; break;
+		case 'H': o->html = optarg; break;
+		case 'b': o->backend = optarg; break;
+		case 'P': o->progress = true; break;
+		case 't':
+			if (parse_at(optarg, &o->at_s)) {
+				fprintf(stderr, "eco2-verify: --at %s: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, "
+					"@SECONDS or now expected\n", optarg);
+				return EXIT_USAGE;
+			}
+			have_at = true;
+			break;
+		case 'z':
+			if (report_tz_parse(&o->tz, optarg)) {
+				fprintf(stderr, "eco2-verify: --tz %s: UTC, +HH:MM, -HH:MM or a zone of "
+					"the system's database (Europe/Berlin) expected\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'J':
 			errno = 0;
-			jobs = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || jobs < 1 || jobs > JOBS_MAX) {
+			o->jobs = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || o->jobs < 1 || o->jobs > JOBS_MAX) {
 				fprintf(stderr, "eco2-verify: --jobs %s: a number from 1 to %d expected\n",
 					optarg, JOBS_MAX);
-				goto out;
+				return EXIT_USAGE;
 			}
 			break;
 		case 'h':
 			usage(stdout);
-			status = EXIT_OK;
-			goto out;
+			return -1;
+		case 'k': o->lc.ledger_key = optarg; break;
+		case 'R': o->lc.receipts = optarg; break;
+		case 'U': o->lc.ledger_url = optarg; break;
+		case 'C': o->lc.ca = optarg; break;
+		case 'W':
+			if (o->lc.n_witness == LCHECK_WITNESSES_MAX) {
+				fprintf(stderr, "eco2-verify: at most %d --witness-key\n", LCHECK_WITNESSES_MAX);
+				return EXIT_USAGE;
+			}
+			o->lc.witness_keys[o->lc.n_witness++] = optarg;
+			break;
+		case 'S': o->lc.cosign = true; break;
+		case 'K': o->lc.witness_skey = optarg; break;
+		case 'T': o->lc.witness_state = optarg; break;
+		case 'G': o->lc.witness_keygen = optarg; break;
 		default:
 			usage(stderr);
-			goto out;
+			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1 || (!pubkey == !cert) || (!cert != !ca)) {
-		usage(stderr);
-		goto out;
+	if (o->lc.cosign || o->lc.witness_keygen) {
+		/* A witness's own modes: no records. */
+		if (optind != argc) {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+		o->witness_only = true;
+		return 0;
 	}
+	if (optind != argc - 1 || (!o->pubkey == !o->cert) || (!o->cert != !o->ca) ||
+	    (have_at && !o->cert)) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	o->input = argv[optind];
+	return 0;
+}
 
-	/* The key. */
-	if (pubkey) {
+/* ---- steps --------------------------------------------------------------------------- */
+
+static void on_event(void *ctx, const struct verify_event *ev)
+{
+	report_event(ctx, ev);
+}
+
+/* The key, from --pubkey or the certificate, and its clones for the
+ * threads. 0 or the exit status. */
+static int load_key(struct run *r)
+{
+	const struct opts *o = r->o;
+	verify_key_t *k = NULL;
+	int ret;
+
+	if (o->pubkey) {
 		const char *why = NULL;
 		char *pem = NULL;
 		size_t pem_len = 0;
 
-		if (file_read(pubkey, PEM_MAX, FILE_STREAM, NULL, &pem, &pem_len))
-			goto out;
-		ret = verify_key_from_pem(&keys[0], pem, pem_len, backend, &why);
+		if (file_read(o->pubkey, PEM_MAX, FILE_STREAM, NULL, &pem, &pem_len))
+			return EXIT_USAGE;
+		ret = verify_key_from_pem(&r->keys[0], pem, pem_len, o->backend, &why);
 		free(pem);
 		if (ret) {
-			fprintf(stderr, "eco2-verify: %s: %s\n", pubkey, why ? why : strerror(-ret));
-			goto out;
+			fprintf(stderr, "eco2-verify: %s: %s\n", o->pubkey, why ? why : strerror(-ret));
+			return EXIT_USAGE;
 		}
+		report_key(r->rep, r->keys[0], "--pubkey");
 	} else {
 		char why[768];
-		verify_key_t *k = NULL;
 
-		ret = x509_device_key(cert, ca, &k, why, sizeof(why));
-		if (ret == -EIO) {
+		r->have_cert = true;
+		ret = x509_device_key(o->cert, o->ca, o->at_s, o->cert_library, &k, &r->cert,
+				      why, sizeof(why));
+		if (ret == -EIO || ret == -ENOTSUP) {
 			fprintf(stderr, "eco2-verify: %s\n", why);
-			goto out;
+			return EXIT_USAGE;
 		}
+		r->cert_ok = !ret;
 		if (ret) {
 			/* The records are still checked against the key the
 			 * certificate names, so the report is complete; the
 			 * file as a whole fails. */
-			add_problem(&ps, 0, why);
-			if (!json)
-				fprintf(stderr, "eco2-verify: %s\n", why);
-			ret = x509_subject_key(cert, &k, why, sizeof(why));
+			report_problem(r->rep, 0, "certificate", "%s", why);
+			report_certificate(r->rep, &r->cert, false, why, o->at_s);
+			ret = x509_subject_key(o->cert, &k, why, sizeof(why));
 			if (ret) {
 				fprintf(stderr, "eco2-verify: %s\n", why);
-				status = EXIT_BAD;
-				goto out;
+				return EXIT_BAD;
 			}
+		} else {
+			report_certificate(r->rep, &r->cert, true, NULL, o->at_s);
 		}
-		keys[0] = k;
-		if (backend) {
+		r->keys[0] = k;
+		if (o->backend) {
 			uint8_t raw[SIGNER_PUBKEY_MAX];
 			size_t raw_len = verify_key_raw(k, raw);
 
-			ret = verify_key_new(&keys[0], verify_key_alg(k), raw, raw_len, backend);
+			ret = verify_key_new(&r->keys[0], verify_key_alg(k), raw, raw_len, o->backend);
 			verify_key_free(k);
 			if (ret) {
-				fprintf(stderr, "eco2-verify: back end %s: %s\n", backend, strerror(-ret));
-				goto out;
+				fprintf(stderr, "eco2-verify: back end %s: %s\n", o->backend, strerror(-ret));
+				return EXIT_USAGE;
 			}
 		}
+		report_key(r->rep, r->keys[0], "certificate");
 	}
-
-	njobs = jobs ? (unsigned)jobs : usable_cpus();
-	for (unsigned t = 1; t < njobs; t++)
-		if (verify_key_clone(keys[0], &keys[t])) {
-			njobs = t;
+	r->njobs = o->jobs ? (unsigned)o->jobs : usable_cpus();
+	for (unsigned t = 1; t < r->njobs; t++)
+		if (verify_key_clone(r->keys[0], &r->keys[t])) {
+			r->njobs = t;
 			break;
 		}
+	return 0;
+}
 
-	if (file_map(argv[optind], EXPORT_MAX, FILE_STREAM, NULL, &in))
-		goto out;
-	have_input = true;
+
+/* --ledger-key --receipts: the ledger's receipts prove every record and
+ * withhold none (crypto/ledger_check.h); each problem is the report's,
+ * about its seq (0: the receipts or the ledger as a whole). */
+static void receipt_problem(void *ctx, uint64_t seq, const char *reason)
+{
+	report_t *rep = ctx;
+
+	report_problem(rep, seq, "receipts", "%s", reason);
+	for (size_t i = 0; seq && i < report_rows(rep); i++)
+		if (report_row(rep, i)->seq == seq && report_row(rep, i)->counted)
+			report_fail_row(rep, i);
+}
+
+static int check_receipts(struct run *r, const uint8_t *records, size_t len)
+{
+	struct lcheck_summary ls;
+
+	if (!lcheck_wanted(&r->o->lc))
+		return 0;
+	if (lcheck_run(&r->o->lc, records, len, receipt_problem, r->rep, &ls))
+		return EXIT_USAGE;
+	if (!r->o->json)
+		fprintf(stderr, "eco2-verify: receipts: %zu records proved by %zu receipts; %zu checkpoints, %s; "
+			"the receipts reach seq %" PRIu64 "%s\n", ls.proved, ls.receipts, ls.checkpoints,
+			ls.consistency_checked ? "checked against each other with the ledger's proofs" :
+			"one root per size (no --ledger: consistency not checked)", ls.last_seq,
+			ls.witnessed ? ", witnessed" : "");
+	return 0;
+}
+
+/* Every record of the file: signatures on every core, then the chain in
+ * file order; each item becomes a row of the report. 0 or the exit status. */
+static int verify_file(struct run *r)
+{
+	struct file_map in = { 0 };
+	struct verify_item *items = NULL;
+	size_t *offs = NULL, *lens = NULL;
+	bool *tails = NULL;
+	verify_chain_t *chain = NULL;
+	struct verify_splitter sp;
+	int status = EXIT_USAGE;
+
+	if (file_map(r->o->input, EXPORT_MAX, FILE_STREAM, NULL, &in))
+		return EXIT_USAGE;
 	items = malloc(BATCH * sizeof(*items));
 	offs = malloc(BATCH * sizeof(*offs));
 	lens = malloc(BATCH * sizeof(*lens));
 	tails = malloc(BATCH * sizeof(*tails));
-	if (!items || !offs || !lens || !tails || verify_chain_new(&chain, add_problem, &ps)) {
+	if (!items || !offs || !lens || !tails || verify_chain_new(&chain, on_event, r->rep)) {
 		fprintf(stderr, "eco2-verify: out of memory\n");
 		goto out;
 	}
-	progress = in.len >= PROGRESS_MIN && isatty(STDERR_FILENO);
-
 	verify_split_init(&sp, in.p, in.len);
 	for (;;) {
 		size_t n = 0;
@@ -478,57 +487,167 @@ int main(int argc, char **argv)
 			n++;
 		if (!n)
 			break;
-		check_batch(keys, njobs, in.p, offs, lens, items, n);
+		check_batch(r->keys, r->njobs, in.p, offs, lens, items, n);
 		for (size_t i = 0; i < n; i++) {
-			items[i].tail = tails[i];
-			if (!tails[i])
-				sum.records++;
-			if (verify_chain_push(chain, &items[i]))
-				count(&sum, &items[i].rec);
-		}
-		if (progress)
-			fprintf(stderr, "\reco2-verify: %zu records, %3d%%", sum.records,
-				(int)(100.0 * (double)sp.off / (double)in.len));
-	}
-	if (progress)
-		fprintf(stderr, "\r\033[K");
-	verify_chain_finish(chain);
-	if (ps.oom) {
-		fprintf(stderr, "eco2-verify: out of memory\n");
-		goto out;
-	}
+			bool counted;
 
-	if (ps.n)
-		qsort(ps.v, ps.n, sizeof(*ps.v), problem_cmp);
-	if (json) {
-		print_json(&sum, keys[0], &ps);
-	} else {
-		for (size_t i = 0; i < ps.n; i++) {
-			if (ps.v[i].seq)
-				fprintf(stderr, "eco2-verify: seq %" PRIu64 ": %s\n",
-					ps.v[i].seq, ps.v[i].reason);
-			else if (!cert)   /* certificate problems were printed above */
-				fprintf(stderr, "eco2-verify: %s\n", ps.v[i].reason);
+			items[i].tail = tails[i];
+			counted = verify_chain_push(chain, &items[i]);
+			if (report_item(r->rep, &items[i], counted) == -ENOMEM) {
+				fprintf(stderr, "eco2-verify: out of memory\n");
+				goto out;
+			}
 		}
-		print_text(&sum, keys[0], &ps);
+		progress(r, "verifying, bytes", sp.off, in.len);
 	}
-	if (fflush(stdout) || ferror(stdout)) {
-		fprintf(stderr, "eco2-verify: writing the report: %s\n", strerror(errno));
-		goto out;
-	}
-	status = ps.total ? EXIT_BAD : EXIT_OK;
+	verify_chain_finish(chain);
+	progress_end(r);
+	status = check_receipts(r, in.p, in.len);
 out:
 	verify_chain_free(chain);
 	free(items);
 	free(offs);
 	free(lens);
 	free(tails);
-	if (have_input)
-		file_unmap(&in);
+	file_unmap(&in);
+	return status;
+}
+
+/* Without --at, the certificate must have been valid when each record was
+ * made: its end_s, when the daemon signs it (to within the store's
+ * delay), lies in the chain's validity. */
+static void check_cert_times(struct run *r)
+{
+	char a[ISO_UTC_LEN], b[ISO_UTC_LEN], c[ISO_UTC_LEN];
+
+	if (!r->have_cert || !r->cert_ok || r->o->at_s != X509_AT_RECORDS)
+		return;
+	for (size_t i = 0; i < report_rows(r->rep); i++) {
+		const struct report_row *w = report_row(r->rep, i);
+
+		if (!w->counted || (w->end_s >= r->cert.chain_from_s && w->end_s <= r->cert.chain_to_s))
+			continue;
+		iso_utc(w->end_s, a);
+		iso_utc(r->cert.chain_from_s, b);
+		iso_utc(r->cert.chain_to_s, c);
+		report_problem(r->rep, w->seq, "certificate.time",
+			       "made at %s, when the certificate was %s (its chain is valid from %s to %s)",
+			       a, w->end_s < r->cert.chain_from_s ? "not yet valid" : "expired", b, c);
+		report_fail_row(r->rep, i);
+	}
+}
+
+/* --require-params: every verified record's methodology parameters (and
+ * software and profile, where listed) are the approved ones of its period. */
+static int check_params(struct run *r)
+{
+	char why[384];
+
+	if (!r->o->require_params)
+		return 0;
+	if (approved_load(&r->approved, r->o->require_params)) {
+		fprintf(stderr, "eco2-verify: %s: not a usable parameters file (see above)\n",
+			r->o->require_params);
+		return EXIT_USAGE;
+	}
+	r->have_approved = true;
+	report_approved(r->rep, &r->approved);
+	for (size_t i = 0; i < report_rows(r->rep); i++) {
+		const struct report_row *w = report_row(r->rep, i);
+		struct eco2_record e;
+
+		if (!w->counted)
+			continue;
+		report_row_record(r->rep, i, &e);
+		if (approved_check(&r->approved, &e, why, sizeof(why))) {
+			report_problem(r->rep, w->seq, "params.approved", "%s", why);
+			report_fail_row(r->rep, i);
+			report_row_approved(r->rep, i, false);
+		} else {
+			report_row_approved(r->rep, i, true);
+		}
+	}
+	return 0;
+}
+
+/* The HTML page, written whole beside FILE and renamed over it. */
+static int write_html(struct run *r)
+{
+	char tmp[4096];
+	FILE *f;
+	int ret;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", r->o->html, (long)getpid()) >= sizeof(tmp)) {
+		fprintf(stderr, "eco2-verify: --html %s: path too long\n", r->o->html);
+		return EXIT_USAGE;
+	}
+	f = fopen(tmp, "w");
+	if (!f) {
+		fprintf(stderr, "eco2-verify: %s: %s\n", tmp, strerror(errno));
+		return EXIT_USAGE;
+	}
+	ret = report_write_html(r->rep, f, html_progress, r);
+	progress_end(r);
+	if (fclose(f) || ret || rename(tmp, r->o->html)) {
+		fprintf(stderr, "eco2-verify: writing %s: %s\n", r->o->html, strerror(errno ? errno : EIO));
+		unlink(tmp);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	struct run r = { .o = &o };
+	struct report_opts ro = { 0 };
+	int status;
+
+	log_open("eco2-verify", LOG_TO_STDERR, LOG_INFO);
+	status = parse_args(argc, argv, &o);
+	if (status)
+		return status < 0 ? EXIT_OK : status;
+	if (o.witness_only)
+		return lcheck_witness_main(&o.lc);
+	r.tty = isatty(STDERR_FILENO);
+	r.progress = o.progress || r.tty;
+	r.t0 = now_s();
+	ro.input = o.input;
+	ro.tz = o.tz;
+	ro.generator = "eco2-verify " ECO2_BUILD_ID;
+	if (report_new(&r.rep, &ro)) {
+		fprintf(stderr, "eco2-verify: out of memory\n");
+		return EXIT_USAGE;
+	}
+
+	status = load_key(&r);
+	if (!status)
+		status = verify_file(&r);
+	if (!status) {
+		/* Checks of records the chain counted; each may fail some. */
+		check_cert_times(&r);
+		status = check_params(&r);
+	}
+	if (status)
+		goto out;
+	report_finish(r.rep);
+
+	if (o.html) {
+		status = write_html(&r);
+		if (status)
+			goto out;
+	}
+	if (o.json ? report_write_json(r.rep, stdout) : report_write_text(r.rep, stdout, true)) {
+		fprintf(stderr, "eco2-verify: writing the report: %s\n", strerror(errno ? errno : EIO));
+		status = EXIT_USAGE;
+		goto out;
+	}
+	status = report_ok(r.rep) ? EXIT_OK : EXIT_BAD;
+out:
 	for (unsigned t = 0; t < JOBS_MAX; t++)
-		verify_key_free(keys[t]);
-	for (size_t i = 0; i < ps.n; i++)
-		free(ps.v[i].reason);
-	free(ps.v);
+		verify_key_free(r.keys[t]);
+	if (r.have_approved)
+		approved_free(&r.approved);
+	report_free(r.rep);
 	return status;
 }

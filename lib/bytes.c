@@ -1,5 +1,6 @@
 /* bytes — hex digits, UTF-8 validity, FNV-1a. */
 #include <errno.h>
+#include <string.h>
 
 #include "lib/bytes.h"
 
@@ -67,6 +68,32 @@ bool utf8_valid(const char *s, size_t n)
 			return false;
 	}
 	return true;
+}
+
+void text_printable(const char *s, size_t n, char *out, size_t out_size)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		size_t w = c >= 0x20 && c < 0x7f && c != '\\' ? 1 : 4;
+
+		if (o + w + 4 > out_size) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (w == 1) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
 }
 
 uint64_t fnv1a64(const void *p, size_t n)

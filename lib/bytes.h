@@ -30,6 +30,11 @@ int hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t n);
  * surrogates, nothing above U+10FFFF) with no NUL byte. */
 bool utf8_valid(const char *s, size_t n);
 
+/* Text from outside, fit for a log line: printable ASCII as it is,
+ * anything else as \xNN, cut to what out_size holds ("..." marks the
+ * cut). out is always NUL-terminated; out_size >= 8. */
+void text_printable(const char *s, size_t n, char *out, size_t out_size);
+
 /* 64-bit FNV-1a of n bytes: a checksum against accidental damage, not an
  * authenticator. */
 uint64_t fnv1a64(const void *p, size_t n);

@@ -162,6 +162,17 @@ int file_read(const char *path, size_t max_bytes, unsigned flags, const char *wh
 	return ret;
 }
 
+int file_check(const char *path, unsigned flags, const char *what)
+{
+	struct stat st;
+	int fd = open_checked(path, SIZE_MAX, flags, what, &st);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
 int file_map(const char *path, size_t max_bytes, unsigned flags, const char *what,
 	     struct file_map *m)
 {

@@ -29,6 +29,12 @@ enum {
 int file_read(const char *path, size_t max_bytes, unsigned flags, const char *what,
 	      char **out, size_t *len) __must_check;
 
+/* The checks of file_read without the read: path opens without blocking
+ * and is of the right type (and mode, with FILE_PRIVATE). 0 or the same
+ * -errno as file_read, logged the same way. For checking a configuration
+ * before anything uses it. */
+int file_check(const char *path, unsigned flags, const char *what) __must_check;
+
 /* A whole file in memory: mapped when it is a regular file, read into a
  * buffer when it is a stream. Large inputs (exports) are mapped, not
  * copied. */

@@ -2,7 +2,20 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/bytes.h"
 #include "lib/ini_lines.h"
+
+/* UTF-8 text: no control characters but tab, CR and the line's end. */
+static bool is_text(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c < 0x20 && c != '\t' && c != '\r' && !(c == '\n' && i == n - 1)) || c == 0x7f)
+			return false;
+	}
+	return utf8_valid(s, n);
+}
 
 char *ini_lines_read(char *out, int size, void *stream)
 {
@@ -16,6 +29,12 @@ char *ini_lines_read(char *out, int size, void *stream)
 	end = nl ? (size_t)(nl - r->buf) + 1 : r->len;   /* with its '\n' */
 	n = end - r->pos;
 	r->line++;
+	if (r->not_text && !is_text(r->buf + r->pos, n)) {
+		r->not_text(r->ctx, r->line);
+		r->pos = end;
+		snprintf(out, (size_t)size, "#\n");
+		return out;
+	}
 	if (n > (size_t)size - 1) {
 		/* Too long for libinih's buffer: reported once, and handed on
 		 * whole as one comment line, so that libinih counts lines as

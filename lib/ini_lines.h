@@ -9,7 +9,10 @@
  * it, so that libinih's line count (which it returns for a syntax error)
  * and the reader's agree, and the lines after it keep their numbers.
  * Leading blanks are removed (an indented line is a line, not libinih's
- * continuation); a NUL byte reads as a space. */
+ * continuation); a NUL byte reads as a space. With not_text set, a line
+ * that is not UTF-8 text (invalid UTF-8, a NUL or another control
+ * character but tab and CR) is reported through it and likewise handed on
+ * as a comment: its bytes never reach a message. */
 #ifndef ECO2_INI_LINES_H
 #define ECO2_INI_LINES_H
 
@@ -20,6 +23,7 @@ struct ini_lines {
 	size_t len, pos;
 	unsigned line;          /* the current line, 1-based once reading */
 	void (*too_long)(void *ctx, unsigned line, int max_chars);
+	void (*not_text)(void *ctx, unsigned line);
 	void *ctx;
 };
 

@@ -5,10 +5,15 @@
 #   -> eco2-ledger on loopback TLS (mTLS)
 #   -> eco2-sim drives WLTC class 3b, parks, drives NEDC through a candump
 #      log (DEMO_LIVE=1 on a host with vcan: live on vcan0, in real time)
-#   -> eco2d measures, signs in the token, queues, uploads
-#   -> the records fetched back from the ledger
-#   -> eco2-verify --cert --ca checks them, and the totals are compared with
-#      the simulator's ground truth
+#   -> eco2d measures, signs in the token, queues, uploads, and keeps the
+#      ledger's receipt for every batch after checking it
+#   -> a certifier witnesses the ledger's checkpoint (eco2-verify --cosign)
+#   -> the records fetched back from the ledger with the certifier's
+#      certificate, the receipts exported from the device
+#   -> eco2-verify --cert --ca checks them, every receipt's proof, that none
+#      is withheld and that the ledger showed one history (--receipts,
+#      --ledger, --witness-key), and the totals are compared with the
+#      simulator's ground truth
 #
 # Last line: "demo: N trips, X km, Y kWh, Z kg CO2 avoided, all verified".
 # Exit 0 only if everything verified and matched. KEEP=1 keeps the folder.
@@ -67,9 +72,26 @@ openssl x509 -req -in device.csr -force_pubkey device-pub.pem -CA ca.pem -CAkey 
 	-CAcreateserial -days 30 -extfile device.ext -out device.pem 2>/dev/null
 openssl verify -CAfile ca.pem device.pem
 
-step "eco2-ledger on loopback TLS"
+step "A certifier's certificate and witness key"
+openssl ecparam -name prime256v1 -genkey -noout -out certifiers-ca.key 2>/dev/null
+openssl req -x509 -new -key certifiers-ca.key -subj "/CN=eco2 demo certifiers CA" -days 30 \
+	-out certifiers-ca.pem -addext "basicConstraints=critical,CA:TRUE" \
+	-addext "keyUsage=critical,keyCertSign" 2>/dev/null
+openssl ecparam -name prime256v1 -genkey -noout -out certifier.key 2>/dev/null
+openssl req -new -key certifier.key -subj "/CN=eco2 demo certifier" -out certifier.csr 2>/dev/null
+printf 'keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' > certifier.ext
+openssl x509 -req -in certifier.csr -CA certifiers-ca.pem -CAkey certifiers-ca.key -CAcreateserial \
+	-days 30 -extfile certifier.ext -out certifier.pem 2>/dev/null
+"$B/eco2-verify" --witness-keygen certifier.demo/witness --witness-skey witness.skey > witness.vkey
+echo "certifier: CN=eco2 demo certifier; witness key $(cat witness.vkey)"
+
+step "eco2-ledger on loopback TLS, with its log key"
+"$B/eco2-ledger" --keygen ledger.demo/eco2 --log-key ledger.key > ledger.vkey
+echo "the ledger signs its checkpoints with $(cat ledger.vkey)"
 "$B/eco2-ledger" --listen 127.0.0.1:0 --cert server.pem --key server.key \
-	--client-ca ca.pem --device-ca ca.pem --db ledger.db 2> ledger.log &
+	--client-ca ca.pem --device-ca ca.pem --db ledger.db --log-key ledger.key \
+	--reader-ca certifiers-ca.pem --reader "eco2 demo certifier=*" \
+	--witness "$(cat witness.vkey)" --checkpoint-interval 1 2> ledger.log &
 PIDS+=($!)
 PORT=
 for _ in $(seq 100); do
@@ -119,6 +141,7 @@ ca = $W/ca.pem
 cert = $W/device.pem
 key = $TLSKEY
 pin = 246810
+receipt_key = $(cat ledger.vkey)
 [upload]
 interval_s = 1
 [log]
@@ -127,7 +150,9 @@ EOF
 "$B/eco2d" --check-config -c eco2d.conf > /dev/null
 
 step "Driving WLTC class 3b, parking 10 minutes, driving NEDC"
-SIM=("$B/eco2-sim" --cycle "$S/can/sim/cycles/wltc_class3b.csv" --park 600
+# The drive starts now, after the certificate was issued: eco2-verify
+# checks the certificate at each record's time.
+SIM=("$B/eco2-sim" --start "$(date +%s)" --cycle "$S/can/sim/cycles/wltc_class3b.csv" --park 600
      --cycle "$S/can/sim/cycles/nedc.csv")
 # Live on vcan0 runs in real time (a receiver timestamps frames as they
 # arrive, so a sped-up bus would shrink every integral by the speed-up):
@@ -156,10 +181,22 @@ else
 fi
 "$B/eco2ctl" -c eco2d.conf trips
 
-step "Records fetched back from the ledger, verified as a certifier would"
-curl -sS --fail --cacert ca.pem "$URL/v1/devices/$(cat kid)/records?from=1" -o fetched.cbor
-"$B/eco2-verify" --cert device.pem --ca ca.pem fetched.cbor
-"$B/eco2-verify" --cert device.pem --ca ca.pem --json fetched.cbor > verify.json
+step "The certifier witnesses the ledger's checkpoint"
+sleep 1.2    # the ledger publishes a checkpoint of the uploads
+"$B/eco2-verify" --cosign --ledger "$URL" --ledger-ca ca.pem --ledger-key ledger.vkey \
+	--witness-skey witness.skey --witness-state witness.state > cosigned.txt
+sed -n '1,2p' cosigned.txt | tr '\n' ' ' | sed 's/^/cosigned: /; s/ $/ records\n/'
+
+step "Records fetched back from the ledger, verified with their receipts as a certifier would"
+curl -sS --fail --cacert ca.pem --cert certifier.pem --key certifier.key \
+	"$URL/v1/devices/$(cat kid)/records?from=1" -o fetched.cbor
+"$B/eco2ctl" -c eco2d.conf export --receipts receipts.txt > exported.cbor
+cmp -s fetched.cbor exported.cbor || die "the ledger's records differ from the device's"
+echo "$(grep -c '^eco2-receipt/v1$' receipts.txt) receipts from the device's store"
+CERTIFY=(--cert device.pem --ca ca.pem --ledger-key ledger.vkey --receipts receipts.txt
+	 --ledger "$URL" --ledger-ca ca.pem --witness-key witness.vkey)
+"$B/eco2-verify" "${CERTIFY[@]}" fetched.cbor
+"$B/eco2-verify" "${CERTIFY[@]}" --json fetched.cbor > verify.json
 
 step "Compared with the simulator's ground truth"
 "$PY" - truth.json verify.json <<'EOF'

@@ -1,7 +1,8 @@
 #!/bin/sh
 # install.sh DESTDIR PREFIX SYSCONFDIR LOCALSTATEDIR UNITDIR MANDIR OBJDIR "SBIN" "BIN"
-# Lays out the FHS paths: programs, /etc/eco2 (0750, config 0640),
-# /var/lib/eco2 (0700 for keys and the store), the systemd unit, man pages.
+# Lays out the FHS paths: programs, /etc/eco2 (0750, configs 0640),
+# /var/lib/eco2 (0700 for keys and the store), /var/lib/eco2-ledger (0700,
+# when the ledger is built), the systemd units, man pages.
 # What does not exist yet in the tree is simply not installed.
 #
 # STRIP=prog (make install-strip) strips the programs with that strip.
@@ -43,14 +44,32 @@ if [ -d "$top/can/sim/cycles" ]; then
 		[ -f "$f" ] && $I -m 0644 "$f" "$dest$prefix/share/eco2/cycles/"
 	done
 fi
-# The unit names the daemon and its config where this install puts them.
-if [ -f "$top/agent/eco2d.service" ]; then
+# The units name the programs and their configs where this install puts them.
+unit() { # unit SOURCE
+	u=$(basename "$1")
 	$I -d -m 0755 "$dest$unitdir"
-	sed -e "s|/usr/sbin/eco2d|$prefix/sbin/eco2d|" -e "s|/etc/eco2/|$sysconf/eco2/|" \
-		"$top/agent/eco2d.service" > "$dest$unitdir/eco2d.service.tmp"
-	chmod 0644 "$dest$unitdir/eco2d.service.tmp"
-	mv "$dest$unitdir/eco2d.service.tmp" "$dest$unitdir/eco2d.service"
-fi
+	sed -e "s|/usr/sbin/|$prefix/sbin/|g" -e "s|/usr/bin/|$prefix/bin/|g" -e "s|/etc/eco2/|$sysconf/eco2/|g" \
+		-e "s|/var/lib/|$state/lib/|g" "$1" > "$dest$unitdir/$u.tmp"
+	chmod 0644 "$dest$unitdir/$u.tmp"
+	mv "$dest$unitdir/$u.tmp" "$dest$unitdir/$u"
+}
+[ -f "$top/agent/eco2d.service" ] && unit "$top/agent/eco2d.service"
+# The ledger: its unit, its configuration (never overwritten), its state.
+case " $sbin $bin " in
+*" eco2-ledger "*)
+	unit "$top/ledger/eco2-ledger.service"
+	$I -d -m 0700 "$dest$state/lib/eco2-ledger"
+	if [ -e "$dest$sysconf/eco2/eco2-ledger.conf" ]; then
+		$I -m 0640 "$top/ledger/eco2-ledger.conf" "$dest$sysconf/eco2/eco2-ledger.conf.dist"
+	else
+		$I -m 0640 "$top/ledger/eco2-ledger.conf" "$dest$sysconf/eco2/eco2-ledger.conf"
+	fi
+	if [ -z "$dest" ] && getent passwd eco2-ledger >/dev/null 2>&1; then
+		chown root:eco2-ledger "$sysconf/eco2/eco2-ledger.conf"
+		chown eco2-ledger:eco2-ledger "$state/lib/eco2-ledger"
+	fi
+	;;
+esac
 for m in "$top"/docs/man/*.[1-8]; do
 	[ -f "$m" ] || continue
 	sec=${m##*.}

@@ -3,7 +3,7 @@
 set -u
 obj=$1; shift
 srcs=$(printf '%s\n' "$@" | grep '\.c$')
-incs="-I. -I$obj/include -include lib/kconfig.h -D_GNU_SOURCE $(pkg-config --cflags-only-I libcurl sqlite3 libsodium inih p11-kit-1 2>/dev/null)"
+incs="-I. -I$obj/include -include lib/kconfig.h -D_GNU_SOURCE $(pkg-config --cflags-only-I libcurl sqlite3 libsodium inih p11-kit-1 libpq libmicrohttpd gnutls 2>/dev/null)"
 status=0
 echo "  CPPCHECK"
 cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \

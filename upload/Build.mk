@@ -29,8 +29,9 @@ test-progs-$(CONFIG_UPLOAD) += upload-drive
 upload-drive-objs := tests/integration/upload/drive.o
 ifeq ($(CONFIG_UPLOAD)$(CONFIG_LEDGER_SERVER),yy)
 itests-y += tests/integration/upload_tls.sh tests/integration/upload_faults.sh
-itests-y += tests/integration/upload_ledger.sh tests/integration/upload_pkcs11.sh
+itests-y += tests/integration/upload_pkcs11.sh
 itests-y += tests/integration/upload_tls_gnutls.sh
+itests-y += tests/integration/upload_reconcile.sh
 endif
 
 # ledger_tls: what this libcurl's TLS back end can do ([ledger] key checks)

@@ -10,15 +10,20 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "lib/bytes.h"
+#include "lib/file.h"
 #include "lib/log.h"
+#include "crypto/receipt.h"
+#include "crypto/tlog.h"
 #include "upload/backoff.h"
 #include "upload/ledger.h"
 #include "upload/ledger_resp.h"
 
 /* A larger answer is not an acknowledgement: room for every record of a
- * batch to be rejected with a reason of a few hundred bytes. */
-#define RESP_BASE ((size_t)4096)
-#define RESP_PER_RECORD ((size_t)512)
+ * batch to be rejected with a reason of a few hundred bytes, or proved by
+ * a receipt entry (64 hashes at most), and for the receipt's checkpoint. */
+#define RESP_BASE ((size_t)8192)
+#define RESP_PER_RECORD ((size_t)3072)
 #define PATH_RECORDS "/v1/records"
 
 struct ledger {
@@ -49,6 +54,19 @@ struct ledger {
 	char errbuf[CURL_ERROR_SIZE];
 	struct ledger_status st;
 	struct log_ratelimit rl;
+
+	/* Reconciling with the ledger's head (GET /v1/devices/{kid}/head). */
+	bool have_kid;
+	uint8_t kid[8];
+	bool need_head;             /* before the next batch */
+	bool head_in_flight;
+	CURL *head_easy;
+	struct curl_slist *head_headers;
+	char *head_url;
+
+	/* Receipts: the ledger's log key ([ledger] receipt_key). */
+	bool have_key;
+	struct tlog_vkey receipt_key;
 };
 
 static int64_t mono_ms(void)
@@ -212,6 +230,27 @@ out:
 	return ret;
 }
 
+/* The head request: the batch handle's transport (TLS, client certificate,
+ * timeouts, proxy), a GET of the device's head. */
+static int setup_head(ledger_t *l)
+{
+	char khex[17];
+
+	hex_encode(l->kid, sizeof(l->kid), khex);
+	if (asprintf(&l->head_url, "%s/v1/devices/%s/head", l->base, khex) < 0) {
+		l->head_url = NULL;
+		return -ENOMEM;
+	}
+	l->head_easy = curl_easy_duphandle(l->easy);
+	l->head_headers = curl_slist_append(NULL, "Accept: application/json");
+	if (!l->head_easy || !l->head_headers ||
+	    curl_easy_setopt(l->head_easy, CURLOPT_URL, l->head_url) != CURLE_OK ||
+	    curl_easy_setopt(l->head_easy, CURLOPT_HTTPGET, 1L) != CURLE_OK ||
+	    curl_easy_setopt(l->head_easy, CURLOPT_HTTPHEADER, l->head_headers) != CURLE_OK)
+		return -ENOMEM;
+	return 0;
+}
+
 static bool file_readable(const char *what, const char *path)
 {
 	if (!path || starts_with(path, "pkcs11:") || access(path, R_OK) == 0)
@@ -220,8 +259,37 @@ static bool file_readable(const char *what, const char *path)
 	return false;
 }
 
+/* The ledger's verifier key: its text, or an absolute path to a file. */
+static int load_receipt_key(const char *v, struct tlog_vkey *k)
+{
+	char *text = NULL;
+	size_t len;
+	const char *why = NULL;
+	int ret;
+
+	if (v[0] == '/') {
+		if (file_read(v, 4096, 0, "[ledger] receipt_key", &text, &len))
+			return -EINVAL;
+	} else {
+		text = strdup(v);
+		if (!text)
+			return -ENOMEM;
+		len = strlen(text);
+	}
+	ret = tlog_vkey_parse(text, len, k, &why);
+	if (!ret && k->type != TLOG_ED25519) {
+		ret = -EINVAL;
+		why = "not a ledger's key (a note key of type 0x01)";
+	}
+	if (ret)
+		log_err("[ledger] receipt_key %s: %s", v, why);
+	free(text);
+	return ret;
+}
+
 int ledger_open(ledger_t **out, const struct ledger_opts *o, queue_t *q)
 {
+	struct tlog_vkey vkey;
 	ledger_t *l = NULL;
 	int ret = -EINVAL;
 	size_t n;
@@ -238,6 +306,11 @@ int ledger_open(ledger_t **out, const struct ledger_opts *o, queue_t *q)
 		log_err("[ledger] cert and key: give both for client authentication, or neither");
 		goto out;
 	}
+	if (o->receipt_key && load_receipt_key(o->receipt_key, &vkey))
+		goto out;
+	if (!o->receipt_key)
+		log_warn("ledger: [ledger] receipt_key is not set: acknowledgements are taken on the "
+			 "ledger's word, without a receipt that proves them");
 	if (sodium_init() < 0) {
 		ret = -EIO;
 		goto out;
@@ -251,6 +324,10 @@ int ledger_open(ledger_t **out, const struct ledger_opts *o, queue_t *q)
 	if (!l)
 		goto out;
 	l->q = q;
+	if (o->receipt_key) {
+		l->have_key = true;
+		l->receipt_key = vkey;
+	}
 	l->curl_deadline_ms = -1;
 	l->backoff_deadline_ms = -1;
 	l->armed_ms = -2;
@@ -275,6 +352,14 @@ int ledger_open(ledger_t **out, const struct ledger_opts *o, queue_t *q)
 	ret = setup_easy(l, o);
 	if (ret)
 		goto out;
+	if (o->have_kid) {
+		l->have_kid = true;
+		memcpy(l->kid, o->kid, sizeof(l->kid));
+		l->need_head = true;   /* reconcile before the first batch */
+		ret = setup_head(l);
+		if (ret)
+			goto out;
+	}
 	ret = -ENOMEM;
 	l->multi = curl_multi_init();
 	if (!l->multi)
@@ -296,8 +381,13 @@ void ledger_close(ledger_t *l)
 {
 	if (!l)
 		return;
-	if (l->multi && l->easy && l->state == LEDGER_SENDING)
+	if (l->multi && l->easy && l->state == LEDGER_SENDING && !l->head_in_flight)
 		curl_multi_remove_handle(l->multi, l->easy);
+	if (l->multi && l->head_easy && l->head_in_flight)
+		curl_multi_remove_handle(l->multi, l->head_easy);
+	curl_easy_cleanup(l->head_easy);
+	curl_slist_free_all(l->head_headers);
+	free(l->head_url);
 	curl_easy_cleanup(l->easy);
 	curl_multi_cleanup(l->multi);
 	curl_slist_free_all(l->headers);
@@ -382,6 +472,77 @@ static bool in_batch(const struct queue_batch *b, uint64_t seq)
 	return false;
 }
 
+static const struct queue_item *batch_item(const struct queue_batch *b, uint64_t seq)
+{
+	size_t lo = 0, hi = b->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (b->items[mid].seq == seq)
+			return &b->items[mid];
+		if (b->items[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The receipt of a 200 answer against the acknowledged seqs acked[*n]:
+ * signed by the ledger's key, and for each seq an inclusion proof from the
+ * bytes we sent. Seqs it does not prove are dropped from acked (they stay
+ * pending and are sent again); 0 with *qr describing the receipt, or
+ * -EBADMSG with why (nothing may be marked). */
+static int prove(ledger_t *l, const struct ledger_resp *r, uint64_t *acked, size_t *n,
+		 struct queue_receipt *qr, char *why, size_t why_len)
+{
+	struct receipt rc;
+	struct tlog_checkpoint ck;
+	const char *w = NULL;
+	size_t kept = 0, unproved = 0;
+	uint64_t first = UINT64_MAX, last = 0, bad = 0;
+
+	if (!r->receipt) {
+		snprintf(why, why_len, "acknowledgement without a receipt");
+		return -EBADMSG;
+	}
+	if (receipt_parse(r->receipt, r->receipt_len, &rc, &w) || rc.len != r->receipt_len) {
+		snprintf(why, why_len, "unreadable receipt (%s)", w ? w : "bytes after its end");
+		receipt_free(&rc);
+		return -EBADMSG;
+	}
+	if (receipt_check(&rc, &l->receipt_key, &ck, &w)) {
+		snprintf(why, why_len, "receipt refused: %s", w);
+		receipt_free(&rc);
+		return -EBADMSG;
+	}
+	for (size_t i = 0; i < *n; i++) {
+		const struct receipt_entry *e = receipt_find(&rc, acked[i]);
+		const struct queue_item *it = batch_item(&l->batch, acked[i]);
+
+		if (!e || !it || receipt_check_record(&rc, (size_t)(e - rc.e), &ck, it->bytes, it->len)) {
+			unproved++;
+			bad = acked[i];
+			continue;
+		}
+		acked[kept++] = acked[i];
+		first = acked[i] < first ? acked[i] : first;
+		last = acked[i] > last ? acked[i] : last;
+	}
+	receipt_free(&rc);
+	if (unproved)
+		log_rl(&l->rl, LOG_ERR, "ledger %s: the receipt does not prove %zu acknowledged record(s) "
+		       "(seq %llu): they stay pending", l->base, unproved, (unsigned long long)bad);
+	if (!kept) {
+		snprintf(why, why_len, "the receipt proves none of the acknowledged records");
+		return -EBADMSG;
+	}
+	*n = kept;
+	*qr = (struct queue_receipt){ first, last, ck.size, r->receipt, r->receipt_len };
+	return 0;
+}
+
 /* A 200 answer: acknowledge exactly the seqs the ledger lists. */
 static void handle_ack(ledger_t *l)
 {
@@ -418,10 +579,35 @@ static void handle_ack(ledger_t *l)
 		}
 		acked[n++] = s;
 	}
-	for (size_t i = 0; i < r.n_rejected; i++)
+	for (size_t i = 0; i < r.n_rejected; i++) {
 		log_rl(&l->rl, LOG_ERR, "ledger %s: record %llu rejected: %s", l->base,
 		       (unsigned long long)r.rejected[i].seq, r.rejected[i].reason);
-	ret = queue_mark_uploaded(l->q, acked, n);
+		/* The ledger misses records the store believes it has:
+		 * ask it where it stands before the next batch. */
+		if (l->have_kid && !strncmp(r.rejected[i].reason, "gap", 3))
+			l->need_head = true;
+	}
+	if (l->have_key && n) {
+		struct queue_receipt qr;
+		char why[200];
+
+		ret = prove(l, &r, acked, &n, &qr, why, sizeof(why));
+		if (ret) {
+			set_error(l, "%s; nothing marked uploaded", why);
+			free(acked);
+			ledger_resp_free(&r);
+			start_backoff(l, -1);
+			return;
+		}
+		ret = queue_mark_uploaded_receipt(l->q, acked, n, &qr);
+		if (!ret) {
+			l->st.receipts++;
+			if (qr.tree_size > l->st.tree_size)
+				l->st.tree_size = qr.tree_size;
+		}
+	} else {
+		ret = queue_mark_uploaded(l->q, acked, n);
+	}
 	l->st.records_duplicate += r.n_duplicate;
 	l->st.records_rejected += r.n_rejected;
 	if (ret) {
@@ -500,23 +686,182 @@ static void transfer_done(ledger_t *l, CURLcode res)
 	start_backoff(l, retry_after);
 }
 
+static void head_done(ledger_t *l, CURLcode res);
+
 static void check_done(ledger_t *l)
 {
 	CURLMsg *m;
 	int left;
 
 	while ((m = curl_multi_info_read(l->multi, &left))) {
-		if (m->msg == CURLMSG_DONE && m->easy_handle == l->easy &&
-		    l->state == LEDGER_SENDING)
+		if (m->msg != CURLMSG_DONE || l->state != LEDGER_SENDING)
+			continue;
+		if (m->easy_handle == l->head_easy && l->head_in_flight)
+			head_done(l, m->data.result);
+		else if (m->easy_handle == l->easy && !l->head_in_flight)
 			transfer_done(l, m->data.result);
 	}
 }
+
+/* ---- reconciling with the ledger --------------------------------------------
+ * The store's marks (uploaded or not) are the uploader's own bookkeeping;
+ * the ledger's head is the truth about what it holds. Before the first
+ * batch and after a "gap" rejection the uploader reads the head and:
+ *   - the ledger holds more than the store, or another record at a seq
+ *     the store has: it halts and says so (a store restored from an older
+ *     backup, a fork); nothing is sent, nothing on the ledger overwritten;
+ *   - otherwise records after the ledger's head are pending again (a
+ *     ledger restored from an older backup, marks edited by hand) and
+ *     records up to it uploaded, and uploading resumes from there. */
+
+static void halt(ledger_t *l, const char *fmt, ...) __printf(2, 3);
+static void halt(ledger_t *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(l->st.last_error, sizeof(l->st.last_error), fmt, ap);
+	va_end(ap);
+	log_err("ledger %s: %s", l->base, l->st.last_error);
+	log_err("ledger %s: uploading stops until this is resolved (docs/store.md, \"Recovery\"); "
+		"records keep being signed and stored", l->base);
+	l->state = LEDGER_HALTED;
+	l->backoff_deadline_ms = -1;
+	rearm(l);
+}
+
+static void reconcile(ledger_t *l, uint64_t seq, const uint8_t hash[32])
+{
+	uint64_t head = 0, repending = 0, acked = 0, missing = 0;
+	uint8_t h[QUEUE_HASH_LEN];
+	int ret;
+
+	l->st.have_head = true;
+	l->st.ledger_head = seq;
+	if (queue_ledger_head_put(l->q, seq, wall_s()))
+		log_debug("ledger: could not note its head in the store");
+	ret = queue_head(l->q, &head, h);
+	if (ret) {
+		set_error(l, "reading the store's head: %s", strerror(-ret));
+		start_backoff(l, -1);
+		return;
+	}
+	if (seq > head) {
+		halt(l, "the ledger holds %llu records of this device, the store only %llu: the store "
+		     "is older than the ledger (restored from a backup?); the ledger's records are "
+		     "never overwritten", (unsigned long long)seq, (unsigned long long)head);
+		return;
+	}
+	ret = seq ? queue_record_hash(l->q, seq, h) : -ENOENT;
+	if (!ret && memcmp(h, hash, 32)) {
+		halt(l, "the ledger's record %llu is not the store's (the chains forked); the ledger's "
+		     "records are never overwritten", (unsigned long long)seq);
+		return;
+	}
+	if (ret && ret != -ENOENT) {
+		set_error(l, "reading record %llu: %s", (unsigned long long)seq, strerror(-ret));
+		start_backoff(l, -1);
+		return;
+	}
+	ret = queue_resync(l->q, seq, &repending, &acked, &missing);
+	if (ret) {
+		set_error(l, "marking records after the ledger's head %llu: %s",
+			  (unsigned long long)seq, strerror(-ret));
+		start_backoff(l, -1);
+		return;
+	}
+	if (missing) {
+		halt(l, "the ledger's head is %llu, but records %llu..%llu were pruned from the store "
+		     "after an earlier acknowledgement (a ledger restored from an older backup?): the "
+		     "ledger would refuse every later record as a gap; restore them from a backup of "
+		     "the store or the ledger", (unsigned long long)seq, (unsigned long long)seq + 1,
+		     (unsigned long long)(seq + missing));
+		return;
+	}
+	if (repending) {
+		l->st.resent += repending;
+		log_warn("ledger %s: its head is record %llu: %llu records marked uploaded in the store "
+			 "are not on the ledger; sending them again", l->base, (unsigned long long)seq,
+			 (unsigned long long)repending);
+	}
+	if (acked)
+		log_notice("ledger %s: its head is record %llu: %llu records it holds were not marked "
+			   "uploaded; marked now", l->base, (unsigned long long)seq,
+			   (unsigned long long)acked);
+	log_info("ledger %s: head %llu, store head %llu: in step", l->base,
+		 (unsigned long long)seq, (unsigned long long)head);
+	l->need_head = false;
+	send_next(l);
+}
+
+static void head_done(ledger_t *l, CURLcode res)
+{
+	long code = 0;
+	uint64_t seq = 0;
+	uint8_t hash[32];
+	char err[96], body[161];
+
+	curl_multi_remove_handle(l->multi, l->head_easy);
+	l->head_in_flight = false;
+	curl_easy_getinfo(l->head_easy, CURLINFO_RESPONSE_CODE, &code);
+	l->st.last_http_status = code;
+	if (res != CURLE_OK) {
+		set_error(l, "reading the ledger's head: %s%s%s%s", curl_easy_strerror(res),
+			  l->errbuf[0] ? " (" : "", l->errbuf, l->errbuf[0] ? ")" : "");
+		start_backoff(l, -1);
+		return;
+	}
+	if (code != 200) {
+		printable(body, sizeof(body), l->resp ? l->resp : "", l->resp_len);
+		set_error(l, "reading the ledger's head: HTTP %ld: %s%s", code, body,
+			  code == 404 ? " (is this device registered?)" : "");
+		start_backoff(l, -1);
+		return;
+	}
+	if (ledger_resp_parse_head(l->resp ? l->resp : "", l->resp_len, &seq, hash, err, sizeof(err))) {
+		set_error(l, "the ledger's head is unreadable (%s)", err);
+		start_backoff(l, -1);
+		return;
+	}
+	reconcile(l, seq, hash);
+}
+
+static void start_head(ledger_t *l)
+{
+	CURLMcode mc;
+	int running;
+
+	queue_batch_free(&l->batch);
+	free(l->resp);
+	l->resp = NULL;
+	l->resp_len = 0;
+	l->resp_too_big = false;
+	l->errbuf[0] = '\0';
+	l->drained = false;
+	l->state = LEDGER_SENDING;
+	l->head_in_flight = true;
+	mc = curl_multi_add_handle(l->multi, l->head_easy);
+	if (mc != CURLM_OK) {
+		l->head_in_flight = false;
+		set_error(l, "libcurl: %s", curl_multi_strerror(mc));
+		start_backoff(l, -1);
+		return;
+	}
+	curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(l);
+}
+
+static void start_head(ledger_t *l);
 
 static void send_next(ledger_t *l)
 {
 	CURLMcode mc;
 	int ret, running;
 
+	if (l->need_head) {
+		start_head(l);
+		return;
+	}
 	queue_batch_free(&l->batch);
 	ret = queue_next_batch(l->q, l->batch_records, l->batch_bytes, &l->batch);
 	if (ret) {
@@ -603,4 +948,9 @@ void ledger_status(const ledger_t *l, struct ledger_status *st)
 bool ledger_drained(const ledger_t *l)
 {
 	return l->state == LEDGER_IDLE && l->drained;
+}
+
+bool ledger_halted(const ledger_t *l)
+{
+	return l->state == LEDGER_HALTED;
 }

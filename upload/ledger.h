@@ -18,7 +18,10 @@
  * loop needs one timerfd for the ledger. One batch is in flight at a time:
  * POST /v1/records (application/cbor-seq) with up to batch_records records
  * or batch_bytes bytes; a record is marked uploaded only when the ledger's
- * JSON answer lists its seq as accepted or duplicate (docs/ledger-api.md).
+ * JSON answer lists its seq as accepted or duplicate and, with
+ * receipt_key, its receipt proves it: a checkpoint signed by that key and
+ * the record's inclusion proof from its exact bytes (crypto/receipt.h).
+ * The receipt is kept in the store with the marks (docs/ledger-api.md).
  *
  * Transport: https:// only (anything else is a configuration error), TLS
  * 1.2 or newer, the CA bundle of [ledger] ca (else the system store), an
@@ -49,6 +52,11 @@ struct ledger_opts {
 	const char *key_pin;        /* passphrase / PIN; NULL: none */
 	const char *pinned_pubkey;  /* "sha256//b64[;sha256//b64]" or a file */
 	const char *proxy;          /* NULL: from the environment; "" none */
+	const char *receipt_key;    /* the ledger's verifier key (a C2SP note
+				       key, its text or an absolute path to a
+				       file holding it): acknowledgements count
+				       only with a receipt it signed; NULL: on
+				       the ledger's word (a warning) */
 	long connect_timeout_s;     /* 0: 10 */
 	long timeout_s;             /* whole request; 0: 60 */
 	long low_speed_bytes;       /* abort below this rate ... 0: 64 */
@@ -58,6 +66,11 @@ struct ledger_opts {
 	uint32_t backoff_base_ms;   /* 0: 1000 */
 	uint32_t backoff_max_s;     /* 0: 3600 */
 	bool verbose;               /* libcurl's trace to stderr */
+	/* The device's kid: with it the uploader reconciles with the ledger
+	 * (GET /v1/devices/{kid}/head) before its first batch and after any
+	 * "gap" rejection; without it, it trusts the store's marks. */
+	bool have_kid;
+	uint8_t kid[8];
 };
 
 /* Check opts (https:// only, readable files) and set up libcurl. q is
@@ -83,8 +96,9 @@ void ledger_kick(ledger_t *l);
 
 enum ledger_state {
 	LEDGER_IDLE,        /* nothing pending (as far as it knows) */
-	LEDGER_SENDING,     /* a batch in flight */
+	LEDGER_SENDING,     /* a batch (or the head request) in flight */
 	LEDGER_BACKOFF,     /* waiting after a failure */
+	LEDGER_HALTED,      /* the ledger holds what the store does not: nothing is sent */
 };
 
 struct ledger_status {
@@ -94,13 +108,24 @@ struct ledger_status {
 	uint64_t records_acked;      /* accepted + duplicate */
 	uint64_t records_duplicate;
 	uint64_t records_rejected;
+	uint64_t receipts;           /* receipts checked and kept */
+	uint64_t tree_size;          /* the largest checkpoint a receipt named */
 	long last_http_status;       /* 0: no HTTP answer */
 	uint32_t backoff_ms;         /* the delay being waited */
+	bool have_head;              /* the ledger's head was read */
+	uint64_t ledger_head;        /* ... its seq */
+	uint64_t resent;             /* records marked uploaded the ledger lacked */
 	char last_error[256];        /* "" when the last batch succeeded */
 };
 void ledger_status(const ledger_t *l, struct ledger_status *st);
 
 /* True when the last batch left nothing pending (idle, queue drained). */
 bool ledger_drained(const ledger_t *l);
+
+/* True when reconciling found the ledger ahead of the store, or holding
+ * another record at a seq the store has (a store restored from an older
+ * backup, a fork): the uploader sends nothing, never overwrites, and has
+ * said so loudly. Until the next ledger_open. */
+bool ledger_halted(const ledger_t *l);
 
 #endif

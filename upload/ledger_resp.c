@@ -113,6 +113,67 @@ static int string(struct p *p, char *out, size_t out_len)
 	return 0;
 }
 
+/* The receipt: a string of text lines, kept whole in *out (malloc'd). */
+static int text_string(struct p *p, char **out, size_t *out_len)
+{
+	size_t o = 0, start;
+	char *t;
+
+	if (expect(p, '"', "'\"' (a string)"))
+		return -EBADMSG;
+	start = p->pos;
+	t = malloc(p->len - start + 1);     /* never longer than its JSON */
+	if (!t)
+		return -ENOMEM;
+	for (;;) {
+		unsigned char c;
+
+		if (p->pos >= p->len) {
+			free(t);
+			return fail(p, "end of string ('\"')");
+		}
+		c = (unsigned char)p->s[p->pos++];
+		if (c == '"')
+			break;
+		if (c < 0x20) {
+			free(t);
+			return fail(p, "no control character inside a string");
+		}
+		if (c == '\\') {
+			c = p->pos < p->len ? (unsigned char)p->s[p->pos++] : 0;
+			if (c == 'n') {
+				c = '\n';
+			} else if (c == 'u') {
+				unsigned u = 0;
+
+				for (int i = 0; i < 4; i++) {
+					int h = p->pos < p->len ? hex_digit(p->s[p->pos]) : -1;
+
+					if (h < 0) {
+						free(t);
+						return fail(p, "four hex digits after '\\u'");
+					}
+					u = u * 16 + (unsigned)h;
+					p->pos++;
+				}
+				if (u < 0x20 || u >= 0x7f) {
+					free(t);
+					return fail(p, "a receipt escapes only printable ASCII with \\u");
+				}
+				c = (unsigned char)u;
+			} else if (c != '"' && c != '\\' && c != '/') {
+				free(t);
+				return fail(p, "a receipt's escapes are \\\" \\\\ \\/ \\n \\uXXXX");
+			}
+		}
+		t[o++] = (char)c;
+	}
+	t[o] = '\0';
+	*out = t;
+	*out_len = o;
+	return 0;
+}
+
 /* A seq: >= 1, or also 0 when allow_zero (a rejected item that could not
  * be decoded has no seq). */
 static int seqnum(struct p *p, uint64_t *v, bool allow_zero)
@@ -214,6 +275,7 @@ void ledger_resp_free(struct ledger_resp *r)
 	free(r->accepted);
 	free(r->duplicate);
 	free(r->rejected);
+	free(r->receipt);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -222,7 +284,7 @@ int ledger_resp_parse(const char *buf, size_t len, size_t max_entries,
 {
 	struct p p = { .s = buf, .len = len, .max = max_entries, .err = err, .err_len = err_len };
 	struct ledger_resp r = { 0 };
-	bool seen[3] = { false, false, false };
+	bool seen[4] = { false, false, false, false };
 	int ret = -EBADMSG;
 
 	if (err && err_len)
@@ -246,8 +308,11 @@ int ledger_resp_parse(const char *buf, size_t len, size_t max_entries,
 			} else if (!strcmp(key, "rejected") && !seen[2]) {
 				seen[2] = true;
 				ret = reject_list(&p, &r.rejected, &r.n_rejected);
+			} else if (!strcmp(key, "receipt") && !seen[3]) {
+				seen[3] = true;
+				ret = text_string(&p, &r.receipt, &r.receipt_len);
 			} else {
-				ret = fail(&p, "\"accepted\", \"duplicate\" or \"rejected\", once each");
+				ret = fail(&p, "\"accepted\", \"duplicate\", \"rejected\" or \"receipt\", once each");
 			}
 			if (ret)
 				goto out;
@@ -267,4 +332,53 @@ int ledger_resp_parse(const char *buf, size_t len, size_t max_entries,
 out:
 	ledger_resp_free(&r);
 	return ret;
+}
+
+int ledger_resp_parse_head(const char *buf, size_t len, uint64_t *seq, uint8_t hash[32],
+			   char *err, size_t err_len)
+{
+	struct p p = { .s = buf, .len = len, .err = err, .err_len = err_len };
+	bool have_seq = false, have_hash = false;
+	uint64_t s = 0;
+	uint8_t h[32];
+
+	if (err && err_len)
+		err[0] = '\0';
+	if (expect(&p, '{', "'{' (a JSON object)"))
+		return -EBADMSG;
+	do {
+		char key[8], hex[66];
+
+		if (string(&p, key, sizeof(key)) || expect(&p, ':', "':'"))
+			return -EBADMSG;
+		if (!strcmp(key, "seq") && !have_seq) {
+			have_seq = true;
+			if (seqnum(&p, &s, true))
+				return -EBADMSG;
+		} else if (!strcmp(key, "hash") && !have_hash) {
+			size_t at;
+
+			have_hash = true;
+			ws(&p);
+			at = p.pos;
+			if (string(&p, hex, sizeof(hex)))
+				return -EBADMSG;
+			if (p.pos - at != 66 || hex_decode(hex, 64, h, 32)) {
+				p.pos = at;
+				return fail(&p, "a hash of 64 hex digits");
+			}
+		} else {
+			return fail(&p, "\"seq\" and \"hash\", once each");
+		}
+	} while (accept(&p, ','));
+	if (expect(&p, '}', "',' or '}'"))
+		return -EBADMSG;
+	if (!have_seq || !have_hash)
+		return fail(&p, "both \"seq\" and \"hash\"");
+	ws(&p);
+	if (p.pos != p.len)
+		return fail(&p, "the end of the body after the object");
+	*seq = s;
+	memcpy(hash, h, 32);
+	return 0;
 }

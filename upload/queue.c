@@ -1,9 +1,13 @@
 /* queue — the durable store of signed records (docs/store.md). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sqlite3.h>
 
 #include "lib/log.h"
@@ -12,18 +16,33 @@
 /* Record states. */
 enum { REC_PENDING = 0, REC_UPLOADED = 1 };
 
+/* Rejected checkpoints kept for inspection (queue_checkpoint_reject). */
+#define REJECTED_KEEP 2
+
 struct queue {
 	sqlite3 *db;
 	char *path;
 	bool read_only;
 	int64_t max_bytes;
 	int page_size;
+	int64_t state_pages;     /* pages of the checkpoint rows: outside the quota */
+	int64_t rejected_pages;  /* ... of them, the rejected ones' */
+	int64_t ckpt_len;        /* the checkpoint's length; 0: none */
+	int64_t state_max_bytes; /* the largest checkpoint the caller writes */
+	char *reserve_path;      /* the disk reserve beside the store; NULL: none */
+	int64_t reserve_bytes;
+	bool reserve_released;   /* given back to save a checkpoint on a full disk */
+	bool quota_hit;          /* the last append was refused by the quota */
+	struct log_ratelimit rl_reserve;
 	sqlite3_stmt *st_head;
 	sqlite3_stmt *st_insert;
 	sqlite3_stmt *st_set_head;
 	sqlite3_stmt *st_next;
 	sqlite3_stmt *st_mark;
 	sqlite3_stmt *st_fail;
+	sqlite3_stmt *st_pages;  /* PRAGMA page_count: the quota check */
+	sqlite3_stmt *st_freel;  /* PRAGMA freelist_count */
+	int64_t rec_pages_max;   /* an upper bound of the pages in use but the checkpoint's */
 	struct log_ratelimit rl_full;
 };
 
@@ -58,6 +77,25 @@ static const char *const migrations[] = {
 	"CREATE TABLE counters ("
 	"  name TEXT PRIMARY KEY,"
 	"  value INTEGER NOT NULL) WITHOUT ROWID;",
+	/* 1 -> 2: checkpoints whose tag failed, kept for inspection; the
+	 * ledger's head as the uploader last saw it; the ledger's receipts
+	 * (crypto/receipt.h), kept with the records they prove. */
+	"CREATE TABLE checkpoint_rejected ("
+	"  id INTEGER PRIMARY KEY,"
+	"  blob BLOB NOT NULL,"
+	"  t INTEGER NOT NULL,"               /* UTC s: when it was saved */
+	"  rejected INTEGER NOT NULL,"        /* UTC s: when it was refused */
+	"  why TEXT NOT NULL);"
+	"ALTER TABLE agent_state ADD COLUMN ledger_seq INTEGER;"
+	"ALTER TABLE agent_state ADD COLUMN ledger_checked INTEGER;"
+	"CREATE TABLE receipts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  first_seq INTEGER NOT NULL,"       /* the seqs it proves: */
+	"  last_seq INTEGER NOT NULL,"        /* first_seq..last_seq */
+	"  tree_size INTEGER NOT NULL,"       /* its checkpoint's size */
+	"  receipt BLOB NOT NULL,"            /* the text, as received */
+	"  received INTEGER NOT NULL);"       /* UTC s */
+	"CREATE INDEX receipts_last ON receipts(last_seq);",
 };
 
 static int64_t now_s(void)
@@ -106,8 +144,8 @@ static int sql_fail(queue_t *q, int rc, const char *what)
 
 	if (err == -ENOSPC)
 		log_rl(&q->rl_full, LOG_ERR,
-		       "%s: %s: store full (quota %lld bytes or disk); signed records are kept, will retry",
-		       q->path, what, (long long)q->max_bytes);
+		       "%s: %s: store full (the disk); signed records are kept, will retry",
+		       q->path, what);
 	else
 		log_err("%s: %s: %s", q->path, what, sqlite3_errmsg(q->db));
 	return err ? err : -EIO;
@@ -293,6 +331,36 @@ static int migrate(queue_t *q)
 	return 0;
 }
 
+/* Pages a row with `payload` bytes takes beyond its table's root page: its
+ * overflow chain (SQLite's file format, "Cell Payload Overflow Pages"). */
+static int64_t row_pages(const queue_t *q, int64_t payload)
+{
+	int64_t u = q->page_size, x = u - 35, m = (u - 12) * 32 / 255 - 23, k, local;
+
+	if (payload <= x)
+		return 0;
+	k = m + (payload - m) % (u - 4);
+	local = k <= x ? k : m;
+	return (payload - local + u - 5) / (u - 4);
+}
+
+/* A checkpoint row: the blob and its few bytes of record header and time. */
+#define STATE_ROW_EXTRA 32
+
+static int64_t quota_pages(const queue_t *q)
+{
+	int64_t pages = q->max_bytes / q->page_size;
+
+	return pages < 16 ? 16 : pages;
+}
+
+/* The quota bounds the records (and everything else in the file) but the
+ * checkpoint: that one is bounded by its writer (at most state_max_bytes)
+ * and must always fit, so that a finished trip the store cannot take yet
+ * survives a stop. SQLite's max_page_count is the hard cap: the quota plus
+ * room for the largest checkpoint, a copy of it while it is replaced, and
+ * the rejected ones kept for inspection. The records' share is checked in
+ * each append (check_quota). */
 static int apply_quota(queue_t *q)
 {
 	char sql[80];
@@ -300,47 +368,231 @@ static int apply_quota(queue_t *q)
 
 	if (q->max_bytes <= 0 || q->read_only)
 		return 0;
-	pages = q->max_bytes / q->page_size;
-	if (pages < 16)
-		pages = 16;
+	pages = quota_pages(q) + (REJECTED_KEEP + 2) *
+		(1 + row_pages(q, q->state_max_bytes + STATE_ROW_EXTRA));
 	/* SQLite refuses to go below the current size; that is fine: the
 	 * file then simply cannot grow. */
 	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld", (long long)pages);
 	return exec(q, sql);
 }
 
-int queue_open(queue_t **out, const char *path, const struct queue_opts *opts)
+/* Count the pages the checkpoint rows take (after a change to them): the
+ * checkpoint's overflow chain (its table's root holds the rest), and for
+ * each rejected one a leaf page besides. */
+static int count_state_pages(queue_t *q)
 {
-	struct queue_opts def = { 0 };
-	queue_t *q = NULL;
-	int flags, rc, ret = -ENOMEM;
-	int64_t v;
+	sqlite3_stmt *st = NULL;
+	int64_t pages = 0;
+	int ret;
 
-	if (!opts)
-		opts = &def;
-	q = calloc(1, sizeof(*q));
-	if (!q)
+	ret = stmt(q, "SELECT length(blob), 0 FROM checkpoint UNION ALL "
+		      "SELECT length(blob), 1 FROM checkpoint_rejected", "counting the checkpoint", &st);
+	q->ckpt_len = 0;
+	while (!ret) {
+		ret = step_row(q, st, "counting the checkpoint");
+		if (ret)
+			break;
+		pages += row_pages(q, sqlite3_column_int64(st, 0) + STATE_ROW_EXTRA) +
+			 sqlite3_column_int64(st, 1);
+		if (!sqlite3_column_int64(st, 1))
+			q->ckpt_len = sqlite3_column_int64(st, 0);
+	}
+	if (ret == -ENOENT) {
+		q->state_pages = pages;
+		q->rejected_pages = pages - (q->ckpt_len ? row_pages(q, q->ckpt_len + STATE_ROW_EXTRA) : 0);
+		ret = 0;
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* The pages in use but the checkpoint's, exactly (inside a transaction:
+ * its own pages counted). */
+static int record_pages(queue_t *q, int64_t *out)
+{
+	int64_t pages, freel;
+	int rc;
+
+	rc = sqlite3_step(q->st_pages);
+	pages = sqlite3_column_int64(q->st_pages, 0);
+	sqlite3_reset(q->st_pages);
+	if (rc == SQLITE_ROW)
+		rc = sqlite3_step(q->st_freel);
+	freel = sqlite3_column_int64(q->st_freel, 0);
+	sqlite3_reset(q->st_freel);
+	if (rc != SQLITE_ROW)
+		return sql_fail(q, rc, "counting pages");
+	*out = pages - freel - q->state_pages;
+	return 0;
+}
+
+/* Inside an append's transaction, which added records of `bytes` bytes
+ * in all, n of them: the pages in use, but the checkpoint's, stay within
+ * the quota; -ENOSPC when they would not. SQLite re-prepares a PRAGMA at
+ * each run (a few thousand instructions), so the exact count is taken only
+ * when an upper bound of the records' pages (the last exact count plus
+ * what each append could have added since) comes near the quota. */
+static int check_quota(queue_t *q, size_t bytes, size_t n)
+{
+	int64_t grow = (int64_t)(bytes / (size_t)(q->page_size - 35) + 2 * n + 1);
+	int ret;
+
+	if (q->max_bytes <= 0)
+		return 0;
+	if (q->rec_pages_max + grow <= quota_pages(q)) {
+		q->rec_pages_max += grow;
+		return 0;
+	}
+	ret = record_pages(q, &q->rec_pages_max);
+	if (ret)
+		return ret;
+	if (q->rec_pages_max > quota_pages(q)) {
+		q->quota_hit = true;
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* ---- the disk reserve ------------------------------------------------------
+ * A file of zeros beside the store (PATH-reserve) that is given back when
+ * the disk is so full that not even the checkpoint can be saved: the room
+ * it frees lets the finished records and the open trip be kept through a
+ * stop. Filled again once the disk has room. */
+
+static bool disk_has_room(const char *path, int64_t bytes)
+{
+	struct statvfs v;
+
+	return statvfs(path, &v) == 0 && (int64_t)v.f_bavail * (int64_t)v.f_frsize > 2 * bytes;
+}
+
+/* Make the reserve whole: 0, or -errno (logged once). */
+static int reserve_fill(queue_t *q)
+{
+	static const uint8_t zeros[16384];
+	struct stat st;
+	int fd, ret = 0;
+
+	if (!q->reserve_path)
+		return 0;
+	fd = open(q->reserve_path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		ret = -errno;
 		goto out;
-	q->path = strdup(path);
-	if (!q->path)
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = -EINVAL;
 		goto out;
-	q->read_only = opts->read_only;
-	q->max_bytes = opts->max_bytes;
-	q->rl_full.interval_s = 60;
-	q->rl_full.burst = 1;
+	}
+	if (st.st_size >= q->reserve_bytes) {
+		q->reserve_released = false;
+		goto out;
+	}
+	if (!disk_has_room(q->reserve_path, q->reserve_bytes - st.st_size)) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	for (int64_t off = st.st_size; off < q->reserve_bytes;) {
+		size_t n = (size_t)(q->reserve_bytes - off < (int64_t)sizeof(zeros) ?
+				    q->reserve_bytes - off : (int64_t)sizeof(zeros));
+		ssize_t w = pwrite(fd, zeros, n, off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			ret = w < 0 ? -errno : -EIO;
+			break;
+		}
+		off += w;
+	}
+	if (!ret && fdatasync(fd) < 0)
+		ret = -errno;
+	if (ret)
+		(void)ftruncate(fd, st.st_size);   /* no half reserve eats the disk */
+	else
+		q->reserve_released = false;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (ret)
+		log_rl(&q->rl_reserve, LOG_WARNING,
+		       "%s: cannot keep the %lld-byte disk reserve (%s): on a full disk the checkpoint "
+		       "may not be saved", q->reserve_path, (long long)q->reserve_bytes, strerror(-ret));
+	return ret;
+}
+
+/* Give the reserve back to the disk: true if there was one to give. */
+static bool reserve_release(queue_t *q)
+{
+	struct stat st;
+	bool freed = false;
+	int fd;
+
+	if (!q->reserve_path)
+		return false;
+	fd = open(q->reserve_path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return false;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_size > 0 && !ftruncate(fd, 0)) {
+		freed = true;
+		q->reserve_released = true;
+		log_notice("%s: the disk is full: gave back the %lld-byte reserve beside the store",
+			   q->path, (long long)st.st_size);
+	}
+	close(fd);
+	return freed;
+}
+
+/* A write of the checkpoint rows failed with -ENOSPC. The quota never
+ * applies to them, so it is the disk (or a checkpoint beyond
+ * state_max_bytes): free what can be freed, one step per call. true when a
+ * step was taken and the write is worth another try. */
+static bool make_room(queue_t *q, int *step)
+{
+	switch ((*step)++) {
+	case 0:
+		/* Move the WAL's pages home and have the next write start it
+		 * over from its beginning: it then overwrites room the file
+		 * already has instead of asking the disk for more (RESTART,
+		 * not TRUNCATE, which would hand that room to whoever fills
+		 * the disk). */
+		return sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_RESTART, NULL,
+						 NULL) == SQLITE_OK;
+	case 1:
+		return reserve_release(q);
+	default:
+		return false;
+	}
+}
+
+/* Open the SQLite file and bring it to the current schema. On failure
+ * the handle is closed again (q->db NULL): 0 or -errno, logged. */
+static int open_db(queue_t *q, const struct queue_opts *opts)
+{
+	int flags, rc, ret;
+	int64_t v;
 
 	flags = SQLITE_OPEN_NOMUTEX;
 	flags |= q->read_only ? SQLITE_OPEN_READONLY
 			      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-	rc = sqlite3_open_v2(path, &q->db, flags, NULL);
+	rc = sqlite3_open_v2(q->path, &q->db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		ret = sql_errno(rc);
-		log_err("%s: cannot open the store: %s", path,
+		log_err("%s: cannot open the store: %s", q->path,
 			q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
 		goto out;
 	}
 	sqlite3_extended_result_codes(q->db, 1);
 	sqlite3_busy_timeout(q->db, opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 5000);
+	/* SQLite quietly opens a file it may not write read-only: a store on
+	 * a read-only mount, chattr +i or without write permission. Every
+	 * record would then fail for ever: an error now, not a retry loop. */
+	if (!q->read_only && sqlite3_db_readonly(q->db, "main") == 1) {
+		log_err("%s: the store cannot be written (file mode, owner, chattr +i or a "
+			"read-only mount): eco2d must write it", q->path);
+		ret = -EROFS;
+		goto out;
+	}
 
 	if (!q->read_only) {
 		/* WAL: readers (eco2ctl) never block the writer; FULL: the WAL
@@ -376,8 +628,87 @@ int queue_open(queue_t **out, const char *path, const struct queue_opts *opts)
 		goto out;
 	q->page_size = (int)v;
 	ret = apply_quota(q);
+	if (!ret)
+		ret = count_state_pages(q);
 	if (ret)
 		goto out;
+out:
+	if (ret) {
+		sqlite3_close(q->db);
+		q->db = NULL;
+	}
+	return ret;
+}
+
+/* The store's path must name a regular file, or nothing yet: opened
+ * O_NONBLOCK and checked before SQLite opens it, so that a FIFO, a device
+ * or a directory is refused at once rather than hanging or misread. */
+static int check_path(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int ret = 0;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;   /* created by the writable open */
+		ret = -errno;
+		log_err("%s: cannot open the store: %s", path, strerror(errno));
+		return ret;
+	}
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		log_err("%s: %s", path, strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		ret = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		log_err("%s: the store is not a regular file", path);
+	}
+	close(fd);
+	return ret;
+}
+
+int queue_open(queue_t **out, const char *path, const struct queue_opts *opts)
+{
+	struct queue_opts def = { 0 };
+	queue_t *q = NULL;
+	int ret = -ENOMEM;
+
+	if (!opts)
+		opts = &def;
+	ret = check_path(path);
+	if (ret)
+		return ret;
+	ret = -ENOMEM;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		goto out;
+	q->path = strdup(path);
+	if (!q->path)
+		goto out;
+	q->read_only = opts->read_only;
+	q->max_bytes = opts->max_bytes;
+	q->state_max_bytes = opts->state_max_bytes;
+	q->rl_full.interval_s = 60;
+	q->rl_full.burst = 1;
+	q->rl_reserve.interval_s = 3600;
+	q->rl_reserve.burst = 1;
+	if (opts->reserve_bytes > 0 && !q->read_only) {
+		if (asprintf(&q->reserve_path, "%s-reserve", path) < 0) {
+			q->reserve_path = NULL;
+			goto out;
+		}
+		q->reserve_bytes = opts->reserve_bytes;
+	}
+
+	ret = open_db(q, opts);
+	/* A disk so full that not even the WAL can be made: the reserve is
+	 * there for this, once. */
+	if ((ret == -ENOSPC || ret == -EIO) && !q->read_only && reserve_release(q))
+		ret = open_db(q, opts);
+	if (ret)
+		goto out;
+	if (q->reserve_path)
+		(void)reserve_fill(q);   /* a warning when it cannot: not fatal */
 
 	ret = prepare(q, &q->st_head, "SELECT last_seq, last_hash FROM agent_state WHERE id = 1");
 	if (!ret)
@@ -392,6 +723,12 @@ int queue_open(queue_t **out, const char *path, const struct queue_opts *opts)
 		ret = prepare(q, &q->st_mark,
 			      "UPDATE records SET state = 1, uploaded = ?2, last_error = NULL "
 			      "WHERE seq = ?1 AND state = 0");
+	if (!ret && !q->read_only && q->max_bytes > 0)
+		ret = prepare(q, &q->st_pages, "PRAGMA page_count");
+	if (!ret && !q->read_only && q->max_bytes > 0)
+		ret = prepare(q, &q->st_freel, "PRAGMA freelist_count");
+	if (!ret && q->st_pages)
+		ret = record_pages(q, &q->rec_pages_max);
 	if (!ret && !q->read_only)
 		ret = prepare(q, &q->st_fail,
 			      "UPDATE records SET attempts = attempts + 1, next_attempt = ?2, "
@@ -416,7 +753,10 @@ void queue_close(queue_t *q)
 	sqlite3_finalize(q->st_next);
 	sqlite3_finalize(q->st_mark);
 	sqlite3_finalize(q->st_fail);
+	sqlite3_finalize(q->st_pages);
+	sqlite3_finalize(q->st_freel);
 	sqlite3_close(q->db);
+	free(q->reserve_path);
 	free(q->path);
 	free(q);
 }
@@ -458,11 +798,17 @@ static int prune_uploaded(queue_t *q)
 {
 	int ret;
 
+	int n;
+
 	ret = exec(q, "DELETE FROM records WHERE seq IN (SELECT seq FROM records "
 		      "WHERE state = 1 ORDER BY seq LIMIT 1000)");
 	if (ret)
 		return ret;
-	return sqlite3_changes(q->db);
+	n = sqlite3_changes(q->db);
+	/* receipts go with the last of the records they prove */
+	ret = exec(q, "DELETE FROM receipts WHERE last_seq < (SELECT coalesce(min(seq), 9223372036854775807) "
+		      "FROM records)");
+	return ret ? ret : n;
 }
 
 static int append_batch_once(queue_t *q, queue_make_fn *make, void *ctx,
@@ -470,7 +816,7 @@ static int append_batch_once(queue_t *q, queue_make_fn *make, void *ctx,
 {
 	uint8_t prev[QUEUE_HASH_LEN], hash[QUEUE_HASH_LEN];
 	uint64_t seq;
-	size_t n = 0;
+	size_t n = 0, bytes_in = 0;
 	int ret, rc;
 	int64_t t = now_s();
 
@@ -517,9 +863,13 @@ static int append_batch_once(queue_t *q, queue_make_fn *make, void *ctx,
 		}
 		seq++;
 		memcpy(prev, hash, QUEUE_HASH_LEN);
+		bytes_in += len;
 		n++;
 	}
 	if (n) {
+		ret = check_quota(q, bytes_in, n);
+		if (ret)
+			goto fail;
 		sqlite3_reset(q->st_set_head);
 		sqlite3_bind_int64(q->st_set_head, 1, (int64_t)seq);
 		sqlite3_bind_blob(q->st_set_head, 2, prev, QUEUE_HASH_LEN, SQLITE_TRANSIENT);
@@ -553,6 +903,7 @@ int queue_append_batch(queue_t *q, queue_make_fn *make, void *ctx,
 		ret = -EROFS;
 		goto out;
 	}
+	q->quota_hit = false;
 	ret = append_batch_once(q, make, ctx, max, &n);
 	if (ret == -ENOSPC) {
 		/* Quota or disk full: make room from records the ledger already
@@ -564,9 +915,9 @@ int queue_append_batch(queue_t *q, queue_make_fn *make, void *ctx,
 			ret = append_batch_once(q, make, ctx, max, &n);
 		}
 	}
-	if (ret == -ENOSPC && q->max_bytes > 0)
+	if (ret == -ENOSPC && q->quota_hit)
 		log_rl(&q->rl_full, LOG_ERR,
-		       "%s: store full (quota %lld bytes, or the disk): %zu record(s) not stored yet; "
+		       "%s: store full (its quota of %lld bytes): %zu record(s) not stored yet; "
 		       "nothing was lost, the caller retries", q->path,
 		       (long long)q->max_bytes, max);
 	else if (ret == -ENOSPC)
@@ -575,6 +926,8 @@ int queue_append_batch(queue_t *q, queue_make_fn *make, void *ctx,
 		       "nothing was lost, the caller retries", q->path, max);
 	else if (!ret && q->rl_full.printed)
 		q->rl_full.printed = 0;
+	if (!ret && q->reserve_released)
+		(void)reserve_fill(q);   /* room again: keep it for the next full disk */
 out:
 	if (n_out)
 		*n_out = n;
@@ -662,7 +1015,7 @@ out:
 }
 
 static int update_seqs(queue_t *q, sqlite3_stmt *st, const uint64_t *seqs, size_t n,
-		       int64_t v, const char *text, bool is_mark)
+		       int64_t v, const char *text, bool is_mark, const struct queue_receipt *receipt)
 {
 	int ret, rc;
 	size_t changed = 0;
@@ -700,6 +1053,24 @@ static int update_seqs(queue_t *q, sqlite3_stmt *st, const uint64_t *seqs, size_
 		}
 		changed += (size_t)sqlite3_changes(q->db);
 	}
+	if (receipt) {
+		const struct queue_receipt *r = receipt;
+		sqlite3_stmt *ins = NULL;
+
+		ret = stmt(q, "INSERT INTO receipts (first_seq, last_seq, tree_size, receipt, received) "
+			      "VALUES (?1, ?2, ?3, ?4, ?5)", "keeping a receipt", &ins);
+		if (!ret) {
+			sqlite3_bind_int64(ins, 1, (int64_t)r->first_seq);
+			sqlite3_bind_int64(ins, 2, (int64_t)r->last_seq);
+			sqlite3_bind_int64(ins, 3, (int64_t)r->tree_size);
+			sqlite3_bind_blob(ins, 4, r->text, (int)r->len, SQLITE_STATIC);
+			sqlite3_bind_int64(ins, 5, v);
+			ret = step_done(q, ins, "keeping a receipt");
+		}
+		sqlite3_finalize(ins);
+		if (ret)
+			goto fail;
+	}
 	if (is_mark && changed) {
 		char sql[96];
 
@@ -721,13 +1092,53 @@ fail:
 
 int queue_mark_uploaded(queue_t *q, const uint64_t *seqs, size_t n)
 {
-	return update_seqs(q, q->st_mark, seqs, n, now_s(), NULL, true);
+	return update_seqs(q, q->st_mark, seqs, n, now_s(), NULL, true, NULL);
+}
+
+int queue_mark_uploaded_receipt(queue_t *q, const uint64_t *seqs, size_t n,
+				const struct queue_receipt *r)
+{
+	if (!n || !r || !r->len)
+		return -EINVAL;
+	return update_seqs(q, q->st_mark, seqs, n, now_s(), NULL, true, r);
+}
+
+int queue_receipts_walk(queue_t *q, uint64_t from, queue_receipt_fn *fn, void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	ret = stmt(q, "SELECT first_seq, last_seq, tree_size, receipt FROM receipts "
+		      "WHERE last_seq >= ?1 ORDER BY id", "reading receipts", &st);
+	if (ret)
+		goto out;
+	sqlite3_bind_int64(st, 1, (int64_t)from);
+	for (;;) {
+		struct queue_receipt r;
+
+		ret = step_row(q, st, "reading receipts");
+		if (ret)
+			break;
+		r.first_seq = (uint64_t)sqlite3_column_int64(st, 0);
+		r.last_seq = (uint64_t)sqlite3_column_int64(st, 1);
+		r.tree_size = (uint64_t)sqlite3_column_int64(st, 2);
+		r.text = sqlite3_column_blob(st, 3);
+		r.len = (size_t)sqlite3_column_bytes(st, 3);
+		ret = fn(&r, ctx);
+		if (ret)
+			goto out;
+	}
+	if (ret == -ENOENT)
+		ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
 }
 
 int queue_note_failure(queue_t *q, const uint64_t *seqs, size_t n,
 		       int64_t next_attempt_s, const char *error)
 {
-	return update_seqs(q, q->st_fail, seqs, n, next_attempt_s, error, false);
+	return update_seqs(q, q->st_fail, seqs, n, next_attempt_s, error, false, NULL);
 }
 
 int queue_stats(queue_t *q, struct queue_stats *st)
@@ -758,10 +1169,29 @@ int queue_stats(queue_t *q, struct queue_stats *st)
 	return ret;
 }
 
-int queue_checkpoint_put(queue_t *q, const void *blob, size_t len, int64_t t_s)
+static int checkpoint_put_once(queue_t *q, const void *blob, size_t len, int64_t t_s)
 {
 	sqlite3_stmt *st = NULL;
-	int ret = -EROFS;
+	int ret, rc;
+
+	ret = stmt(q, "INSERT OR REPLACE INTO checkpoint (id, blob, t) VALUES (1, ?1, ?2)",
+		   "saving the checkpoint", &st);
+	if (ret)
+		goto out;
+	sqlite3_bind_blob(st, 1, len ? blob : "", (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, t_s);
+	rc = sqlite3_step(st);
+	ret = rc == SQLITE_DONE ? 0 : sql_errno(rc);
+	if (ret && ret != -ENOSPC)
+		ret = sql_fail(q, rc, "saving the checkpoint");
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int queue_checkpoint_put(queue_t *q, const void *blob, size_t len, int64_t t_s)
+{
+	int ret = -EROFS, step = 0;
 
 	if (q->read_only)
 		goto out;
@@ -769,14 +1199,84 @@ int queue_checkpoint_put(queue_t *q, const void *blob, size_t len, int64_t t_s)
 		ret = -EFBIG;
 		goto out;
 	}
-	ret = stmt(q, "INSERT OR REPLACE INTO checkpoint (id, blob, t) VALUES (1, ?1, ?2)",
-		   "saving the checkpoint", &st);
-	if (ret)
-		goto out;
-	sqlite3_bind_blob(st, 1, len ? blob : "", (int)len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, t_s);
-	ret = step_done(q, st, "saving the checkpoint");
+	do
+		ret = checkpoint_put_once(q, blob, len, t_s);
+	while (ret == -ENOSPC && make_room(q, &step));
+	if (!ret) {
+		/* no query: the rejected ones did not change */
+		q->ckpt_len = (int64_t)len;
+		q->state_pages = q->rejected_pages + row_pages(q, (int64_t)len + STATE_ROW_EXTRA);
+	} else if (ret == -ENOSPC)
+		log_rl(&q->rl_full, LOG_ERR, "%s: saving the checkpoint: the disk is full%s",
+		       q->path, q->reserve_path ? " and the reserve is spent" : "");
 out:
+	return ret;
+}
+
+int queue_checkpoint_reject(queue_t *q, const char *why, const void *blob, size_t len,
+			    int64_t t_s)
+{
+	char sql[200];
+	sqlite3_stmt *st = NULL;
+	int ret = -EROFS, step = 0;
+
+	if (q->read_only)
+		return ret;
+	if (len > INT32_MAX)
+		return -EFBIG;
+	snprintf(sql, sizeof(sql), "DELETE FROM checkpoint_rejected WHERE id NOT IN "
+		 "(SELECT id FROM checkpoint_rejected ORDER BY id DESC LIMIT %d)", REJECTED_KEEP);
+	do {
+		ret = exec(q, "BEGIN IMMEDIATE");
+		if (ret)
+			break;
+		ret = stmt(q, "INSERT INTO checkpoint_rejected (blob, t, rejected, why) "
+			      "SELECT blob, t, ?1, ?2 FROM checkpoint", "keeping the checkpoint aside", &st);
+		if (!ret) {
+			sqlite3_bind_int64(st, 1, now_s());
+			sqlite3_bind_text(st, 2, why, -1, SQLITE_STATIC);
+			ret = step_done(q, st, "keeping the checkpoint aside");
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+		if (!ret)
+			ret = exec(q, sql);
+		if (!ret)
+			ret = exec(q, "DELETE FROM checkpoint");
+		if (!ret && blob)
+			ret = checkpoint_put_once(q, blob, len, t_s);
+		if (!ret)
+			ret = exec(q, "COMMIT");
+		if (ret)
+			rollback(q);
+	} while (ret == -ENOSPC && make_room(q, &step));
+	if (ret)
+		log_err("%s: cannot keep the refused checkpoint aside: %s", q->path, strerror(-ret));
+	else
+		ret = count_state_pages(q);
+	return ret;
+}
+
+int queue_checkpoint_rejected(queue_t *q, uint64_t *n, int64_t *rejected_s, char *why,
+			      size_t why_len)
+{
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	*n = 0;
+	*rejected_s = 0;
+	if (why_len)
+		why[0] = '\0';
+	ret = first_row(q, "SELECT (SELECT count(*) FROM checkpoint_rejected), rejected, why "
+			   "FROM checkpoint_rejected ORDER BY id DESC LIMIT 1",
+			"reading the rejected checkpoints", &st);
+	if (!ret) {
+		*n = (uint64_t)sqlite3_column_int64(st, 0);
+		*rejected_s = sqlite3_column_int64(st, 1);
+		snprintf(why, why_len, "%s", (const char *)sqlite3_column_text(st, 2));
+	} else if (ret == -ENOENT) {
+		ret = 0;
+	}
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -812,9 +1312,113 @@ out:
 
 int queue_checkpoint_clear(queue_t *q)
 {
+	int ret;
+
 	if (q->read_only)
 		return -EROFS;
-	return exec(q, "DELETE FROM checkpoint");
+	ret = exec(q, "DELETE FROM checkpoint");
+	return ret ? ret : count_state_pages(q);
+}
+
+/* ---- reconciling with the ledger ---------------------------------------------- */
+
+int queue_ledger_head_put(queue_t *q, uint64_t seq, int64_t t_s)
+{
+	char sql[128];
+
+	if (q->read_only)
+		return -EROFS;
+	snprintf(sql, sizeof(sql), "UPDATE agent_state SET ledger_seq = %llu, ledger_checked = %lld "
+		 "WHERE id = 1", (unsigned long long)seq, (long long)t_s);
+	return exec(q, sql);
+}
+
+int queue_ledger_head_get(queue_t *q, uint64_t *seq, int64_t *t_s)
+{
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	*seq = 0;
+	*t_s = 0;
+	ret = first_row(q, "SELECT ledger_seq, ledger_checked FROM agent_state "
+			   "WHERE id = 1 AND ledger_seq IS NOT NULL", "reading the ledger head", &st);
+	if (!ret) {
+		*seq = (uint64_t)sqlite3_column_int64(st, 0);
+		*t_s = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int queue_record_hash(queue_t *q, uint64_t seq, uint8_t hash[QUEUE_HASH_LEN])
+{
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	ret = stmt(q, "SELECT hash FROM records WHERE seq = ?1", "reading a record's hash", &st);
+	if (!ret) {
+		sqlite3_bind_int64(st, 1, (int64_t)seq);
+		ret = step_row(q, st, "reading a record's hash");
+	}
+	if (!ret && sqlite3_column_bytes(st, 0) == QUEUE_HASH_LEN)
+		memcpy(hash, sqlite3_column_blob(st, 0), QUEUE_HASH_LEN);
+	else if (!ret)
+		ret = -EUCLEAN;
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int queue_resync(queue_t *q, uint64_t ledger_seq, uint64_t *repending, uint64_t *acked,
+		 uint64_t *missing)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t head = 0, lowest = 0;
+	uint8_t h[QUEUE_HASH_LEN];
+	int ret;
+
+	*repending = *acked = *missing = 0;
+	if (q->read_only)
+		return -EROFS;
+	ret = read_head(q, &head, h);
+	if (!ret)
+		ret = query_u64(q, "SELECT coalesce(min(seq), 0) FROM records", &lowest, NULL);
+	if (ret)
+		return ret;
+	/* Records pruned after an acknowledgement the ledger has since lost
+	 * cannot be sent again: say how many. */
+	if (ledger_seq < head) {
+		uint64_t first_stored = lowest ? lowest : head + 1;
+
+		if (first_stored > ledger_seq + 1)
+			*missing = first_stored - (ledger_seq + 1);
+	}
+	ret = exec(q, "BEGIN IMMEDIATE");
+	if (ret)
+		return ret;
+	ret = stmt(q, "UPDATE records SET state = 0, uploaded = NULL, next_attempt = 0 "
+		      "WHERE seq > ?1 AND state = 1", "marking records pending again", &st);
+	if (!ret) {
+		sqlite3_bind_int64(st, 1, (int64_t)ledger_seq);
+		ret = step_done(q, st, "marking records pending again");
+		*repending = (uint64_t)sqlite3_changes(q->db);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (!ret)
+		ret = stmt(q, "UPDATE records SET state = 1, uploaded = ?2, last_error = NULL "
+			      "WHERE seq <= ?1 AND state = 0", "marking records uploaded", &st);
+	if (!ret) {
+		sqlite3_bind_int64(st, 1, (int64_t)ledger_seq);
+		sqlite3_bind_int64(st, 2, now_s());
+		ret = step_done(q, st, "marking records uploaded");
+		*acked = (uint64_t)sqlite3_changes(q->db);
+	}
+	sqlite3_finalize(st);
+	if (!ret)
+		ret = exec(q, "COMMIT");
+	if (ret)
+		rollback(q);
+	return ret;
 }
 
 int queue_counter_add(queue_t *q, const char *name, int64_t delta)

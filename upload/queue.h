@@ -23,22 +23,33 @@
 #include "lib/compiler.h"
 
 #define QUEUE_HASH_LEN 32
-#define QUEUE_SCHEMA_VERSION 1
+#define QUEUE_SCHEMA_VERSION 2
 
 typedef struct queue queue_t;
 
 struct queue_opts {
-	int64_t max_bytes;     /* quota on the database file; 0: none */
+	/* Quota on the database file, 0: none. It bounds everything but the
+	 * checkpoint (queue_checkpoint_put), which must always fit: that
+	 * one's size is bounded by its writer, at most state_max_bytes. */
+	int64_t max_bytes;
+	int64_t state_max_bytes;
+	/* A file of this many zeros beside the store (PATH-reserve), given
+	 * back to save the checkpoint when the disk is full; 0: none. */
+	int64_t reserve_bytes;
 	bool read_only;        /* eco2ctl: never writes, never migrates */
 	int busy_timeout_ms;   /* 0: 5000 */
 };
 
-/* Open (creating and migrating when writable) the store at path. A
- * writable open runs PRAGMA quick_check first (time in proportion to the
- * file: about a second per few hundred MB): a damaged file gives -EUCLEAN
- * with the damage logged and docs/store.md's recovery steps named; the
- * file is not touched. A read-only open skips the check. -ENOSPC when the
- * disk is full while creating. 0 or -errno; *out is set only on success. */
+/* Open (creating and migrating when writable) the store at path. path
+ * must be a regular file or not exist: anything else (a FIFO, a device, a
+ * directory) is refused before SQLite touches it (-EINVAL, -EISDIR). A
+ * writable open of a file that cannot be written (mode, chattr +i, a
+ * read-only mount) is -EROFS. A writable open runs PRAGMA quick_check
+ * first (time in proportion to the file: about a second per few hundred
+ * MB): a damaged file gives -EUCLEAN with the damage logged and
+ * docs/store.md's recovery steps named; the file is not touched. A
+ * read-only open skips the check. -ENOSPC when the disk is full while
+ * creating. 0 or -errno; *out is set only on success. */
 int queue_open(queue_t **out, const char *path,
 	       const struct queue_opts *opts) __must_check;
 void queue_close(queue_t *q);
@@ -102,6 +113,26 @@ void queue_batch_free(struct queue_batch *b);
  * only sends the record again, which the ledger reports as a duplicate. */
 int queue_mark_uploaded(queue_t *q, const uint64_t *seqs, size_t n) __must_check;
 
+/* The ledger's receipt for a batch (crypto/receipt.h): the text as
+ * received, the seqs it proves and its checkpoint's tree size. */
+struct queue_receipt {
+	uint64_t first_seq, last_seq;
+	uint64_t tree_size;
+	const char *text;
+	size_t len;
+};
+
+/* As queue_mark_uploaded, and keep the receipt that proves those seqs, in
+ * the same transaction: a record is never marked without its receipt. A
+ * receipt is deleted with the last record it proves (quota pruning). */
+int queue_mark_uploaded_receipt(queue_t *q, const uint64_t *seqs, size_t n,
+				const struct queue_receipt *r) __must_check;
+
+/* The kept receipts that prove any seq >= from, in the order received
+ * (eco2ctl export --receipts): fn's non-zero return stops the walk. */
+typedef int queue_receipt_fn(const struct queue_receipt *r, void *ctx);
+int queue_receipts_walk(queue_t *q, uint64_t from, queue_receipt_fn *fn, void *ctx) __must_check;
+
 /* Note a failed attempt for the given seqs: attempts += 1, next attempt at
  * next_attempt_s (UTC seconds), last error text (may be NULL). */
 int queue_note_failure(queue_t *q, const uint64_t *seqs, size_t n,
@@ -127,6 +158,36 @@ int queue_checkpoint_put(queue_t *q, const void *blob, size_t len,
 int queue_checkpoint_get(queue_t *q, void **blob, size_t *len,
 			 int64_t *t_s) __must_check;
 int queue_checkpoint_clear(queue_t *q) __must_check;
+/* put and reject never fail on the quota (the checkpoint is outside it);
+ * on a full disk they first truncate the WAL, then give back the reserve
+ * (queue_opts.reserve_bytes), and only then fail with -ENOSPC (logged). */
+
+/* A checkpoint that failed its check: move it to checkpoint_rejected with
+ * why (the newest two are kept for inspection) and put blob (NULL: none)
+ * in its place, in one transaction. */
+int queue_checkpoint_reject(queue_t *q, const char *why, const void *blob, size_t len,
+			    int64_t t_s) __must_check;
+/* How many are kept, and the newest's time (UTC s) and reason. */
+int queue_checkpoint_rejected(queue_t *q, uint64_t *n, int64_t *rejected_s, char *why,
+			      size_t why_len) __must_check;
+
+/* The ledger's head for this device as the uploader last read it, and
+ * when (UTC s). get: -ENOENT when it never has. */
+int queue_ledger_head_put(queue_t *q, uint64_t seq, int64_t t_s) __must_check;
+int queue_ledger_head_get(queue_t *q, uint64_t *seq, int64_t *t_s) __must_check;
+
+/* The stored hash of record seq; -ENOENT when it is not (or no longer)
+ * stored. */
+int queue_record_hash(queue_t *q, uint64_t seq, uint8_t hash[QUEUE_HASH_LEN]) __must_check;
+
+/* Make the marks agree with a ledger whose head is ledger_seq (not beyond
+ * the store's head: the caller checks): records after it are pending again
+ * (*repending of them had been marked uploaded), records up to it are
+ * uploaded (*acked newly). *missing: records after ledger_seq the store no
+ * longer holds (pruned once acknowledged), which cannot be sent again. One
+ * transaction. */
+int queue_resync(queue_t *q, uint64_t ledger_seq, uint64_t *repending, uint64_t *acked,
+		 uint64_t *missing) __must_check;
 
 /* Named 64-bit counters kept with the store (frames dropped, uploads
  * failed, ...): add delta (creating the name at 0) / read (0 if absent). */

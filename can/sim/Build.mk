@@ -2,7 +2,7 @@
 ifeq ($(CONFIG_SIMULATOR),y)
 progs-y += eco2-sim
 bin-progs-y += eco2-sim
-eco2-sim-objs := can/sim/main.o can/sim/cycle.o can/sim/vehicle.o
+eco2-sim-objs := can/sim/main.o can/sim/cycle.o can/sim/vehicle.o can/sim/ecu.o
 endif
 
 # cycle: drive-cycle CSV files

@@ -26,13 +26,16 @@
 #include "can/canlog.h"
 #include "can/profile.h"
 #include "can/sim/cycle.h"
+#include "can/sim/ecu.h"
 #include "can/sim/vehicle.h"
 
 #define STEP_MS        1
 #define TAIL_MS        500      /* frames after ignition or charging off */
+#define POLL_TAIL_MS   3000     /* the same for a car that is asked: ECUs stay awake */
 #define MAX_ITEMS      64
 #define MAX_SCHED      32
 #define MAX_TRUTH      64
+#define MAX_REPLIES    16
 #define DEFAULT_START  1700000000   /* 2023-11-14T22:13:20Z */
 
 enum item_kind { IT_CYCLE, IT_PARK, IT_CHARGE };
@@ -92,6 +95,11 @@ struct sim {
 	/* the vehicle's visible state */
 	int ign, charging;
 	double ctr_base_dis_wh, ctr_base_regen_wh;
+
+	/* the ECUs a polled profile asks (NULL: it only listens) */
+	sim_ecus_t *ecus;
+	bool asleep;              /* parked: the ECUs answer nothing */
+	int64_t serve_ms;         /* live: serve requests every this much sim time */
 
 	/* faults */
 	double drop_rate;
@@ -192,6 +200,14 @@ static int open_iface(struct sim *s)
 	return 0;
 }
 
+static int put_frame(struct sim *s, struct can_frame_rec *f, bool paced);
+
+/* A frame an ECU sends in answer (a requested J1939 group): now. */
+static int raw_emit(void *ctx, struct can_frame_rec *f)
+{
+	return put_frame(ctx, f, false);
+}
+
 /* Live: wait until sim time t_ms (scaled by --speedup) has come. */
 static void pace(struct sim *s)
 {
@@ -204,11 +220,22 @@ static void pace(struct sim *s)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
+	if (s->ecus) {
+		/* waiting is serving the ECUs' requests */
+		if (ecus_serve_until(s->ecus, &ts, s->asleep, raw_emit, s) < 0)
+			log_err("serving requests: %s", strerror(errno));
+		return;
+	}
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 		;
 }
 
 static int send_frame(struct sim *s, struct can_frame_rec *f)
+{
+	return put_frame(s, f, true);
+}
+
+static int put_frame(struct sim *s, struct can_frame_rec *f, bool paced)
 {
 	char line[CANLOG_LINE_MAX];
 	int n;
@@ -247,7 +274,8 @@ static int send_frame(struct sim *s, struct can_frame_rec *f)
 			sz = CANFD_MTU;
 			cf.flags = CANFD_BRS;
 		}
-		pace(s);
+		if (paced)
+			pace(s);
 		w = write(s->sock, &cf, sz);
 		if (w < 0 && (errno == ENOBUFS || errno == EAGAIN)) {
 			s->dropped++;   /* the queue is full: as a bus would */
@@ -316,6 +344,11 @@ static double role_value(struct sim *s, enum eco2_role role)
 	return 0;
 }
 
+static double model_value(void *ctx, enum eco2_role role)
+{
+	return role_value(ctx, role);
+}
+
 static bool in_bus_off(const struct sim *s)
 {
 	return s->bus_off_at_ms >= 0 && s->t_ms >= s->bus_off_at_ms &&
@@ -332,6 +365,11 @@ static int error_frame(struct sim *s, uint32_t cls)
 	f.len = 8;
 	f.raw_dlc = 8;
 	return send_frame(s, &f);
+}
+
+static int log_emit(void *ctx, struct can_frame_rec *f)
+{
+	return send_frame(ctx, f);
 }
 
 /* All frames due at the current millisecond. */
@@ -387,6 +425,12 @@ static int emit_frames(struct sim *s)
 		if (ret < 0)
 			return ret;
 	}
+	if (s->ecus && s->out) {
+		/* a log: the simulator plays the tester too */
+		return ecus_log_tick(s->ecus, s->t_ms, s->asleep, log_emit, s);
+	}
+	if (s->ecus && s->sock >= 0 && s->t_ms % s->serve_ms == 0)
+		pace(s);
 	return 0;
 }
 
@@ -412,8 +456,8 @@ static int build_schedule(struct sim *s)
 		const struct dbc_signal *sig = profile_signal(s->prof, (enum eco2_role)r);
 		struct sched *sc = NULL;
 
-		if (!sig)
-			continue;
+		if (!sig || ecus_on_request(s->ecus, sig->message))
+			continue;   /* polled, or a group sent only on request */
 		/* Roles share a frame when they share an unmultiplexed message. */
 		for (int i = 0; i < s->n_sched && !sig->mux_switch; i++) {
 			if (s->sched[i].msg == sig->message) {
@@ -443,7 +487,7 @@ static int build_schedule(struct sim *s)
 	}
 	for (int i = 0; i < s->n_sched; i++)
 		s->sched[i].phase_ms %= s->sched[i].period_ms;
-	if (!profile_signal(s->prof, ROLE_ODOMETER)) {
+	if (!(profile_roles(s->prof) & (1u << ROLE_ODOMETER))) {
 		log_err("the profile maps no odometer");
 		return -EINVAL;
 	}
@@ -482,6 +526,13 @@ static void truth_close(struct sim *s, struct truth_rec *t)
 	t->charged_wh = s->veh.charged_wh - t->charged_wh;
 }
 
+/* After the ignition or the charger goes off the car stays awake a while:
+ * long enough, when it is asked, for a request to learn it is off. */
+static int tail_ms(const struct sim *s)
+{
+	return s->ecus ? POLL_TAIL_MS : TAIL_MS;
+}
+
 static int run_cycle(struct sim *s, struct item *it)
 {
 	int64_t dur_ms = (int64_t)llround(cycle_duration_s(it->cycle) * 1000);
@@ -508,7 +559,7 @@ static int run_cycle(struct sim *s, struct item *it)
 	truth_close(s, tr);
 	s->ign = 0;
 	vehicle_park(&s->veh, 0);
-	for (int k = 0; k < TAIL_MS; k += STEP_MS) {
+	for (int k = 0; k < tail_ms(s); k += STEP_MS) {
 		s->t_ms += STEP_MS;
 		ret = emit_frames(s);
 		if (ret < 0)
@@ -540,7 +591,7 @@ static int run_charge(struct sim *s, struct item *it)
 	truth_close(s, tr);
 	s->charging = 0;
 	vehicle_park(&s->veh, 0);
-	for (int k = 0; k < TAIL_MS; k += STEP_MS) {
+	for (int k = 0; k < tail_ms(s); k += STEP_MS) {
 		ret = emit_frames(s);
 		if (ret < 0)
 			return ret;
@@ -563,9 +614,16 @@ static void print_truth(const struct sim *s, FILE *out)
 	fprintf(out, "{\"distance_m\":%.3f,\"discharge_wh\":%.3f,\"regen_wh\":%.3f,"
 		"\"trips\":%d,\"charged_wh\":%.3f,\"charge_sessions\":%d,"
 		"\"frames\":%lu,\"dropped_frames\":%lu,\"soc_start\":%.5f,\"soc_end\":%.5f,"
-		"\"odo_resolution_m\":%g,\"records\":[",
+		"\"odo_resolution_m\":%g,",
 		dist, dis, regen, s->trips, chg, s->charges, s->frames, s->dropped,
 		s->veh.p.soc_start, s->veh.soc, s->odo_res_m);
+	if (s->ecus) {
+		unsigned long req, asleep;
+
+		ecus_counts(s->ecus, &req, &asleep);
+		fprintf(out, "\"poll_requests\":%lu,\"poll_requests_asleep\":%lu,", req, asleep);
+	}
+	fprintf(out, "\"records\":[");
 	for (int i = 0; i < s->n_truth; i++) {
 		const struct truth_rec *t = &s->truth[i];
 
@@ -608,7 +666,11 @@ static void usage(FILE *out)
 		"                         or stuck (the odometer freezes for 60 s)\n"
 		"  --bus-off AT[:S]       bus-off at AT s from the start: an error frame, S s of\n"
 		"                         silence (default 2), a restarted error frame\n"
-		"  --clock-jump AT[:S]    from AT s on, log stamps are S s off (default 3600)\n",
+		"  --clock-jump AT[:S]    from AT s on, log stamps are S s off (default 3600)\n"
+		"polled profiles (the simulator answers the requests of [poll.NAME]):\n"
+		"  --ecu-reply MODE[@NAME]  how the ECUs answer [poll.NAME] (every request\n"
+		"                         without @NAME): normal, slow=MS, pending=N (N x NRC\n"
+		"                         0x78 100 ms apart, then the answer), nrc=HEX, silent\n",
 		DEFAULT_START);
 }
 
@@ -649,7 +711,7 @@ static int parse_pair(const char *opt, const char *s, double amin, double amax,
 enum {
 	OPT_PROFILE = 256, OPT_CYCLE, OPT_PARK, OPT_CHARGE, OPT_OUT, OPT_IFACE,
 	OPT_SPEEDUP, OPT_ODO_RES, OPT_ODO_START, OPT_START, OPT_SET, OPT_PARAMS,
-	OPT_SEED, OPT_DROP, OPT_GLITCH, OPT_BUS_OFF, OPT_CLOCK, OPT_LOG_IFACE,
+	OPT_SEED, OPT_DROP, OPT_GLITCH, OPT_BUS_OFF, OPT_CLOCK, OPT_LOG_IFACE, OPT_ECU_REPLY,
 };
 
 int main(int argc, char **argv)
@@ -673,6 +735,7 @@ int main(int argc, char **argv)
 		{ "odo-glitch", optional_argument, NULL, OPT_GLITCH },
 		{ "bus-off", required_argument, NULL, OPT_BUS_OFF },
 		{ "clock-jump", required_argument, NULL, OPT_CLOCK },
+		{ "ecu-reply", required_argument, NULL, OPT_ECU_REPLY },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -683,6 +746,8 @@ int main(int argc, char **argv)
 	char *profile_path = NULL;
 	bool show_params = false;
 	FILE *truth_out = stdout;
+	const char *replies[MAX_REPLIES];
+	int n_replies = 0;
 	int c, ret = 1;
 	double d, d2;
 
@@ -826,6 +891,13 @@ int main(int argc, char **argv)
 			s->clock_at_ms = (int64_t)llround(d * 1000);
 			s->clock_step_ns = (int64_t)llround(d2 * 1e9);
 			break;
+		case OPT_ECU_REPLY:
+			if (n_replies == MAX_REPLIES) {
+				log_err("at most %d --ecu-reply", MAX_REPLIES);
+				goto usage;
+			}
+			replies[n_replies++] = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			ret = 0;
@@ -865,19 +937,40 @@ int main(int argc, char **argv)
 		}
 		free(p);
 	}
+	{
+		size_t n_polls;
+
+		(void)profile_polls(s->prof, &n_polls);
+		if (n_polls && ecus_new(&s->ecus, s->prof, model_value, s) < 0)
+			goto out;
+		if (n_replies && !s->ecus) {
+			log_err("--ecu-reply: the profile asks no ECU ([poll.NAME])");
+			goto usage;
+		}
+		for (int i = 0; i < n_replies; i++)
+			if (ecus_reply_option(s->ecus, replies[i]) < 0)
+				goto usage;
+		/* live: serve requests about every real millisecond */
+		s->serve_ms = (int64_t)llround(s->speedup);
+		if (s->serve_ms < 1)
+			s->serve_ms = 1;
+	}
 	if (build_schedule(s) < 0)
 		goto out;
 	{
 		/* The odometer counter wraps where its raw range ends. */
 		const struct dbc_signal *o = profile_signal(s->prof, ROLE_ODOMETER);
-		double f = profile_unit_factor(s->prof, ROLE_ODOMETER);
+		const struct diag_field *fld = NULL;
+		double step = 0;
 
-		if (o->value_type == DBC_VT_INT && !o->is_signed && o->length < 53 &&
-		    o->offset == 0 && o->factor > 0 && f > 0)
-			s->odo_wrap_m = ldexp(1.0, o->length) * o->factor * f;
-		if (s->odo_res_m < o->factor * f * 0.999)
+		s->odo_wrap_m = profile_odo_wrap_m(s->prof);
+		if (o)
+			step = fabs(o->factor * profile_unit_factor(s->prof, ROLE_ODOMETER));
+		else if (profile_poll_of(s->prof, ROLE_ODOMETER, &fld))
+			step = fabs(fld->scale * fld->factor);
+		if (s->odo_res_m < step * 0.999)
 			log_warn("--odo-resolution-m %g is finer than the signal's %g m",
-				 s->odo_res_m, o->factor * f);
+				 s->odo_res_m, step);
 	}
 	vehicle_init(&s->veh, &vp);
 
@@ -892,7 +985,7 @@ int main(int argc, char **argv)
 				goto out;
 			}
 		}
-	} else if (open_iface(s) < 0) {
+	} else if (open_iface(s) < 0 || (s->ecus && ecus_open_live(s->ecus, s->iface) < 0)) {
 		goto out;
 	}
 
@@ -910,7 +1003,19 @@ int main(int argc, char **argv)
 
 			vehicle_park(&s->veh, it->secs);
 			/* asleep, but a bus-off or clock jump may still fall here */
-			s->t_ms += park_ms;
+			if (s->ecus && s->sock >= 0) {
+				/* live: the requests that come meanwhile go unanswered */
+				int64_t end = s->t_ms + park_ms;
+
+				s->asleep = true;
+				while (s->t_ms < end) {
+					s->t_ms += end - s->t_ms < s->serve_ms ? end - s->t_ms : s->serve_ms;
+					pace(s);
+				}
+				s->asleep = false;
+			} else {
+				s->t_ms += park_ms;
+			}
 		}
 	}
 	if (s->out && s->out != stdout) {
@@ -932,6 +1037,7 @@ out:
 	}
 	if (s->sock >= 0)
 		close(s->sock);
+	ecus_free(s->ecus);
 	for (int i = 0; i < s->n_items; i++)
 		cycle_free(s->items[i].cycle);
 	profile_free(s->prof);

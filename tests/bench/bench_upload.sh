@@ -36,7 +36,7 @@ echo "bench_upload: backlog drain of $N Ed25519 records over TLS + mTLS to eco2-
 for bs in 500 2000; do
 	echo " upload.batch_records = $bs:"
 	"$PYTHON" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("update records set state=0"); c.commit()' "$WORK/drain.db"
-	start_ledger "bench$bs" || exit 1
+	start_ledger "bench$bs" --set limits.body_max=4M --set limits.rate=1000 --set limits.burst=1000 || exit 1
 	register "$PORT" >/dev/null
 	"$DRIVE" --db "$WORK/drain.db" --url "https://localhost:$PORT" --ca "$WORK/pki/ca.pem" \
 		--cert "$WORK/pki/device.pem" --key "$WORK/pki/device.key" --batch-records $bs \

@@ -1,7 +1,11 @@
 /* libFuzzer target: the frame decoder over fuzzed DBC layouts and frames.
  * Input: DBC text, a NUL byte, then frames as [ext:1][id:4 LE][len:1][data].
  * Every decoded value must equal the bit-by-bit reference
- * (dbc_extract_raw) and no signal may be reported past the payload. */
+ * (dbc_extract_raw) and no signal may be reported past the payload.
+ * Its text (physfmt) must be a JSON number of at most PHYSFMT_MAX bytes
+ * that writes nothing past PHYSFMT_ROOM and reads back as the double
+ * within 1e-12 of |raw x factor| + |offset| (exactly the double when the
+ * value has no exact form). */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,8 +15,78 @@
 #include "lib/log.h"
 #include "can/dbc.h"
 #include "can/decode.h"
+#include "can/physfmt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool json_number(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (*s == '0')
+		s++;
+	else if (*s >= '1' && *s <= '9')
+		while (*s >= '0' && *s <= '9')
+			s++;
+	else
+		return false;
+	if (*s == '.') {
+		s++;
+		if (*s < '0' || *s > '9')
+			return false;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '+' || *s == '-')
+			s++;
+		if (*s < '0' || *s > '9')
+			return false;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	return *s == '\0';
+}
+
+static void check_text(const struct dbc_signal *s, uint64_t raw, double v)
+{
+	char buf[PHYSFMT_ROOM + 16];
+	struct physfmt f;
+
+	memset(buf, 0x55, sizeof(buf));
+	physfmt_init(&f, s);
+	char *e = physfmt_put(&f, raw, v, buf);
+	for (size_t i = PHYSFMT_ROOM; i < sizeof(buf); i++)
+		if (buf[i] != 0x55)
+			abort();
+	if (e < buf || e - buf > PHYSFMT_MAX)
+		abort();
+	*e = '\0';
+	if (!isfinite(v) && !f.exact) {
+		if (strcmp(buf, "null"))
+			abort();
+		return;
+	}
+	if (!json_number(buf))
+		abort();
+	double d = strtod(buf, NULL);
+	if (!f.exact) {
+		if (d != v)
+			abort();
+		return;
+	}
+	/* the terms' size: raw (sign-extended) x factor, and offset */
+	double r = (double)raw;
+	if (s->is_signed) {
+		unsigned sh = 64u - s->length;
+		r = (double)((int64_t)(raw << sh) >> sh);
+	}
+	double scale = fabs(r * s->factor) + fabs(s->offset);
+	if (isfinite(scale) && fabs(d - v) > 1e-12 * scale)
+		abort();
+}
 
 static void check(const decoder_t *d, uint32_t id, bool ext, const uint8_t *p, size_t len)
 {
@@ -31,6 +105,7 @@ static void check(const decoder_t *d, uint32_t id, bool ext, const uint8_t *p, s
 		double v = dbc_raw_to_phys(out[i].sig, raw);
 		if (!(v == out[i].value || (isnan(v) && isnan(out[i].value))))
 			abort();
+		check_text(out[i].sig, raw, v);
 	}
 }
 

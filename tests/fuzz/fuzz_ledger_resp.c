@@ -1,6 +1,7 @@
 /* libFuzzer target for upload/ledger_resp.c: any body must parse or fail
  * cleanly; a success must be self-consistent (bounded lists, NUL-ended
- * reasons), since only a success may mark records uploaded. */
+ * reasons), since only a success may mark records uploaded. The head
+ * answer's parser gets the same input. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,6 +30,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (strlen(r.rejected[i].reason) >= LEDGER_REASON_MAX)
 				abort();
 		ledger_resp_free(&r);
+	} else if (!memchr(err, '\0', sizeof(err)) || strncmp(err, "offset ", 7)) {
+		abort();
+	}
+	/* the head answer: the same input */
+	uint64_t seq = 0;
+	uint8_t hash[32];
+	if (ledger_resp_parse_head((const char *)data, size, &seq, hash, err, sizeof(err)) == 0) {
+		if (seq > INT64_MAX)
+			abort();
 	} else if (!memchr(err, '\0', sizeof(err)) || strncmp(err, "offset ", 7)) {
 		abort();
 	}

@@ -128,8 +128,10 @@ check "piped log: the same $(wc -l < "$W/p-file.txt") records as the file" \
 # --- SIGHUP with a changed ledger url ---------------------------------------
 if [ -x "$B/eco2-ledger" ]; then
 	"$S/tests/integration/upload/pki.sh" "$W/pki" es256
+	"$B/eco2-ledger" --keygen eco2.test/ledger --log-key "$W/log.key" >/dev/null
 	"$B/eco2-ledger" --listen 127.0.0.1:0 --cert "$W/pki/server.pem" --key "$W/pki/server.key" \
-		--client-ca "$W/pki/ca.pem" --device-ca "$W/pki/ca.pem" --db "$W/l.db" 2> "$W/l.log" &
+		--client-ca "$W/pki/ca.pem" --device-ca "$W/pki/ca.pem" --db "$W/l.db" \
+		--log-key "$W/log.key" 2> "$W/l.log" &
 	PIDS+=($!)
 	port=
 	for _ in $(seq 100); do
@@ -170,7 +172,8 @@ EOC
 	kill -HUP "$D"
 	seq=0
 	for _ in $(seq 100); do
-		seq=$(curl -sS --cacert "$W/pki/ca.pem" "https://localhost:$port/v1/devices/$kid/head" |
+		seq=$(curl -sS --cacert "$W/pki/ca.pem" --cert "$W/pki/device.pem" --key "$W/pki/device.key" \
+			"https://localhost:$port/v1/devices/$kid/head" |
 			sed -n 's/.*"seq":\([0-9]*\).*/\1/p')
 		[ "$seq" = 3 ] && break
 		sleep 0.1

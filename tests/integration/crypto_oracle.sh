@@ -4,9 +4,10 @@
 # code no one here wrote:
 #   - Python with Debian's cbor2 + cryptography / nacl: the CBOR sequence,
 #     tag 18, the protected header, kid = SHA-256(raw key)[0..8), the
-#     Sig_structure built by hand, the signature, canonical payload bytes,
-#     seq 1,2,3..., prev = SHA-256(previous record's bytes), and co2_g
-#     recomputed with Python's exact fractions;
+#     Sig_structure built by hand, the signature and (ES256) its low-S form,
+#     canonical payload bytes, the version 2 keys, seq 1,2,3..., prev =
+#     SHA-256(previous record's bytes), and co2_g recomputed exactly with
+#     Python's fractions;
 #   - the openssl CLI: `pkeyutl -verify -rawin` (Ed25519) and
 #     `dgst -sha256 -verify` with r||s converted to DER (ES256), every record.
 # Then eco2-verify must agree with the oracle's totals, and the oracle must
@@ -40,6 +41,8 @@ else:
 kid = hashlib.sha256(raw).digest()[:8]
 data = open(sys.argv[2], "rb").read()
 outdir = sys.argv[3]
+
+N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551   # order of P-256
 
 def fail(seq, why):
     print(f"oracle: seq {seq}: {why}", file=sys.stderr)
@@ -88,13 +91,19 @@ while fp.tell() < len(data):
     if cbor2.dumps(p, canonical=True) != payload:
         fail(seq, "payload is not canonical CBOR")
     keys = set(p)
-    want = set(range(19)) | ({19} if 19 in p else set()) | ({20} if p.get(4) == 2 else set())
+    want = set(range(19)) | ({19} if 19 in p else set()) | ({20} if p.get(4) == 2 else set()) \
+        | ({21, 22, 23} if p.get(0) == 2 else set())
     if keys != want:
         fail(seq, f"payload keys {sorted(keys)}")
-    if p[0] != 1 or p[1] != kid or p[2] != seq or p[3] != prev:
+    if p[0] != 2 or p[1] != kid or p[2] != seq or p[3] != prev:
         fail(seq, "version, kid, seq or prev")
-    if p[13] != "eco2-ev-v1" or abs(co2(p) - p[12]) > 1:
-        fail(seq, f"co2_g {p[12]} but the fields give {co2(p)}")
+    if not (1 <= p[21] <= 2000) or not p[22] or len(p[23]) != 32:
+        fail(seq, "odometer step, software or profile")
+    if alg == -7 and int.from_bytes(sig[32:], "big") > N // 2:
+        fail(seq, "ES256 signature not in its low-S form")
+    want_co2 = co2(p) if p[4] == 1 else 0
+    if p[13] != "eco2-ev-v1" or want_co2 != p[12]:
+        fail(seq, f"co2_g {p[12]} but the fields give {want_co2}")
     total += p[12]
     trips += p[4] == 1
     charges += p[4] == 2

@@ -74,6 +74,19 @@ for alg in es256 ed25519; do
 	records_check "$alg" "$uri" "$tmp/$alg.pub"
 	check "$alg: two signers share the module; closing one keeps the other working" \
 		[ "$("$tool" --uri "$uri" --shared 2>&1)" = shared=ok ]
+	# State tags (signer_tag): keygen made an HMAC key beside the pair;
+	# the tag is the token's CKM_SHA256_HMAC, the same for the same state,
+	# and any change to the state or the tag is refused.
+	check "$alg: state tags are the token's HMAC ($("$tool" --uri "$uri" --tag-scheme))" \
+		eval '"$tool" --uri "$uri" --tag-scheme | grep -q "secret key in the token"'
+	"$tool" --uri "$uri" --in "$tmp/msg" --out "$tmp/$alg.tag" --tag
+	"$tool" --uri "$uri" --in "$tmp/msg" --out "$tmp/$alg.tag2" --tag
+	check "$alg: a 33-byte HMAC tag, the same twice" \
+		eval '[ "$(stat -c %s "$tmp/$alg.tag")" = 33 ] && cmp -s "$tmp/$alg.tag" "$tmp/$alg.tag2"'
+	check "$alg: the token checks its own tag" \
+		eval '[ "$("$tool" --uri "$uri" --in "$tmp/msg" --tag-check "$tmp/$alg.tag")" = tag=ok ]'
+	check "$alg: a changed state fails the tag" \
+		eval '[ "$("$tool" --uri "$uri" --in "$tmp/msg2" --tag-check "$tmp/$alg.tag" 2>/dev/null)" = tag=bad ]'
 	"$ctl" keygen --uri "$uri" --alg "$alg" 2>"$tmp/err"
 	rc=$?
 	check "$alg: keygen refuses a second key with the same label" eval \
@@ -132,6 +145,7 @@ expect_fail() {   # WHAT PATTERN URI
 	fi
 }
 printf '9999\n' >"$tmp/badpin"
+chmod 600 "$tmp/badpin"
 expect_fail "a wrong PIN is reported as CKR_PIN_INCORRECT" CKR_PIN_INCORRECT \
 	"pkcs11:token=eco2-test;object=device-es256?module-path=$module&pin-source=file:$tmp/badpin"
 expect_fail "no PIN: says the token needs one" "needs the user PIN" \
@@ -151,6 +165,36 @@ expect_fail "no module-path: says so" "no module-path" \
 expect_fail "a malformed URI names the column" "col 28: ' ' must be %-escaped" \
 	"pkcs11:token=eco2;object=my key?$q"
 expect_fail "a key with no name is refused" "names no key" "pkcs11:token=eco2-test?$q"
+# The PIN file is held to a key file's rules: 0600, a regular file, no
+# blocking open (a FIFO is refused at once).
+cp "$tmp/pin" "$tmp/pin644"
+chmod 644 "$tmp/pin644"
+expect_fail "a PIN file group or others may read is refused, as a key file is" "chmod 600" \
+	"pkcs11:token=eco2-test;object=device-es256?module-path=$module&pin-source=file:$tmp/pin644"
+mkfifo "$tmp/pinfifo"
+expect_fail "a FIFO as the PIN file is refused at once" "not a regular file" \
+	"pkcs11:token=eco2-test;object=device-es256?module-path=$module&pin-source=file:$tmp/pinfifo"
+
+# A key pair with no HMAC key beside it (imported, not made by keygen)
+# tags with a signature by the key itself, which the public key verifies.
+uri="pkcs11:token=eco2-test;object=nomac?$q"
+if softhsm2-util --import "$tmp/imp.pem" --token eco2-test --label nomac --id 0dd0 \
+	--pin 1234 >/dev/null 2>&1; then
+	check "imported key without an HMAC key: state tags are signatures" \
+		eval '"$tool" --uri "$uri" --tag-scheme | grep -q "^signature"'
+	"$tool" --uri "$uri" --in "$tmp/msg" --out "$tmp/imp.tag" --tag
+	"$PYTHON" - "$tmp/msg" "$tmp/imp.tag" "$tmp/imp.d" "$tmp/imp.tsig" <<'EOF'
+import hashlib, sys
+msg, tag = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
+assert len(tag) == 65 and tag[0] == 2, (len(tag), tag[:1])
+open(sys.argv[3], "wb").write(hashlib.sha256(b"eco2-agent state tag v1" + msg).digest())
+open(sys.argv[4], "wb").write(tag[1:])
+EOF
+	check "the signature tag verifies with openssl over SHA-256(context || state)" \
+		openssl_verify "$tmp/imp.ossl.pub" "$tmp/imp.d" "$tmp/imp.tsig" es256
+else
+	not_ok "softhsm2-util --import of a key without an HMAC key"
+fi
 
 echo "1..$n"
 [ $failed -eq 0 ]

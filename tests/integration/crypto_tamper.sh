@@ -8,8 +8,10 @@
 #   a payload whose co2_g does not follow from its fields (signed by the
 #   right key and chained, so only the co2 check can see it), a properly
 #   signed but non-canonical record, truncation, trailing garbage and a
-#   huge length prefix; device certificates from the wrong CA, expired, and
-#   without digitalSignature; and usage or I/O errors exit 2.
+#   huge length prefix; device certificates from the wrong CA, without
+#   digitalSignature, expired or not yet valid when the records were made
+#   (and --at a time), Ed25519 device certificates; and usage or I/O errors
+#   exit 2.
 set -u
 # shellcheck source=tests/integration/lib/records.sh
 . "$(dirname "$0")/lib/records.sh"
@@ -143,8 +145,12 @@ expect "record 3 re-signed with another key (its kid)" "$tmp/resign.cbor" 3 "is 
 expect "record 3 re-signed with another key claiming the device's kid" "$tmp/forge.cbor" 3 "signature does not verify" --pubkey "$tmp/a.pub"
 "$gen" --key "file:$tmp/p.key" --count 6 --forge "3=file:$tmp/q.key" -o "$tmp/forge_p.cbor" 2>/dev/null
 expect "ES256: record 3 signed by another P-256 key claiming the device's kid" "$tmp/forge_p.cbor" 3 "signature does not verify" --pubkey "$tmp/p.pub"
-"$gen" --key "file:$tmp/a.key" --count 6 --bad-co2 3 -o "$tmp/co2.cbor" 2>/dev/null
-expect "record 3's co2_g 50 g off its fields, signed and chained by the right key" "$tmp/co2.cbor" 3 "does not follow from the record's fields" --pubkey "$tmp/a.pub"
+"$gen" --key "file:$tmp/a.key" --count 6 --bad-co2 4 -o "$tmp/co2.cbor" 2>/dev/null
+expect "record 4's co2_g 50 g off its fields, signed and chained by the right key" "$tmp/co2.cbor" 4 "co2: co2_g" --pubkey "$tmp/a.pub"
+"$gen" --key "file:$tmp/a.key" --count 6 --set 4:co2_g+=1 -o "$tmp/co2g.cbor" 2>/dev/null
+expect "record 4's co2_g one gram off: no tolerance" "$tmp/co2g.cbor" 4 "does not follow from the record's fields" --pubkey "$tmp/a.pub"
+"$gen" --key "file:$tmp/a.key" --count 6 --bad-co2 3 -o "$tmp/co2c.cbor" 2>/dev/null
+expect "charging session 3 with a CO2 figure" "$tmp/co2c.cbor" 3 "charge.fields" --pubkey "$tmp/a.pub"
 rec noncanon "$tmp/a.cbor" 3 "$tmp/a.key" "$tmp/nc.cbor"
 expect "record 3 signed by the right key but not canonical (seq as 18 03)" "$tmp/nc.cbor" 3 "not canonical" --pubkey "$tmp/a.pub"
 
@@ -193,11 +199,10 @@ check "10,000 records damaged at seq 3, 5000, 8193, 9999: 1 and 3 threads agree 
 "$ver" --jobs 3 --pubkey "$tmp/a.pub" "$tmp/big.cbor" >/dev/null 2>&1
 check "the same 10,000 records undamaged verify on 3 threads" [ $? -eq 0 ]
 
-# ---- device certificates (ES256) ----
-mkca() {   # mkca NAME
-	openssl req -x509 -new -key "$tmp/$1.key" -subj "/CN=$1 root" -days 3650 \
-		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
-		-out "$tmp/$1.pem" 2>/dev/null
+# ---- device certificates ----
+# The CAs are valid 2020..2099 and the records are of 2026-01-01: a
+# certificate is checked at each record's time (its end), or --at TIME.
+mkca() {   # mkca NAME: a self-signed root, valid 2020..2099
 	mkdir -p "$tmp/$1.db/new"
 	: >"$tmp/$1.db/index.txt"
 	echo 01 >"$tmp/$1.db/serial"
@@ -213,6 +218,9 @@ policy = any
 unique_subject = no
 [ any ]
 commonName = supplied
+[ root ]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign
 [ dev ]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
@@ -220,40 +228,92 @@ keyUsage = critical,digitalSignature
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,keyEncipherment
 EOF2
+	openssl req -new -key "$tmp/$1.key" -subj "/CN=$1 root" -out "$tmp/$1.csr" 2>/dev/null
+	openssl ca -batch -selfsign -config "$tmp/$1.cnf" -keyfile "$tmp/$1.key" -in "$tmp/$1.csr" \
+		-out "$tmp/$1.pem" -extensions root -notext -startdate 20200101000000Z \
+		-enddate 20991231000000Z >/dev/null 2>&1
 }
-issue() {   # issue CA DEVKEY OUT EXT [openssl ca date options...]
-	local ca=$1 key=$2 out=$3 ext=$4
-	shift 4
-	openssl req -new -key "$tmp/$key.key" -subj "/CN=vehicle $key" -out "$tmp/$out.csr" 2>/dev/null
-	openssl ca -batch -config "$tmp/$ca.cnf" -cert "$tmp/$ca.pem" -keyfile "$tmp/$ca.key" \
-		-in "$tmp/$out.csr" -out "$tmp/$out.pem" -extensions "$ext" -notext "$@" >/dev/null 2>&1
+issue() {   # issue CA DEVKEY OUT EXT FROM TO
+	openssl req -new -key "$tmp/$2.key" -subj "/CN=vehicle $2" -out "$tmp/$3.csr" 2>/dev/null
+	openssl ca -batch -config "$tmp/$1.cnf" -cert "$tmp/$1.pem" -keyfile "$tmp/$1.key" \
+		-in "$tmp/$3.csr" -out "$tmp/$3.pem" -extensions "$4" -notext \
+		-startdate "$5" -enddate "$6" >/dev/null 2>&1
 }
 mkkey maker p256
 mkkey rogue p256
+mkkey edca ed25519
 mkca maker
 mkca rogue
-issue maker p dev dev -days 365
-issue rogue p wrongca dev -days 365
-issue maker p expired dev -startdate 20200101000000Z -enddate 20210101000000Z
-issue maker p future dev -startdate 20990101000000Z -enddate 20991231000000Z
-issue maker p nosig nosig -days 365
-issue maker q otherkey dev -days 365
-for c in dev wrongca expired future nosig otherkey; do
+mkca edca
+issue maker p dev dev 20250101000000Z 20300101000000Z
+issue rogue p wrongca dev 20250101000000Z 20300101000000Z
+issue maker p expired dev 20200101000000Z 20210101000000Z
+issue maker p future dev 20990101000000Z 20991231000000Z
+issue maker p archived dev 20250101000000Z 20260601000000Z
+issue maker p ends dev 20250101000000Z 20260101040000Z
+issue maker p nosig nosig 20250101000000Z 20300101000000Z
+issue maker q otherkey dev 20250101000000Z 20300101000000Z
+issue maker a ed dev 20250101000000Z 20300101000000Z
+issue edca a edroot dev 20250101000000Z 20300101000000Z
+for c in maker rogue edca dev wrongca expired future archived ends nosig otherkey ed edroot; do
 	[ -s "$tmp/$c.pem" ] || { notok "openssl made certificate $c"; }
 done
 "$ver" --cert "$tmp/dev.pem" --ca "$tmp/maker.pem" "$tmp/p.cbor" >/dev/null 2>&1
 check "a device certificate from the maker's CA verifies the ES256 chain" [ $? -eq 0 ]
+"$ver" --cert "$tmp/archived.pem" --ca "$tmp/maker.pem" "$tmp/p.cbor" >/dev/null 2>&1
+check "an archived chain verifies after its certificate expired (valid when the records were made)" [ $? -eq 0 ]
+expect "the same certificate checked --at now: expired" "$tmp/p.cbor" 0 "expired" \
+	--cert "$tmp/archived.pem" --ca "$tmp/maker.pem" --at now
 expect "device certificate from the wrong CA" "$tmp/p.cbor" 0 "not issued by this CA" \
 	--cert "$tmp/wrongca.pem" --ca "$tmp/maker.pem"
-expect "expired device certificate" "$tmp/p.cbor" 0 "expired" --cert "$tmp/expired.pem" --ca "$tmp/maker.pem"
-expect "device certificate not yet valid" "$tmp/p.cbor" 0 "not yet valid" --cert "$tmp/future.pem" --ca "$tmp/maker.pem"
 expect "device certificate whose key usage lacks digitalSignature" "$tmp/p.cbor" 0 "digitalSignature" \
 	--cert "$tmp/nosig.pem" --ca "$tmp/maker.pem"
+# seq 1 ends before 2026-01-01T04:00Z, 2..6 after it (seq 2 starts at 04:00)
+certtime() {   # certtime NAME CERT WORD WANT-SEQS [ARGS...]
+	local what=$1 cert=$2 word=$3 want=$4 rc res
+	shift 4
+	"$ver" --json --cert "$tmp/$cert.pem" --ca "$tmp/maker.pem" "$@" "$tmp/p.cbor" >"$tmp/out.json" 2>/dev/null
+	rc=$?
+	res=$("$PYTHON" -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+ps = [p for p in j["problems"] if p["code"] == "certificate.time" and sys.argv[2] in p["reason"]]
+print(",".join(str(p["seq"]) for p in ps), len(j["problems"]), j["verified"])' "$tmp/out.json" "$word")
+	check "$what: exit $rc (1), certificate.time at seqs $res" [ $rc -eq 1 -a "$res" = "$want" ]
+}
+certtime "a certificate that expired at 04:00: records made after it fail" ends expired "2,3,4,5,6 5 1"
+certtime "expired before the records were made" expired expired "1,2,3,4,5,6 6 0"
+certtime "not yet valid when the records were made" future "not yet valid" "1,2,3,4,5,6 6 0"
+"$ver" --cert "$tmp/expired.pem" --ca "$tmp/maker.pem" --at 2020-06-01 "$tmp/p.cbor" >/dev/null 2>&1
+check "the expired certificate --at 2020-06-01 (inside its validity): exit 0" [ $? -eq 0 ]
+expect "the not yet valid certificate --at 2026-01-01" "$tmp/p.cbor" 0 "not yet valid" \
+	--cert "$tmp/future.pem" --ca "$tmp/maker.pem" --at 2026-01-01
 "$ver" --json --cert "$tmp/otherkey.pem" --ca "$tmp/maker.pem" "$tmp/p.cbor" >"$tmp/out.json" 2>/dev/null
 rc=$?
 res=$("$PYTHON" -c 'import json,sys; ps=json.load(open(sys.argv[1]))["problems"]; print(len(ps), all("is not this key" in p["reason"] for p in ps))' "$tmp/out.json")
 check "a valid certificate for another key: every record fails on its kid (exit $rc, $res)" \
 	[ $rc -eq 1 -a "$res" = "6 True" ]
+# Ed25519 device certificates: read by OpenSSL where it is built in
+if "$ver" --cert "$tmp/ed.pem" --ca "$tmp/maker.pem" "$tmp/a.cbor" >/dev/null 2>"$tmp/err"; then
+	ok "an Ed25519 device certificate from a P-256 CA verifies the Ed25519 chain"
+	"$ver" --json --cert "$tmp/edroot.pem" --ca "$tmp/edca.pem" "$tmp/a.cbor" >"$tmp/out.json" 2>/dev/null
+	rc=$?
+	res=$("$PYTHON" -c 'import json,sys; c=json.load(open(sys.argv[1]))["certificate"]; print(c["key"], c["library"], c["ok"])' "$tmp/out.json")
+	check "an Ed25519 device certificate from an Ed25519 CA (exit $rc: $res)" [ $rc -eq 0 -a "$res" = "Ed25519 libcrypto True" ]
+	expect "the Ed25519 certificate with the wrong CA" "$tmp/a.cbor" 0 "not issued by this CA" \
+		--cert "$tmp/edroot.pem" --ca "$tmp/maker.pem"
+	"$ver" --cert "$tmp/dev.pem" --ca "$tmp/maker.pem" --cert-library libcrypto "$tmp/p.cbor" >/dev/null 2>&1
+	check "the P-256 chain through OpenSSL as well" [ $? -eq 0 ]
+	certtime "OpenSSL: a certificate that expired at 04:00" ends expired "2,3,4,5,6 5 1" --cert-library libcrypto
+	"$ver" --cert "$tmp/ed.pem" --ca "$tmp/maker.pem" --cert-library mbedtls "$tmp/a.cbor" >/dev/null 2>"$tmp/err"
+	rc=$?
+	grep -q "cannot read or parse" "$tmp/err"
+	check "mbedTLS alone cannot read it: exit $rc (2), said so" [ $rc -eq 2 -a $? -eq 0 ]
+elif grep -q "CONFIG_VERIFY_LIBCRYPTO" "$tmp/err"; then
+	echo "ok $((n += 1)) - Ed25519 device certificates # SKIP built without CONFIG_VERIFY_LIBCRYPTO"
+else
+	notok "an Ed25519 device certificate verifies the Ed25519 chain ($(head -c 200 "$tmp/err"))"
+fi
 
 # ---- usage and I/O errors: exit 2 ----
 "$ver" >/dev/null 2>&1

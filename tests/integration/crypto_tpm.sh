@@ -80,6 +80,40 @@ for label in device eco2-made; do
 		[ "$attrs" = "sensitive=1 extractable=0 always_sensitive=1 never_extractable=1" ]
 done
 
+# State tags (signer_tag). tpm2-pkcs11 cannot generate a secret key
+# (no CKM_GENERIC_SECRET_KEY_GEN), so the keys above tag with signatures,
+# which openssl verifies over SHA-256(context || state) with the public key.
+# tpm2_ptool can add an HMAC key with the signing key's id: then the tags
+# are the TPM's CKM_SHA256_HMAC.
+"$PYTHON" -c 'import hashlib,sys; open(sys.argv[2],"wb").write(hashlib.sha256(b"eco2-agent state tag v1" + open(sys.argv[1],"rb").read()).digest())' \
+	"$tmp/msg" "$tmp/msg.d"
+for label in device eco2-made; do
+	uri="pkcs11:token=eco2tpm;object=$label;type=private?$q"
+	check "$label: no HMAC key: state tags are signatures" \
+		eval '"$tool" --uri "$uri" --tag-scheme | grep -q "^signature"'
+	"$tool" --uri "$uri" --in "$tmp/msg" --out "$tmp/$label.tag" --tag
+	tail -c 64 "$tmp/$label.tag" > "$tmp/$label.tsig"
+	check "$label: the signature tag verifies with openssl" \
+		eval '[ "$(head -c 1 "$tmp/$label.tag" | od -An -tu1 | tr -d " ")" = 2 ] &&
+		      openssl_verify "$tmp/$label.pub" "$tmp/msg.d" "$tmp/$label.tsig" es256'
+done
+tpm2_ptool addkey --algorithm=ecc256 --label=eco2tpm --key-label=tagged --id=7461676765640001 \
+	--userpin=1234 >>"$tmp/ptool.log" 2>&1 &&
+tpm2_ptool addkey --algorithm=hmac:sha256 --label=eco2tpm --key-label=tagged --id=7461676765640001 \
+	--userpin=1234 >>"$tmp/ptool.log" 2>&1
+check "tpm2_ptool addkey: a key pair and an HMAC key under one id" [ $? -eq 0 ]
+uri="pkcs11:token=eco2tpm;object=tagged;type=private?$q"
+check "with its HMAC key: state tags are the TPM's HMAC" \
+	eval '"$tool" --uri "$uri" --tag-scheme | grep -q "secret key in the token"'
+"$tool" --uri "$uri" --in "$tmp/msg" --out "$tmp/t1.tag" --tag
+"$tool" --uri "$uri" --in "$tmp/msg" --out "$tmp/t2.tag" --tag
+check "the HMAC tag: 33 bytes, the same twice, checked by the TPM" \
+	eval '[ "$(stat -c %s "$tmp/t1.tag")" = 33 ] && cmp -s "$tmp/t1.tag" "$tmp/t2.tag" &&
+	      [ "$("$tool" --uri "$uri" --in "$tmp/msg" --tag-check "$tmp/t1.tag")" = tag=ok ]'
+printf 'x' >> "$tmp/msg"
+check "a changed state fails the TPM's HMAC tag" \
+	eval '[ "$("$tool" --uri "$uri" --in "$tmp/msg" --tag-check "$tmp/t1.tag" 2>/dev/null)" = tag=bad ]'
+
 # A TPM 2.0 has no Ed25519: keygen must say so, not half-create a key.
 "$ctl" keygen --uri "pkcs11:token=eco2tpm;object=ed?$q" --alg ed25519 2>"$tmp/err"
 rc=$?

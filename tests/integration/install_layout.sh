@@ -61,12 +61,19 @@ if [ -f agent/eco2d.conf ]; then
 	tap $? "/etc/eco2/eco2d.conf is agent/eco2d.conf"
 fi
 
-unit=/usr/lib/systemd/system/eco2d.service
-if [ -f agent/eco2d.service ]; then
+for src in agent/eco2d.service ledger/eco2-ledger.service; do
+	unit=/usr/lib/systemd/system/$(basename "$src")
+	[ -f "$src" ] || continue
+	prog=$(basename "$src" .service)
+	grep -qw "$prog" <<<"$sbin $bin" || continue
 	check $unit 644 f
 	exe=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$dest$unit" | head -n 1)
 	[ -n "$exe" ] && [ -x "$dest$exe" ]
 	tap $? "the unit's ExecStart $exe is installed"
+done
+if grep -qw eco2-ledger <<<"$sbin $bin"; then
+	check /etc/eco2/eco2-ledger.conf 640 f
+	check /var/lib/eco2-ledger 700 d
 fi
 
 for m in docs/man/*.[1-8]; do

@@ -12,6 +12,12 @@
  *     --shared  open a second signer on the same key, close the first, and
  *               sign with the second (a module shared by two signers must
  *               stay initialised); prints "shared=ok"
+ *     --tag       with --in/--out: write the state tag (signer_tag) of MSG
+ *               instead of a signature
+ *     --tag-check TAG  with --in: "tag=ok" (exit 0) or "tag=bad" (exit 1)
+ *     --tag-scheme  print the kind of tag this key makes
+ *     --tag-bench N  tag N messages of --size bytes (default 1024), print
+ *               "tags_per_s=R ms_per_tag=M n=N bytes=B"
  * Exit 0 done, 1 failed, 2 usage. */
 #include <errno.h>
 #include <getopt.h>
@@ -52,11 +58,16 @@ int main(int argc, char **argv)
 		{ "attrs", no_argument, NULL, 'A' },
 		{ "bench", required_argument, NULL, 'b' },
 		{ "shared", no_argument, NULL, 'S' },
+		{ "tag", no_argument, NULL, 't' },
+		{ "tag-check", required_argument, NULL, 'T' },
+		{ "tag-scheme", no_argument, NULL, 'K' },
+		{ "tag-bench", required_argument, NULL, 'B' },
+		{ "size", required_argument, NULL, 'z' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *uri = NULL, *pin = NULL, *in = NULL, *out = NULL;
-	bool info = false, attrs = false, shared = false;
-	long bench = 0;
+	const char *uri = NULL, *pin = NULL, *in = NULL, *out = NULL, *tag_check = NULL;
+	bool info = false, attrs = false, shared = false, tag = false, tag_scheme = false;
+	long bench = 0, tag_bench = 0, size = 1024;
 	signer_t *s = NULL;
 	uint8_t sig[SIGNER_SIG_LEN];
 	int c, ret = 1;
@@ -71,18 +82,25 @@ int main(int argc, char **argv)
 		case 'I': info = true; break;
 		case 'A': attrs = true; break;
 		case 'S': shared = true; break;
-		case 'b': {
+		case 't': tag = true; break;
+		case 'T': tag_check = optarg; break;
+		case 'K': tag_scheme = true; break;
+		case 'b':
+		case 'B':
+		case 'z': {
 			char *end;
-			bench = strtol(optarg, &end, 10);
-			if (*end || bench <= 0)
+			long v = strtol(optarg, &end, 10);
+			if (*end || v <= 0)
 				goto usage;
+			*(c == 'b' ? &bench : c == 'B' ? &tag_bench : &size) = v;
 			break;
 		}
 		default:
 			goto usage;
 		}
 	}
-	if (!uri || optind != argc || (!in != !out))
+	if (!uri || optind != argc || (!in != !(out || tag_check)) || (out && tag_check) ||
+	    (tag && !out) || size > (64 << 20))
 		goto usage;
 	if (signer_open(&s, uri, pin) < 0)
 		return 1;
@@ -103,7 +121,35 @@ int main(int argc, char **argv)
 		printf("sensitive=%d extractable=%d always_sensitive=%d never_extractable=%d\n",
 		       a.sensitive, a.extractable, a.always_sensitive, a.never_extractable);
 	}
-	if (in) {
+	if (tag_scheme)
+		printf("%s\n", signer_tag_scheme(s));
+	if (in && (tag || tag_check)) {
+		uint8_t t[SIGNER_TAG_MAX];
+		size_t tlen = 0;
+		char *msg = NULL, *tb = NULL;
+		size_t len = 0, tblen = 0;
+		int r;
+		if (file_read(in, 64 << 20, 0, NULL, &msg, &len) < 0)
+			goto out;
+		if (tag_check) {
+			if (file_read(tag_check, SIGNER_TAG_MAX, 0, NULL, &tb, &tblen) < 0) {
+				free(msg);
+				goto out;
+			}
+			r = signer_tag_check(s, (const uint8_t *)msg, len, (const uint8_t *)tb, tblen);
+			free(msg);
+			free(tb);
+			printf("tag=%s\n", r ? "bad" : "ok");
+			if (r)
+				goto out;
+		} else {
+			r = signer_tag(s, (const uint8_t *)msg, len, t, &tlen);
+			free(msg);
+			FILE *f = r ? NULL : fopen(out, "wb");
+			if (!f || fwrite(t, 1, tlen, f) != tlen || fclose(f))
+				goto out;
+		}
+	} else if (in) {
 		char *msg = NULL;
 		size_t len = 0;
 		if (file_read(in, 64 << 20, 0, NULL, &msg, &len) < 0) {
@@ -146,12 +192,32 @@ int main(int argc, char **argv)
 		double dt = now_s() - t0;
 		printf("records_per_s=%.0f n=%ld seconds=%.3f\n", bench / dt, bench, dt);
 	}
+	if (tag_bench) {
+		uint8_t *msg = malloc((size_t)size), t[SIGNER_TAG_MAX];
+		size_t tlen;
+		if (!msg)
+			goto out;
+		randombytes_buf(msg, (size_t)size);
+		double t0 = now_s();
+		for (long i = 0; i < tag_bench; i++) {
+			msg[0] = (uint8_t)i;
+			if (signer_tag(s, msg, (size_t)size, t, &tlen) < 0) {
+				free(msg);
+				goto out;
+			}
+		}
+		double dt = now_s() - t0;
+		free(msg);
+		printf("tags_per_s=%.0f ms_per_tag=%.3f n=%ld bytes=%ld\n", tag_bench / dt,
+		       dt * 1000 / tag_bench, tag_bench, size);
+	}
 	ret = 0;
 out:
 	signer_close(s);
 	return ret;
 usage:
 	fprintf(stderr, "usage: eco2-sign-test --uri URI [--pin PIN] [--info] [--attrs] "
-		"[--in MSG --out SIG] [--bench N] [--shared]\n");
+		"[--in MSG (--out SIG [--tag] | --tag-check TAG)] [--bench N] [--shared]\n"
+		"       [--tag-scheme] [--tag-bench N [--size BYTES]]\n");
 	return 2;
 }

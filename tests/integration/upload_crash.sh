@@ -56,8 +56,8 @@ if [ $with_ledger = 1 ]; then
 	sed -n 's/^upload-drive: acked/# final drain: acked/p' "$WORK/final.log"
 	check "final drain (exit $rc)" [ $rc -eq 0 ]
 	check "every record marked uploaded" [ "$(uploaded "$DB")" = "$head" ]
-	check "no record was ever rejected by the ledger" [ "$(grep -c 'rejected:' "$WORK/l.log")" = 0 ]
-	curl -sS --cacert "$WORK/pki/ca.pem" -o "$WORK/back.cbor" "https://localhost:$PORT/v1/devices/$KID/records?from=1"
+	check "no record was ever rejected by the ledger" [ "$(grep -c 'event=reject' "$WORK/l.log")" = 0 ]
+	curl -sS --cacert "$WORK/pki/ca.pem" "${READER[@]}" -o "$WORK/back.cbor" "https://localhost:$PORT/v1/devices/$KID/records?from=1"
 	out=$("$PYTHON" "$UP/check_chain.py" "$WORK/back.cbor" "$WORK/pki/device.pem" "$head")
 	echo "# $out"
 	check "the ledger holds seqs 1..$head exactly once and the chain verifies" grep -q "^check_chain: $head records" <<<"$out"

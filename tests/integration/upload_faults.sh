@@ -13,9 +13,12 @@ command -v curl >/dev/null || skip_all "curl CLI missing"
 P=$WORK/pki
 N=600
 
-drive() {  # drive LOG [args]: drain with fast back-off, at most 90 s
+drive() {  # drive LOG [args]: drain with fast back-off, at most 90 s; every
+	# acknowledgement proved by a receipt signed with the ledger's key
 	local log=$1; shift
+	log_key || return 1
 	"$DRIVE" --db "$WORK/q.db" --url "https://localhost:$PORT" --ca "$P/ca.pem" \
+		--receipt-key "$(cat "$WORK/log.vkey")" \
 		--cert "$P/device.pem" --key "$P/device.key" --backoff-base-ms 20 \
 		--backoff-max-s 5 --timeout-s 5 --max-seconds 90 --debug "$@" >"$WORK/$log" 2>&1
 }
@@ -85,7 +88,7 @@ read -r distinct rows maxseq <<<"$(ledger_count "$WORK/l.db")"
 echo "# ledger: $distinct distinct seqs, $rows rows, max seq $maxseq"
 check "ledger holds every seq exactly once ($N)" [ "$distinct:$rows:$maxseq" = "$N:$N:$N" ]
 start_ledger l --listen "127.0.0.1:$PORT" || exit 1
-curl -sS --cacert "$P/ca.pem" -o "$WORK/back.cbor" "https://localhost:$PORT/v1/devices/$KID/records?from=1"
+curl -sS --cacert "$P/ca.pem" "${READER[@]}" -o "$WORK/back.cbor" "https://localhost:$PORT/v1/devices/$KID/records?from=1"
 out=$("$PYTHON" "$UP/check_chain.py" "$WORK/back.cbor" "$P/device.pem" $N)
 echo "# $out"
 check "the ledger's chain verifies independently" grep -q "^check_chain: $N records" <<<"$out"

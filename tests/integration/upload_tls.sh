@@ -82,18 +82,18 @@ check "upload over mTLS with the right pin succeeds" [ $rc -eq 0 ]
 reuse=$(grep -ci 're-using existing connection\|reusing existing connection' "$WORK/good.drive.log")
 check "keep-alive: 5 batches over one connection ($reuse reuses)" [ "$reuse" -ge 4 ]
 check "all $N records marked uploaded" [ "$(uploaded "$WORK/q.db")" = $N ]
-head=$(curl -sS --cacert "$P/ca.pem" "https://localhost:$GOOD/v1/devices/$KID/head")
+head=$(curl -sS --cacert "$P/ca.pem" "${READER[@]}" "https://localhost:$GOOD/v1/devices/$KID/head")
 echo "# head: $head"
 check "ledger head is seq $N" grep -q "\"seq\":$N," <<<"$head"
 hash=$("$PYTHON" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select hex(last_hash) from agent_state").fetchone()[0].lower())' "$WORK/q.db")
 check "ledger head hash is the store's chain head" grep -q "\"hash\":\"$hash\"" <<<"$head"
-curl -sS --cacert "$P/ca.pem" -o "$WORK/back.cbor" "https://localhost:$GOOD/v1/devices/$KID/records?from=1"
+curl -sS --cacert "$P/ca.pem" "${READER[@]}" -o "$WORK/back.cbor" "https://localhost:$GOOD/v1/devices/$KID/records?from=1"
 out=$("$PYTHON" "$UP/check_chain.py" "$WORK/back.cbor" "$P/device.pem" $N)
 echo "# $out"
 check "records fetched back verify independently (cbor2 + cryptography)" grep -q "^check_chain: $N records" <<<"$out"
 store_bytes=$("$PYTHON" -c 'import sqlite3,sys; sys.stdout.buffer.write(b"".join(r[0] for r in sqlite3.connect(sys.argv[1]).execute("select cose from records order by seq")))' "$WORK/q.db" | sha256sum)
 check "the ledger holds the store's bytes exactly" [ "$store_bytes" = "$(sha256sum <"$WORK/back.cbor")" ]
-curl -sS --cacert "$P/ca.pem" -o "$WORK/tail.cbor" "https://localhost:$GOOD/v1/devices/$KID/records?from=$((N - 9))"
+curl -sS --cacert "$P/ca.pem" "${READER[@]}" -o "$WORK/tail.cbor" "https://localhost:$GOOD/v1/devices/$KID/records?from=$((N - 9))"
 check "GET records?from=SEQ starts at that seq" [ "$(wc -c <"$WORK/tail.cbor")" -gt 0 ]
 if "$PYTHON" - "$WORK/tail.cbor" $((N - 9)) <<'PYEOF'; then ok "from=SEQ returns seqs $((N - 9))..$N in order"; else nok "from=SEQ content"; fi
 import sys, io, cbor2

@@ -16,6 +16,7 @@
 
 #include "crypto/co2.h"
 #include "crypto/cose.h"
+#include "crypto/es256.h"
 #include "crypto/record.h"
 
 struct tkey {
@@ -25,6 +26,7 @@ struct tkey {
 	uint8_t pub[SIGNER_PUBKEY_MAX];
 	size_t pub_len;
 	uint8_t kid[8];
+	bool high_s;                              /* ES256: leave s as signed */
 };
 
 static inline int trng(void *ctx, unsigned char *buf, size_t len)
@@ -86,7 +88,8 @@ static inline int tkey_sign(void *ctx, const uint8_t *msg, size_t len,
 	if (mbedtls_sha256_ret(msg, len, h, 0) ||
 	    mbedtls_ecdsa_sign(&k->ec.grp, &r, &s, &k->ec.d, h, 32, trng, NULL) ||
 	    mbedtls_mpi_write_binary(&r, sig, 32) ||
-	    mbedtls_mpi_write_binary(&s, sig + 32, 32))
+	    mbedtls_mpi_write_binary(&s, sig + 32, 32) ||
+	    (!k->high_s && es256_normalize_s(sig)))
 		ret = -EIO;
 	mbedtls_mpi_free(&r);
 	mbedtls_mpi_free(&s);
@@ -128,6 +131,18 @@ static inline void trec_fill(struct eco2_record *r, const struct tkey *k,
 	}
 	if (co2_avoided_g(&p, r->distance_m, r->discharge_wh, r->regen_wh, &r->co2_g))
 		abort();
+	r->odo_step_m = 100;
+	snprintf(r->software, sizeof(r->software), "%s", "eco2-test/1");
+	memset(r->profile_sha256, 0x11, sizeof(r->profile_sha256));
+}
+
+/* The same record in format version 1 (no keys 21 to 23). */
+static inline void trec_v1(struct eco2_record *r)
+{
+	r->version = 1;
+	r->odo_step_m = 0;
+	memset(r->software, 0, sizeof(r->software));
+	memset(r->profile_sha256, 0, sizeof(r->profile_sha256));
 }
 
 /* Encode r signed by k; aborts on failure (a test bug). */

@@ -1,19 +1,19 @@
 /* Unit tests for agent/checkpoint.c, the daemon's saved state.
  *
  * The layout is rebuilt here byte by byte from agent/checkpoint.h's
- * description and compared with what agent_ckpt_encode writes; round
- * trips with 0, 1 and several pending records and a trip blob; and the
- * format's actual contract under damage. The blob has no checksum of its
- * own (it is host-endian, same-build, kept in the SQLite store): decode
- * refuses a blob too short for its header and records, another magic or
- * another record size; the trip calculator's blob inside it carries its
- * own magic, length and checksum. So, as eco2d resumes (agent.c: decode,
- * then trip_checkpoint_restore):
- *   - every truncation is refused by one or the other,
- *   - every change to the magic, the record size or the count is too,
- *   - every change inside the trip blob is too,
- *   - a change in the saved counters or inside a pending record is not
- *     detected: asserted as such, so that adding a checksum shows here. */
+ * description and compared with what agent_ckpt_encode writes, the tag
+ * recomputed from crypto/signer.h's definition with libsodium directly;
+ * round trips with 0, 1 and several pending records and a trip blob; and
+ * the format's contract under damage: the whole blob is covered by the
+ * device's state tag, so as eco2d resumes (agent.c: decode, then
+ * trip_checkpoint_restore)
+ *   - every truncation is refused,
+ *   - every changed byte anywhere (the saved counters, the pending
+ *     records, the trip's running totals, the tag itself) is refused,
+ *   - a blob saved under another device key is refused, and so is one of
+ *     the untagged "ECK3" layout of earlier builds,
+ *   - a tag made by the key's signature (a token without a MAC key) is
+ *     accepted, a signature by another key is not. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -24,13 +24,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <sodium.h>
+
+#include "lib/bytes.h"
 #include "lib/log.h"
 #include "agent/checkpoint.h"
 #include "agent/trip.h"
+#include "crypto/signer_int.h"
 
 #define REC sizeof(struct eco2_record)
-#define HDR 36   /* 4 + 8 + 8 + 8 + 4 + 4, per the header's layout */
+/* magic, record size, kid, head seq, head hash, frames, first t, next
+ * flags, count, trip length: per the header's layout */
+#define HDR (4 + 4 + 8 + 8 + 32 + 8 + 8 + 8 + 4 + 4)
+#define TAG (1 + 32)     /* an HMAC tag, from a key file */
+
+static char dir[64], key_uri[128], other_uri[128];
+static signer_t *dev, *other;
 
 static uint64_t rng = 0x853c49e6748fea9bull;
 
@@ -105,23 +116,50 @@ static size_t put(uint8_t *o, const void *v, size_t n)
 	return n;
 }
 
+/* The tag of signer.h, recomputed: HMAC-SHA256 under the key derived from
+ * the key file's Ed25519 seed (crypto_kdf, "eco2stat", subkey 1) over
+ * SHA-256("eco2-agent state tag v1" || body). */
+static void oracle_tag(const uint8_t *body, size_t len, uint8_t tag[TAG])
+{
+	static const char ctx[] = "eco2-agent state tag v1";
+	const uint8_t *seed = ((const uint8_t *)dev->priv);   /* signer_file: ed_sk first */
+	uint8_t key[32], d[32];
+	crypto_hash_sha256_state h;
+
+	assert_int_equal(crypto_kdf_derive_from_key(key, sizeof(key), 1, "eco2stat", seed), 0);
+	crypto_hash_sha256_init(&h);
+	crypto_hash_sha256_update(&h, (const uint8_t *)ctx, sizeof(ctx) - 1);
+	crypto_hash_sha256_update(&h, body, len);
+	crypto_hash_sha256_final(&h, d);
+	tag[0] = 0x01;
+	crypto_auth_hmacsha256(tag + 1, d, sizeof(d), key);
+}
+
 static uint8_t *layout(const struct agent_ckpt *c, size_t *len)
 {
-	uint32_t magic = (uint32_t)'E' << 24 | (uint32_t)'C' << 16 | (uint32_t)'K' << 8 | '3';
-	uint32_t n = (uint32_t)c->n_pending, rs = (uint32_t)REC;
-	uint8_t *b = malloc(HDR + c->n_pending * REC + c->trip_len + 1), *o = b;
+	uint32_t magic = (uint32_t)'E' << 24 | (uint32_t)'C' << 16 | (uint32_t)'K' << 8 | '4';
+	uint32_t n = (uint32_t)c->n_pending, rs = (uint32_t)REC, tl = (uint32_t)c->trip_len;
+	uint8_t *b = malloc(HDR + c->n_pending * REC + c->trip_len + TAG + 1), *o = b, kid[8];
 
 	assert_non_null(b);
+	signer_kid(dev, kid);
 	o += put(o, &magic, 4);
+	o += put(o, &rs, 4);
+	o += put(o, kid, 8);
 	o += put(o, &c->head_seq, 8);
+	o += put(o, c->head_hash, 32);
 	o += put(o, &c->replay_frames, 8);
 	o += put(o, &c->replay_first_t_ns, 8);
+	o += put(o, &c->next_flags, 8);
 	o += put(o, &n, 4);
-	o += put(o, &rs, 4);
+	o += put(o, &tl, 4);
 	for (size_t i = 0; i < c->n_pending; i++)
 		o += put(o, &c->pending[i], REC);
 	if (c->trip_len)
 		o += put(o, c->trip, c->trip_len);
+	oracle_tag(b, (size_t)(o - b), o);
+	o += TAG;
+	*o++ = TAG;
 	*len = (size_t)(o - b);
 	return b;
 }
@@ -176,7 +214,7 @@ static bool resumes(const uint8_t *blob, size_t len)
 	trip_t *t;
 	int ret;
 
-	if (agent_ckpt_decode(blob, len, &c))
+	if (agent_ckpt_decode(blob, len, dev, &c, NULL))
 		return false;
 	t = new_trip();
 	ret = trip_checkpoint_restore(t, c.trip, c.trip_len);
@@ -191,6 +229,7 @@ static void round_trip(size_t n_pending, size_t trip_len, const uint8_t *trip)
 	struct eco2_record *recs = calloc(n_pending + 1, REC);
 	struct agent_ckpt in = {
 		.head_seq = rnd(), .replay_frames = rnd(), .replay_first_t_ns = rnd(),
+		.next_flags = rnd(),
 		.pending = recs, .n_pending = n_pending, .trip = trip, .trip_len = trip_len,
 	}, out;
 	uint8_t *blob, *want;
@@ -201,8 +240,11 @@ static void round_trip(size_t n_pending, size_t trip_len, const uint8_t *trip)
 		random_record(&recs[i]);
 	if (!n_pending)
 		in.pending = NULL;
+	for (size_t i = 0; i < 32; i++)
+		in.head_hash[i] = (uint8_t)rnd();
 
-	assert_int_equal(agent_ckpt_encode(&in, &blob, &len), 0);
+	assert_int_equal(agent_ckpt_encode(&in, dev, &blob, &len), 0);
+	assert_true(len <= agent_ckpt_size(n_pending, trip_len));
 	/* the documented layout, byte for byte */
 	want = layout(&in, &want_len);
 	assert_int_equal(len, want_len);
@@ -214,10 +256,12 @@ static void round_trip(size_t n_pending, size_t trip_len, const uint8_t *trip)
 	assert_non_null(odd);
 	memcpy(odd + 1, blob, len);
 	memset(&out, 0xa5, sizeof(out));
-	assert_int_equal(agent_ckpt_decode(odd + 1, len, &out), 0);
+	assert_int_equal(agent_ckpt_decode(odd + 1, len, dev, &out, NULL), 0);
 	assert_int_equal(out.head_seq, in.head_seq);
+	assert_memory_equal(out.head_hash, in.head_hash, 32);
 	assert_int_equal(out.replay_frames, in.replay_frames);
 	assert_int_equal(out.replay_first_t_ns, in.replay_first_t_ns);
+	assert_int_equal(out.next_flags, in.next_flags);
 	assert_int_equal(out.n_pending, n_pending);
 	/* pointers into the blob */
 	assert_ptr_equal(out.pending_bytes, odd + 1 + HDR);
@@ -269,8 +313,8 @@ static void test_resume(void **state)
 		random_record(&recs[i]);
 	uint8_t *tb = trip_blob(&in.trip_len);
 	in.trip = tb;
-	assert_int_equal(agent_ckpt_encode(&in, &blob, &len), 0);
-	assert_int_equal(agent_ckpt_decode(blob, len, &out), 0);
+	assert_int_equal(agent_ckpt_encode(&in, dev, &blob, &len), 0);
+	assert_int_equal(agent_ckpt_decode(blob, len, dev, &out, NULL), 0);
 	trip_t *t = new_trip();
 	assert_false(trip_is_open(t));
 	assert_int_equal(trip_checkpoint_restore(t, out.trip, out.trip_len), 0);
@@ -301,7 +345,7 @@ static void fixture(struct fixture *f)
 	f->c.n_pending = 3;
 	f->trip = trip_blob(&f->c.trip_len);
 	f->c.trip = f->trip;
-	assert_int_equal(agent_ckpt_encode(&f->c, &f->blob, &f->len), 0);
+	assert_int_equal(agent_ckpt_encode(&f->c, dev, &f->blob, &f->len), 0);
 	assert_true(resumes(f->blob, f->len));
 	assert_true(f->c.trip_len >= REC);   /* room for a count one too big */
 }
@@ -323,9 +367,9 @@ static void test_truncated(void **state)
 		uint8_t *cut = malloc(n ? n : 1);   /* exactly n bytes: valgrind sees overreads */
 		assert_non_null(cut);
 		memcpy(cut, f.blob, n);
-		int ret = agent_ckpt_decode(cut, n, &c);
-		/* header and records: refused by decode itself */
-		if (n < HDR + 3 * REC && ret != -EINVAL)
+		int ret = agent_ckpt_decode(cut, n, dev, &c, NULL);
+		/* refused by decode itself, as malformed or by its tag */
+		if (ret != -EINVAL && ret != -EBADMSG)
 			fail_msg("a blob cut to %zu of %zu bytes decodes (%d)", n, f.len, ret);
 		/* anywhere: refused before the daemon resumes */
 		if (resumes(cut, n))
@@ -343,51 +387,137 @@ static void test_changed_bytes(void **state)
 	(void)state;
 
 	fixture(&f);
-	size_t trip_at = HDR + 3 * REC;
-	unsigned undetected = 0;
 	for (size_t i = 0; i < f.len; i++) {
 		for (size_t k = 0; k < sizeof(flips); k++) {
-			f.blob[i] ^= flips[k];
-			int ret = agent_ckpt_decode(f.blob, f.len, &c);
-			bool resumed = resumes(f.blob, f.len);
+			const char *why = NULL;
 
-			if (i < 4 || (i >= 32 && i < HDR)) {
-				/* the magic and the record size: decode refuses */
-				if (ret != -EINVAL)
-					fail_msg("byte %zu (magic or record size) ^ %02x: decode = %d", i,
-						 flips[k], ret);
-			} else if (i >= 28 && i < 32) {
-				/* the count: refused, by decode or by the trip blob
-				 * then found at the wrong place */
-				if (resumed)
-					fail_msg("byte %zu (count) ^ %02x: resumes with %zu records", i,
-						 flips[k], c.n_pending);
-			} else if (i >= trip_at) {
-				/* the trip blob: its own checks refuse it */
-				assert_int_equal(ret, 0);
-				if (resumed)
-					fail_msg("byte %zu (trip blob +%zu) ^ %02x: resumes", i, i - trip_at,
-						 flips[k]);
-			} else {
-				/* the saved counters and the pending records: no
-				 * checksum, read as changed */
-				assert_int_equal(ret, 0);
-				assert_true(resumed);
-				assert_int_equal(c.n_pending, 3);
-				bool differs = c.head_seq != f.c.head_seq ||
-					       c.replay_frames != f.c.replay_frames ||
-					       c.replay_first_t_ns != f.c.replay_first_t_ns ||
-					       memcmp(c.pending_bytes, f.recs, 3 * REC);
-				if (!differs)
-					fail_msg("byte %zu ^ %02x: decoded as the original", i, flips[k]);
-				undetected++;
-			}
+			f.blob[i] ^= flips[k];
+			int ret = agent_ckpt_decode(f.blob, f.len, dev, &c, &why);
+
+			/* the layout's fields (magic, record size, the tag's
+			 * length): malformed; anything else, the pending
+			 * records and the trip's running totals included:
+			 * the tag refuses it */
+			if (ret != -EINVAL && ret != -EBADMSG)
+				fail_msg("byte %zu ^ %02x: decode = %d", i, flips[k], ret);
+			if (i >= 8 && i < f.len - TAG - 1 && (i < 80 || i >= 88) && ret != -EBADMSG)
+				fail_msg("byte %zu ^ %02x in the body: decode = %d, not the tag's refusal",
+					 i, flips[k], ret);
+			assert_non_null(why);
+			if (resumes(f.blob, f.len))
+				fail_msg("byte %zu ^ %02x: resumes", i, flips[k]);
 			f.blob[i] ^= flips[k];
 		}
 	}
-	/* counters (24 bytes) and records, each with every flip */
-	assert_int_equal(undetected, (24 + 3 * REC) * sizeof(flips));
 	assert_true(resumes(f.blob, f.len));   /* restored: the loop left it whole */
+	fixture_free(&f);
+}
+
+/* The pending records and the trip's totals, changed the way a forger with
+ * the store would (the trip blob's own FNV checksum recomputed): refused. */
+static void test_forged_figures(void **state)
+{
+	struct fixture f;
+	struct agent_ckpt c;
+	const char *why = NULL;
+	int64_t dist;
+	uint8_t saved[8];
+	(void)state;
+
+	fixture(&f);
+	/* record 1's distance_m x 40 */
+	size_t at = HDR + REC + offsetof(struct eco2_record, distance_m);
+	memcpy(saved, f.blob + at, 8);
+	dist = 12345 * 40;
+	memcpy(f.blob + at, &dist, 8);
+	assert_int_equal(agent_ckpt_parse(f.blob, f.len, &c, NULL), 0);   /* well formed */
+	assert_int_equal(agent_ckpt_decode(f.blob, f.len, dev, &c, &why), -EBADMSG);
+	assert_non_null(strstr(why, "does not verify"));
+	memcpy(f.blob + at, saved, 8);
+	assert_true(resumes(f.blob, f.len));
+
+	/* the open trip's totals: every 8-byte field of the trip blob's
+	 * body doubled in turn, its checksum recomputed so that the trip
+	 * calculator alone would take it */
+	size_t trip_at = HDR + 3 * REC, body = f.c.trip_len - 16 - 8;
+	for (size_t off = 0; off < body; off += 8) {
+		uint8_t *p = f.blob + trip_at + 16 + off, save[8];
+		uint64_t v, h;
+
+		memcpy(save, p, 8);
+		memcpy(&v, p, 8);
+		v = v ? v * 2 : 1;
+		memcpy(p, &v, 8);
+		h = fnv1a64(f.blob + trip_at, 16 + body);
+		for (int b = 0; b < 8; b++)
+			f.blob[trip_at + 16 + body + b] = (uint8_t)(h >> (8 * b));
+		assert_int_equal(agent_ckpt_decode(f.blob, f.len, dev, &c, NULL), -EBADMSG);
+		assert_false(resumes(f.blob, f.len));
+		memcpy(p, save, 8);
+		h = fnv1a64(f.blob + trip_at, 16 + body);
+		for (int b = 0; b < 8; b++)
+			f.blob[trip_at + 16 + body + b] = (uint8_t)(h >> (8 * b));
+	}
+	assert_true(resumes(f.blob, f.len));
+	fixture_free(&f);
+}
+
+/* Saved by another device's key: refused, and said so. */
+static void test_other_key(void **state)
+{
+	struct fixture f;
+	struct agent_ckpt c;
+	uint8_t *blob;
+	size_t len;
+	const char *why = NULL;
+	(void)state;
+
+	fixture(&f);
+	assert_int_equal(agent_ckpt_encode(&f.c, other, &blob, &len), 0);
+	assert_int_equal(agent_ckpt_decode(blob, len, other, &c, NULL), 0);
+	assert_int_equal(agent_ckpt_decode(blob, len, dev, &c, &why), -EBADMSG);
+	assert_non_null(strstr(why, "another device key"));
+	/* the other key's tag on this device's body */
+	assert_int_equal(len, f.len);
+	memcpy(blob, f.blob, len - TAG - 1);
+	assert_int_equal(agent_ckpt_decode(blob, len, dev, &c, NULL), -EBADMSG);
+	free(blob);
+	fixture_free(&f);
+}
+
+/* A token without a MAC key tags with a signature: the device's own is
+ * taken, one by another key is not, and neither is a mangled one. */
+static void test_signature_tag(void **state)
+{
+	static const char ctx[] = "eco2-agent state tag v1";
+	struct fixture f;
+	struct agent_ckpt c;
+	crypto_hash_sha256_state h;
+	uint8_t d[32], *blob;
+	size_t body;
+	(void)state;
+
+	fixture(&f);
+	body = f.len - TAG - 1;
+	blob = malloc(body + 1 + SIGNER_SIG_LEN + 1);
+	assert_non_null(blob);
+	memcpy(blob, f.blob, body);
+	crypto_hash_sha256_init(&h);
+	crypto_hash_sha256_update(&h, (const uint8_t *)ctx, sizeof(ctx) - 1);
+	crypto_hash_sha256_update(&h, blob, body);
+	crypto_hash_sha256_final(&h, d);
+	blob[body] = 0x02;
+	blob[body + 1 + SIGNER_SIG_LEN] = 1 + SIGNER_SIG_LEN;
+	assert_int_equal(signer_sign(dev, d, sizeof(d), blob + body + 1), 0);
+	assert_int_equal(agent_ckpt_decode(blob, body + 2 + SIGNER_SIG_LEN, dev, &c, NULL), 0);
+	blob[body + 10] ^= 1;
+	assert_int_equal(agent_ckpt_decode(blob, body + 2 + SIGNER_SIG_LEN, dev, &c, NULL), -EBADMSG);
+	assert_int_equal(signer_sign(other, d, sizeof(d), blob + body + 1), 0);
+	assert_int_equal(agent_ckpt_decode(blob, body + 2 + SIGNER_SIG_LEN, dev, &c, NULL), -EBADMSG);
+	/* a signature over the body itself, not its tag digest */
+	assert_int_equal(signer_sign(dev, blob, body, blob + body + 1), 0);
+	assert_int_equal(agent_ckpt_decode(blob, body + 2 + SIGNER_SIG_LEN, dev, &c, NULL), -EBADMSG);
+	free(blob);
 	fixture_free(&f);
 }
 
@@ -405,48 +535,84 @@ static void test_counts_and_layouts(void **state)
 	fixture(&f);
 	size_t fit = (f.len - HDR) / REC;   /* records the blob could hold */
 	const uint32_t too_many[] = {
-		(uint32_t)fit + 1, (uint32_t)fit + 2, 0x7fffffffu, 0x80000000u, 0xffffffffu,
+		4, (uint32_t)fit + 1, 0x7fffffffu, 0x80000000u, 0xffffffffu,
 		(uint32_t)(0xffffffffu / REC + 1),   /* n x REC wraps a 32-bit size_t */
 	};
 	for (size_t i = 0; i < sizeof(too_many) / sizeof(too_many[0]); i++) {
-		set_u32(f.blob, 28, too_many[i]);
-		if (agent_ckpt_decode(f.blob, f.len, &c) != -EINVAL)
-			fail_msg("count %u in a blob with room for %zu records decodes", too_many[i], fit);
+		set_u32(f.blob, 80, too_many[i]);
+		if (agent_ckpt_parse(f.blob, f.len, &c, NULL) != -EINVAL)
+			fail_msg("count %u in a blob with 3 records parses", too_many[i]);
 	}
-	/* as many as fit: decode takes it, the trip blob then refuses */
-	set_u32(f.blob, 28, (uint32_t)fit);
-	assert_int_equal(agent_ckpt_decode(f.blob, f.len, &c), 0);
-	assert_int_equal(c.n_pending, fit);
-	assert_false(resumes(f.blob, f.len));
-	set_u32(f.blob, 28, 3);
+	set_u32(f.blob, 80, 3);
+	assert_true(resumes(f.blob, f.len));
 
 	/* another record layout, a record size of 0 included (no division) */
 	const uint32_t sizes[] = { 0, 1, (uint32_t)REC - 1, (uint32_t)REC + 1, (uint32_t)REC * 2,
 				   0xffffffffu };
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		set_u32(f.blob, 32, sizes[i]);
-		assert_int_equal(agent_ckpt_decode(f.blob, f.len, &c), -EINVAL);
+		set_u32(f.blob, 4, sizes[i]);
+		assert_int_equal(agent_ckpt_decode(f.blob, f.len, dev, &c, NULL), -EINVAL);
 	}
-	set_u32(f.blob, 32, (uint32_t)REC);
+	set_u32(f.blob, 4, (uint32_t)REC);
 
-	/* another magic: an older "ECK2" */
-	set_u32(f.blob, 0, 0x45434b32u);
-	assert_int_equal(agent_ckpt_decode(f.blob, f.len, &c), -EINVAL);
-	set_u32(f.blob, 0, (uint32_t)'E' << 24 | (uint32_t)'C' << 16 | (uint32_t)'K' << 8 | '3');
+	/* another magic: the untagged "ECK3" of earlier builds */
+	set_u32(f.blob, 0, 0x45434b33u);
+	assert_int_equal(agent_ckpt_decode(f.blob, f.len, dev, &c, NULL), -EINVAL);
+	set_u32(f.blob, 0, (uint32_t)'E' << 24 | (uint32_t)'C' << 16 | (uint32_t)'K' << 8 | '4');
 	assert_true(resumes(f.blob, f.len));
+
+	/* the tag's length byte: every other value */
+	for (unsigned v = 0; v < 256; v++) {
+		if (v == TAG)
+			continue;
+		f.blob[f.len - 1] = (uint8_t)v;
+		int ret = agent_ckpt_decode(f.blob, f.len, dev, &c, NULL);
+		if (ret != -EINVAL && ret != -EBADMSG)
+			fail_msg("tag length %u: decode = %d", v, ret);
+	}
+	f.blob[f.len - 1] = TAG;
 
 	/* a header alone, with no records and no trip blob */
 	struct agent_ckpt empty = { 0 };
 	uint8_t *b;
 	size_t len;
-	assert_int_equal(agent_ckpt_encode(&empty, &b, &len), 0);
-	assert_int_equal(len, HDR);
-	assert_int_equal(agent_ckpt_decode(b, len, &c), 0);
+	assert_int_equal(agent_ckpt_encode(&empty, dev, &b, &len), 0);
+	assert_int_equal(len, HDR + TAG + 1);
+	assert_int_equal(agent_ckpt_decode(b, len, dev, &c, NULL), 0);
 	assert_int_equal(c.n_pending, 0);
 	assert_int_equal(c.trip_len, 0);
 	assert_false(resumes(b, len));   /* no trip blob: nothing to resume */
 	free(b);
 	fixture_free(&f);
+}
+
+static int keys_setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/eco2-ckpt-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(key_uri, sizeof(key_uri), "file:%s/dev.key", dir);
+	snprintf(other_uri, sizeof(other_uri), "file:%s/other.key", dir);
+	if (signer_keygen(key_uri, NULL, COSE_ALG_EDDSA) || signer_keygen(other_uri, NULL, COSE_ALG_EDDSA) ||
+	    signer_open(&dev, key_uri, NULL) || signer_open(&other, other_uri, NULL))
+		return -1;
+	return 0;
+}
+
+static int keys_teardown(void **state)
+{
+	char p[160];
+	(void)state;
+
+	signer_close(dev);
+	signer_close(other);
+	snprintf(p, sizeof(p), "%s", key_uri + 5);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s", other_uri + 5);
+	unlink(p);
+	rmdir(dir);
+	return 0;
 }
 
 int main(void)
@@ -456,8 +622,11 @@ int main(void)
 		cmocka_unit_test(test_resume),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_changed_bytes),
+		cmocka_unit_test(test_forged_figures),
+		cmocka_unit_test(test_other_key),
+		cmocka_unit_test(test_signature_tag),
 		cmocka_unit_test(test_counts_and_layouts),
 	};
 	log_open("test", LOG_TO_STDERR, LOG_ERR);
-	return cmocka_run_group_tests_name("checkpoint", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("checkpoint", tests, keys_setup, keys_teardown);
 }

@@ -44,6 +44,9 @@ static void assert_record_equal(const struct eco2_record *a, const struct eco2_r
 	if (a->has_vin)
 		assert_string_equal(a->vin, b->vin);
 	assert_true(a->charged_wh == b->charged_wh);
+	assert_true(a->odo_step_m == b->odo_step_m);
+	assert_string_equal(a->software, b->software);
+	assert_memory_equal(a->profile_sha256, b->profile_sha256, 32);
 }
 
 static void roundtrip(struct tkey *k, const struct eco2_record *r)
@@ -92,6 +95,15 @@ static void test_roundtrip_both_algs(void **state)
 		r.co2_g = -123456789;
 		r.flags = UINT64_MAX;
 		snprintf(r.method, sizeof(r.method), "%s", "m\xc3\xa9thode-\xe2\x82\xac-0123456789abc");
+		r.odo_step_m = INT64_MIN;
+		memset(r.software, 'x', sizeof(r.software) - 1);
+		roundtrip(k, &r);
+		/* format version 1: keys 21 to 23 neither written nor read */
+		trec_fill(&r, k, 4, prev, 0);
+		trec_v1(&r);
+		roundtrip(k, &r);
+		trec_fill(&r, k, 6, prev, 1);
+		trec_v1(&r);
 		roundtrip(k, &r);
 	}
 	tkey_free(&p256);
@@ -193,6 +205,11 @@ static size_t ents_from_record(const struct eco2_record *r, struct ent *e)
 		e[n++] = (struct ent){ 19, 't', 0, r->vin, strlen(r->vin) };
 	if (r->type == ECO2_REC_CHARGE)
 		I(20, r->charged_wh);
+	if (r->version >= 2) {
+		I(21, r->odo_step_m);
+		e[n++] = (struct ent){ 22, 't', 0, r->software, strlen(r->software) };
+		e[n++] = (struct ent){ 23, 'b', 0, r->profile_sha256, 32 };
+	}
 #undef U
 #undef I
 	return n;
@@ -276,6 +293,7 @@ static void test_payload_rules(void **state)
 
 	tkey_ed25519(&k, 4);
 	trec_fill(&r, &k, 5, NULL, 0);
+	trec_v1(&r);
 	n = ents_from_record(&r, e);
 	assert_int_equal(n, 19);
 
@@ -291,7 +309,7 @@ static void test_payload_rules(void **state)
 	/* a missing key */
 	memcpy(t, e, sizeof(e));
 	memmove(&t[12], &t[13], (n - 13) * sizeof(*t));
-	expect_payload_refused(&k, t, n - 1, "map of 19 to 21");
+	expect_payload_refused(&k, t, n - 1, "map of 19 to 24");
 	memcpy(t, e, sizeof(e));                          /* 12 gone, 19 added */
 	memmove(&t[12], &t[13], (n - 13) * sizeof(*t));
 	t[n - 1] = (struct ent){ 19, 't', 0, "VIN", 3 };
@@ -299,7 +317,7 @@ static void test_payload_rules(void **state)
 	/* an unknown key */
 	memcpy(t, e, sizeof(e));
 	t[n] = (struct ent){ 21, 'u', 1, NULL, 0 };
-	expect_payload_refused(&k, t, n + 1, "key 21 (?): unknown key");
+	expect_payload_refused(&k, t, n + 1, "key 21 (odo_step_m): unknown key (reserved");
 	/* out of order, and duplicated */
 	memcpy(t, e, sizeof(e));
 	t[5] = e[6];
@@ -334,8 +352,12 @@ static void test_payload_rules(void **state)
 	expect_payload_refused(&k, t, n, "NUL");
 	/* version and type */
 	memcpy(t, e, sizeof(e));
-	t[0].i = 2;
+	t[0].i = 3;
 	expect_payload_refused(&k, t, n, "version not supported");
+	t[0].i = 0;
+	expect_payload_refused(&k, t, n, "version not supported");
+	t[0].i = 2;                                       /* without 21 to 23 */
+	expect_payload_refused(&k, t, n, "key 21 (odo_step_m): missing");
 	memcpy(t, e, sizeof(e));
 	t[4].i = 3;
 	expect_payload_refused(&k, t, n, "neither trip");
@@ -344,6 +366,7 @@ static void test_payload_rules(void **state)
 	t[n] = (struct ent){ 20, 'i', 5, NULL, 0 };
 	expect_payload_refused(&k, t, n + 1, "charged energy in a trip");
 	trec_fill(&c, &k, 6, NULL, 1);
+	trec_v1(&c);
 	n = ents_from_record(&c, t);
 	assert_int_equal(n, 20);
 	expect_payload_refused(&k, t, n - 1, "missing in a charging session");
@@ -357,6 +380,55 @@ static void test_payload_rules(void **state)
 	n = ents_from_record(&r, t);
 	t[9] = (struct ent){ 9, 'r', 0, half, sizeof(half) };
 	expect_payload_refused(&k, t, n, "float");
+
+	/* format version 2: keys 21 to 23 in every record, nothing above */
+	trec_fill(&r, &k, 5, NULL, 0);
+	n = ents_from_record(&r, e);
+	assert_int_equal(n, 22);
+	{
+		uint8_t a[512], b[512];
+		size_t al = ents_encode(e, n, a, sizeof(a)), bl;
+
+		assert_int_equal(cose_payload_encode(&r, b, sizeof(b), &bl), 0);
+		assert_int_equal(al, bl);
+		assert_memory_equal(a, b, al);
+	}
+	for (unsigned gone = 19; gone < 22; gone++) {
+		static const char *const want[] = {
+			"key 21 (odo_step_m): missing", "key 22 (software): missing",
+			"key 23 (profile_sha256): missing",
+		};
+		memcpy(t, e, sizeof(e));
+		memmove(&t[gone], &t[gone + 1], (n - gone - 1) * sizeof(*t));
+		expect_payload_refused(&k, t, n - 1, want[gone - 19]);
+	}
+	memcpy(t, e, sizeof(e));
+	t[n] = (struct ent){ 24, 'u', 1, NULL, 0 };
+	expect_payload_refused(&k, t, n + 1, "key 24 (?): unknown key (reserved");
+	memcpy(t, e, sizeof(e));
+	t[0].i = 1;                                       /* 21 to 23 in version 1 */
+	expect_payload_refused(&k, t, n, "key 21 (odo_step_m): unknown key (reserved");
+	memcpy(t, e, sizeof(e));
+	t[20] = (struct ent){ 22, 't', 0, "012345678901234567890123456789012345678901234567", 48 };
+	expect_payload_refused(&k, t, n, "software id longer than 47");
+	memcpy(t, e, sizeof(e));
+	t[21] = (struct ent){ 23, 'b', 0, r.prev, 31 };
+	expect_payload_refused(&k, t, n, "profile_sha256 must be 32 bytes");
+	memcpy(t, e, sizeof(e));
+	t[19] = (struct ent){ 21, 't', 0, "100", 3 };
+	expect_payload_refused(&k, t, n, "key 21 (odo_step_m): integer expected");
+	trec_fill(&c, &k, 6, NULL, 1);                    /* a v2 charging session */
+	n = ents_from_record(&c, t);
+	assert_int_equal(n, 23);
+	{
+		uint8_t payload[512], rec[1200], prot[16];
+		size_t plen = ents_encode(t, n, payload, sizeof(payload));
+		size_t len = wrap(&k, prot, std_prot(&k, prot), payload, plen, rec, sizeof(rec));
+
+		assert_int_equal(cose_record_decode(rec, len, NULL, NULL, NULL), 0);
+	}
+	memmove(&t[19], &t[20], (n - 20) * sizeof(*t));  /* key 20 gone */
+	expect_payload_refused(&k, t, n - 1, "missing in a charging session");
 }
 
 static void expect_refused(const uint8_t *rec, size_t len, const char *why_part)
@@ -475,7 +547,12 @@ static void test_encode_refuses(void **state)
 	r.charged_wh = 1;                                /* a trip with key 20 */
 	assert_int_equal(cose_record_encode_with(&r, k.alg, k.kid, tkey_sign, &k, &out, &len), -EINVAL);
 	trec_fill(&r, &k, 1, NULL, 0);
-	r.version = 2;
+	r.version = 3;
+	assert_int_equal(cose_record_encode_with(&r, k.alg, k.kid, tkey_sign, &k, &out, &len), -EINVAL);
+	r.version = 0;
+	assert_int_equal(cose_record_encode_with(&r, k.alg, k.kid, tkey_sign, &k, &out, &len), -EINVAL);
+	trec_fill(&r, &k, 1, NULL, 0);
+	memset(r.software, 'x', sizeof(r.software));     /* not terminated */
 	assert_int_equal(cose_record_encode_with(&r, k.alg, k.kid, tkey_sign, &k, &out, &len), -EINVAL);
 	trec_fill(&r, &k, 1, NULL, 0);
 	memset(r.method, 'x', sizeof(r.method));         /* not terminated */
@@ -528,48 +605,75 @@ static void example_record(struct eco2_record *r, const struct tkey *k)
 	r->flags = ECO2_FLAG_DATA_GAP;
 }
 
-static void test_documented_example(void **state)
+/* The hex between <!-- NAME --> and <!-- /NAME --> in docs/record-format.md. */
+static void doc_hex(const char *name, char *hex, size_t cap)
 {
 	const char *src = getenv("ECO2_SRC");
-	char path[4096], line[512], hex[2048];
-	size_t hl = 0, len;
+	char path[4096], line[512], open_m[64], close_m[64];
+	size_t hl = 0;
 	bool in = false;
-	struct tkey k;
-	struct eco2_record r;
-	uint8_t *rec;
 	FILE *f;
-	(void)state;
 
-	tkey_ed25519(&k, 1);
-	example_record(&r, &k);
-	rec = trec_encode(&r, &k, &len);
-
+	snprintf(open_m, sizeof(open_m), "<!-- %s -->", name);
+	snprintf(close_m, sizeof(close_m), "<!-- /%s -->", name);
 	snprintf(path, sizeof(path), "%s/docs/record-format.md", src ? src : ".");
 	f = fopen(path, "r");
 	if (!f)
 		fail_msg("%s: cannot open (set ECO2_SRC to the source tree)", path);
 	while (fgets(line, sizeof(line), f)) {
-		if (strstr(line, "<!-- example-record-hex -->")) {
+		if (strstr(line, open_m)) {
 			in = true;
 			continue;
 		}
-		if (strstr(line, "<!-- /example-record-hex -->"))
+		if (strstr(line, close_m))
 			break;
 		if (!in || line[0] == '`')
 			continue;
-		for (char *c = line; *c && hl < sizeof(hex) - 1; c++)
+		for (char *c = line; *c && hl < cap - 1; c++)
 			if (isxdigit((unsigned char)*c))
 				hex[hl++] = (char)tolower((unsigned char)*c);
 	}
 	fclose(f);
 	hex[hl] = 0;
+	if (!hl)
+		fail_msg("%s: no %s block", path, open_m);
+}
 
-	char got[2 * COSE_RECORD_MAX + 1];
+static void expect_doc(const char *name, const uint8_t *rec, size_t len)
+{
+	char hex[2048], got[2 * COSE_RECORD_MAX + 1];
+
+	doc_hex(name, hex, sizeof(hex));
 	for (size_t i = 0; i < len; i++)
 		snprintf(got + 2 * i, 3, "%02x", rec[i]);
 	if (strcmp(got, hex))
-		fail_msg("docs/record-format.md example differs from the encoder:\n"
-			 " doc: %s\n code: %s", hex, got);
+		fail_msg("docs/record-format.md %s differs from the encoder:\n doc: %s\n code: %s",
+			 name, hex, got);
+}
+
+static void test_documented_example(void **state)
+{
+	struct tkey k;
+	struct eco2_record r;
+	uint8_t *rec;
+	size_t len;
+	(void)state;
+
+	tkey_ed25519(&k, 1);
+	example_record(&r, &k);
+	rec = trec_encode(&r, &k, &len);
+	expect_doc("example-record-hex", rec, len);
+	assert_int_equal(verify_record_pubkey(rec, len, k.alg, k.pub, 32, NULL, NULL), 0);
+	free(rec);
+
+	/* version 2: the profile hash of an empty profile and an empty DBC */
+	r.version = 2;
+	r.odo_step_m = 100;
+	snprintf(r.software, sizeof(r.software), "eco2d/0.1");
+	cose_profile_sha256("", 0, "", 0, r.profile_sha256);
+	rec = trec_encode(&r, &k, &len);
+	assert_int_equal(len, 258);
+	expect_doc("example-record-v2-hex", rec, len);
 	assert_int_equal(verify_record_pubkey(rec, len, k.alg, k.pub, 32, NULL, NULL), 0);
 	free(rec);
 }

@@ -1,4 +1,6 @@
-/* Unit tests for can/dbc.c: metadata of every section kept, hand-computed
+/* Unit tests for can/dbc.c: metadata of every section kept, the dialect
+ * real files use (each construct warned and taken as docs/dbc.md says),
+ * factor and offset as written in decimal, hand-computed
  * Intel/Motorola extractions (byte-crossing, 9-byte 64-bit), the encoder's
  * rounding and clamping, and that each kind of error names file:line:col
  * and what was expected. */
@@ -345,23 +347,261 @@ static const struct { const char *text; const char *msg; } errs[] = {
 	  "SG_MUL_VAL_ 1 A B 1-1;\nSG_MUL_VAL_ 1 B A 1-1;\n", "t.dbc:2:6: multiplexer switches of A form a cycle" },
 	{ "BA_DEF_ BO_ \"X\" BOOL;\n", "expected INT, HEX, FLOAT, STRING or ENUM" },
 	{ "VAL_ 1 S 1 \"a\" 2 ;\n", "expected the value's label string" },
-	{ "BO_ 1 X: 8 N\nCM_ BO_ 1 \"c\"\n", "expected ';', found end of file" },
+	{ "BO_ 1 X: 8 N\nCM_ BO_ 1 \"c\"\n", "t.dbc:2:14: expected ';' to end CM_, found end of file" },
 	{ "BO_ 1 X: 8 N\n;\n", "t.dbc:2:1: expected a section keyword" },
 };
 
+/* Each error names file:line:col and what was expected: with DBC_STRICT
+ * the load fails; without it the same words are a warning and the file
+ * loads. */
 static void test_errors(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(errs); i++) {
+		const char *text = errs[i].text;
 		dbc_t *dbc = NULL;
+		unsigned long errors = log_count(LOG_ERR), warnings = log_count(LOG_WARNING);
 		messages[0] = '\0';
-		int ret = load(&dbc, errs[i].text);
+		int ret = dbc_load_buffer_with(&dbc, "t.dbc", text, strlen(text), DBC_STRICT);
 		if (ret != -EINVAL)
-			fail_msg("case %zu loaded (%d): %s", i, ret, errs[i].text);
+			fail_msg("case %zu loaded (%d): %s", i, ret, text);
 		assert_null(dbc);
-		if (!strstr(messages, errs[i].msg))
-			fail_msg("case %zu: got '%s', expected '%s'", i, messages, errs[i].msg);
+		if (!strstr(messages, errs[i].msg) || log_count(LOG_ERR) != errors + 1)
+			fail_msg("case %zu: got '%s', expected the error '%s'", i, messages, errs[i].msg);
+
+		errors = log_count(LOG_ERR);
+		warnings = log_count(LOG_WARNING);
+		messages[0] = '\0';
+		ret = load(&dbc, text);
+		if (ret != 0)
+			fail_msg("case %zu: not loaded without DBC_STRICT (%d): %s", i, ret, text);
+		if (!strstr(messages, errs[i].msg) || log_count(LOG_ERR) != errors ||
+		    log_count(LOG_WARNING) == warnings)
+			fail_msg("case %zu: got '%s', expected the warning '%s'", i, messages, errs[i].msg);
+		assert_true(dbc_warning_count(dbc) >= 1);
+		dbc_free(dbc);
 	}
+}
+
+/* ---- the dialect real files use (docs/dbc.md) ------------------------------- */
+
+static const char dialect[] =
+	"BO_ 256 Before: 8 N\n"
+	" SG_ Speed : 0|16@1+ (0.01,0) [0|0] \"km/h\" N\n"
+	"BO_ 304 Gas: 8 N\n"
+	" SG_ Pedal : 0|8@1+ (0.4,0) [0|0] \"%\" N\n"
+	"CM_ SG_ 304 \"Seems to be platform-agnostic\";\n"      /* line 5: no signal name */
+	"CM_ 304 \"no object kind\";\n"                          /* 6 */
+	"VAL_ 304 Pedal 2 \"PERMANENT\" 1 \"TEMPORARY\" 0 \"NONE\"\n"   /* 7: no ';' */
+	"CM_ \"Generated from _stellantis_common.dbc\"\n"        /* 8: no ';' */
+	"BO_ 1275 2017_5: 8 N\n"                                 /* 9: digit names */
+	" SG_ 0_COUNTER : 4|5@0+ (1,0) [0|31] \"\" N\n"
+	" SG_ Index M : 8|2@1+ (1,0) [0|3] \"\" N\n"
+	" SG_ Code m : 16|6@1+ (1,0) [0|63] \"\" N\n"             /* 12: bare m */
+	" SG_ Muxed m : 24|8@1+ (1,0) [0|255] \"\" N\n"           /* 13: bare m + SG_MUL_VAL_ */
+	"SG_MUL_VAL_ 1275 Muxed Index 2-3;\n"
+	"BO_ 13274 LKAS_HUD_A: 8 N\n"                            /* 15: 29-bit, no bit 31 */
+	" SG_ BatteryCellVoltageMaximumValueS : 0|16@1+ (0.001,0) [0|0] \"V\" N\n"
+	" SG_ Beyond : 56|16@1+ (1,0) [0|0] \"\" N\n"             /* 17: past 8 bytes */
+	"CM_ BO_ 13274 \"29-bit\";\n"
+	"BA_DEF_ SG_ \"SystemSignalLongSymbol\" STRING ;\n"
+	"BA_ \"SystemSignalLongSymbol\" SG_ 13274 BatteryCellVoltageMaximumValueS "
+	"\"BatteryCellVoltageMaximumValueSincePowerOn\";\n"
+	"CM_ SG_ 13274 BatteryCellVoltageMaximumValueS \"by its SG_ name\";\n"
+	"BO_ 512 After: 8 N\n"
+	" SG_ Volts : 7|16@0+ (0.1,-5) [0|0] \"V\" N\n";
+
+static void test_dialect(void **state)
+{
+	dbc_t *dbc;
+	(void)state;
+
+	assert_int_equal(load(&dbc, dialect), 0);
+	/* each construct warned where it is, and nothing else lost */
+	static const char *const where[] = {
+		"t.dbc:5:13: CM_: expected a signal name after the message id, found a string: "
+		"the statement applies to no signal",
+		"t.dbc:6:5: CM_ 304: expected BO_, SG_, BU_ or EV_ before the id: the comment applies to nothing",
+		"t.dbc:7:52: expected ';' to end VAL_, found 'CM_': taken as ended",
+		"t.dbc:8:44: expected ';' to end CM_, found 'BO_': taken as ended",
+		"t.dbc:9:10: name '2017_5' starts with a digit (outside the DBC grammar): taken as a name",
+		"t.dbc:10:6: name '0_COUNTER' starts with a digit",
+		"t.dbc:12:11: signal Code: multiplexer indicator 'm' without a switch value: taken as not "
+		"multiplexed unless SG_MUL_VAL_ gives its switch",
+		"t.dbc:13:12: signal Muxed: multiplexer indicator 'm'",
+		"t.dbc:15:1: message LKAS_HUD_A: id 13274 (0x33DA) is above 0x7FF without bit 31",
+		"t.dbc:17:6: signal Beyond (56|16@1) reaches byte 8 of message LKAS_HUD_A, which has 8: "
+		"decoded only from frames of at least 9 bytes",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(where); i++)
+		if (!strstr(messages, where[i]))
+			fail_msg("missing '%s' in:\n%s", where[i], messages);
+	assert_int_equal(dbc_warning_count(dbc), ARRAY_SIZE(where));
+	assert_int_equal(dbc_message_count(dbc), 5);
+
+	/* comments that name no signal or no object kind apply to nothing */
+	const struct dbc_message *gas = dbc_find_message(dbc, 304, false);
+	assert_null(gas->comment);
+	assert_null(gas->signals[0].comment);
+	/* VAL_ without ';' keeps its labels */
+	const struct dbc_signal *pedal = dbc_lookup(dbc, "Gas.Pedal");
+	assert_int_equal(pedal->n_values, 3);
+	assert_string_equal(pedal->values[2].label, "NONE");
+	/* digit names */
+	const struct dbc_message *m = dbc_find_message_by_name(dbc, "2017_5");
+	assert_non_null(m);
+	assert_int_equal(m->id, 1275);
+	assert_non_null(dbc_find_signal(m, "0_COUNTER"));
+	/* bare m: not multiplexed, unless SG_MUL_VAL_ gives the switch */
+	const struct dbc_signal *code = dbc_find_signal(m, "Code"), *muxed = dbc_find_signal(m, "Muxed");
+	assert_int_equal(code->mux_kind, DBC_MUX_NONE);
+	assert_null(code->mux_switch);
+	assert_int_equal(muxed->mux_kind, DBC_MUX_MUXED);
+	assert_ptr_equal(muxed->mux_switch, dbc_find_signal(m, "Index"));
+	assert_int_equal(muxed->n_mux_ranges, 1);
+	assert_int_equal(muxed->mux_ranges[0].lo, 2);
+	assert_int_equal(muxed->mux_ranges[0].hi, 3);
+	/* 29-bit without bit 31, in BO_ and in the sections that name it */
+	const struct dbc_message *hud = dbc_find_message(dbc, 13274, true);
+	assert_non_null(hud);
+	assert_null(dbc_find_message(dbc, 13274, false));
+	assert_string_equal(hud->comment, "29-bit");
+	/* the long name is the name; the SG_ name still finds it */
+	const struct dbc_signal *cell = &hud->signals[0];
+	assert_string_equal(cell->name, "BatteryCellVoltageMaximumValueSincePowerOn");
+	assert_string_equal(cell->short_name, "BatteryCellVoltageMaximumValueS");
+	assert_ptr_equal(dbc_find_signal(hud, "BatteryCellVoltageMaximumValueS"), cell);
+	assert_ptr_equal(dbc_lookup(dbc, "LKAS_HUD_A.BatteryCellVoltageMaximumValueSincePowerOn"), cell);
+	assert_string_equal(cell->comment, "by its SG_ name");
+	assert_string_equal(hud->signals[1].short_name, "Beyond");
+	/* the messages around all this */
+	assert_non_null(dbc_lookup(dbc, "Before.Speed"));
+	assert_non_null(dbc_lookup(dbc, "After.Volts"));
+	dbc_free(dbc);
+
+	/* DBC_STRICT: the first construct outside the grammar is an error */
+	messages[0] = '\0';
+	assert_int_equal(dbc_load_buffer_with(&dbc, "t.dbc", dialect, strlen(dialect), DBC_STRICT), -EINVAL);
+	assert_non_null(strstr(messages, "t.dbc:5:13: CM_: expected a signal name after the message id, "
+				     "found a string\n"));
+}
+
+/* A broken SG_MUL_VAL_ leaves its signal as it was (here: m1 of the M
+ * switch), never with a switch and no values. */
+static void test_broken_mul_val(void **state)
+{
+	static const char text[] =
+		"BO_ 1 X: 8 N\n"
+		" SG_ M0 M : 0|8@1+ (1,0) [0|0] \"\" N\n"
+		" SG_ S m1 : 8|8@1+ (1,0) [0|0] \"\" N\n"
+		" SG_ T : 16|8@1+ (1,0) [0|0] \"\" N\n"
+		"SG_MUL_VAL_ 1 S M0 2-;\n"
+		"SG_MUL_VAL_ 1 T M0 3-4, x;\n";
+	dbc_t *dbc;
+	(void)state;
+
+	assert_int_equal(load(&dbc, text), 0);
+	const struct dbc_signal *s = dbc_lookup(dbc, "X.S"), *t = dbc_lookup(dbc, "X.T");
+	assert_ptr_equal(s->mux_switch, dbc_lookup(dbc, "X.M0"));
+	assert_int_equal(s->n_mux_ranges, 1);
+	assert_int_equal(s->mux_ranges[0].lo, 1);
+	assert_null(t->mux_switch);
+	assert_int_equal(t->n_mux_ranges, 0);
+	assert_int_equal(dbc_warning_count(dbc), 2);
+	dbc_free(dbc);
+}
+
+/* A statement skipped has no effect: none of what it read before the
+ * fault is kept. */
+static void test_skipped_no_effect(void **state)
+{
+	static const char text[] =
+		"BO_ 1 X: 8 N\n"
+		" SG_ S : 0|8@1+ (1,0) [0|0] \"\" N\n"
+		" SG_ F : 8|32@1- (1,0) [0|0] \"\" N\n"
+		"CM_ BO_ 1 \"comment\" junk;\n"
+		"CM_ SG_ 1 S \"comment\" junk;\n"
+		"VAL_ 1 S 1 \"one\" 2 \"two\" 3 ;\n"
+		"VAL_TABLE_ T 1 \"one\" 2 ;\n"
+		"SIG_VALTYPE_ 1 F : 1 junk;\n"
+		"BA_DEF_ BO_ \"GenMsgCycleTime\" INT 0 65535 junk;\n"
+		"BA_DEF_ BO_ \"VFrameFormat\" ENUM \"StandardCAN\",\"StandardCAN_FD\";\n"
+		"BA_ \"VFrameFormat\" BO_ 1 1 junk;\n"
+		"BA_DEF_DEF_ \"VFrameFormat\" 1 junk;\n";
+	dbc_t *dbc;
+	unsigned n;
+	(void)state;
+
+	assert_int_equal(load(&dbc, text), 0);
+	assert_int_equal(dbc_warning_count(dbc), 8);
+	const struct dbc_message *m = dbc_find_message(dbc, 1, false);
+	assert_null(m->comment);
+	assert_null(m->signals[0].comment);
+	assert_int_equal(m->signals[0].n_values, 0);
+	assert_null(dbc_value_table(dbc, "T", &n));
+	assert_int_equal(m->signals[1].value_type, DBC_VT_INT);
+	assert_int_equal(m->cycle_time_ms, 0);
+	assert_false(m->is_fd);   /* neither the BA_ nor the default applied */
+	dbc_free(dbc);
+}
+
+/* The factor and offset as written: mantissa and exponent. */
+static void test_decimal(void **state)
+{
+	static const struct { const char *text; int64_t mant; int exp; bool exact; } cases[] = {
+		{ "1", 1, 0, true }, { "0.01", 1, -2, true }, { "-0.1", -1, -1, true },
+		{ "1500", 15, 2, true }, { "1e-3", 1, -3, true }, { "1.5E+3", 15, 2, true },
+		{ "0.00390625", 390625, -8, true }, { "0", 0, 0, true }, { "-0.0", 0, 0, true },
+		{ "-3276.8", -32768, -1, true }, { "0.0015259", 15259, -7, true },
+		{ "10.010", 1001, -2, true }, { "123456789012345678", 123456789012345678, 0, true },
+		{ "1234567890123456789", 0, 0, false }, { "3.14159265358979323846", 0, 0, false },
+		{ "1e100", 0, 0, false }, { "1e99", 1, 99, true }, { "100e-101", 1, -99, true },
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char text[200];
+		dbc_t *dbc;
+		snprintf(text, sizeof(text), "BO_ 1 X: 8 N\n SG_ S : 0|8@1+ (%s,%s) [0|0] \"\" N\n",
+			 cases[i].text, cases[i].text);
+		assert_int_equal(load(&dbc, text), 0);
+		const struct dbc_signal *s = dbc_lookup(dbc, "X.S");
+		for (int k = 0; k < 2; k++) {
+			const struct dbc_decimal *d = k ? &s->offset_dec : &s->factor_dec;
+			if (d->exact != cases[i].exact || (d->exact && (d->mant != cases[i].mant ||
+								       d->exp != cases[i].exp)))
+				fail_msg("%s: %lld e%d exact %d", cases[i].text, (long long)d->mant, d->exp,
+					 d->exact);
+		}
+		assert_true(s->factor == strtod(cases[i].text, NULL));
+		dbc_free(dbc);
+	}
+}
+
+/* A file full of broken lines loads what is sound, prints at most 50
+ * warnings and says how many more there were. */
+static void test_many_warnings(void **state)
+{
+	const size_t cap = 65536;
+	char *text = malloc(cap);
+	size_t n = 0;
+	dbc_t *dbc;
+	(void)state;
+
+	assert_non_null(text);
+	for (unsigned i = 0; i < 80; i++)
+		n += (size_t)snprintf(text + n, cap - n,
+				      "BO_ %u M%u: 8 N\n SG_ S : 0|8@1+ (1,0) [0|0] \"\" N\n SG_ Bad : 8|x@1+\n",
+				      i + 1, i);
+	messages[0] = '\0';
+	assert_int_equal(load(&dbc, text), 0);
+	assert_int_equal(dbc_message_count(dbc), 80);
+	assert_non_null(dbc_lookup(dbc, "M79.S"));
+	assert_int_equal(dbc_warning_count(dbc), 80);
+	assert_non_null(strstr(messages, "t.dbc: 80 warnings in all, 30 not shown"));
+	assert_null(strstr(messages, "t.dbc:153:"));   /* the 51st is not printed */
+	assert_non_null(strstr(messages, "t.dbc:150:"));
+	dbc_free(dbc);
+	free(text);
 }
 
 /* Real files: extended id pseudo-message, duplicate ids, references to
@@ -440,6 +680,11 @@ int main(void)
 		cmocka_unit_test_setup(test_encode, setup),
 		cmocka_unit_test_setup(test_errors, setup),
 		cmocka_unit_test_setup(test_warnings, setup),
+		cmocka_unit_test_setup(test_dialect, setup),
+		cmocka_unit_test_setup(test_broken_mul_val, setup),
+		cmocka_unit_test_setup(test_skipped_no_effect, setup),
+		cmocka_unit_test_setup(test_decimal, setup),
+		cmocka_unit_test_setup(test_many_warnings, setup),
 		cmocka_unit_test_setup(test_ns_unindented, setup),
 		cmocka_unit_test_setup(test_load_file, setup),
 	};

@@ -233,6 +233,45 @@ static void test_only_acknowledged_seqs_marked(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* GET .../head: exactly {"seq":N,"hash":"64 hex"}, in either order. */
+#define H64 "7642987bb58fda0567022829c87080118fe2a63cf03a15d1e5e6549eee122307"
+static void test_head(void **state)
+{
+	static const char *const bad[] = {
+		"", "{}", "[]", "{\"seq\":1}", "{\"hash\":\"" H64 "\"}",
+		"{\"seq\":1,\"hash\":\"" H64 "\",\"x\":1}",
+		"{\"seq\":1,\"seq\":2,\"hash\":\"" H64 "\"}",
+		"{\"seq\":-1,\"hash\":\"" H64 "\"}", "{\"seq\":01,\"hash\":\"" H64 "\"}",
+		"{\"seq\":1.5,\"hash\":\"" H64 "\"}",
+		"{\"seq\":9223372036854775808,\"hash\":\"" H64 "\"}",
+		"{\"seq\":1,\"hash\":\"" H64 "0\"}", "{\"seq\":1,\"hash\":\"abc\"}",
+		"{\"seq\":1,\"hash\":\"zz42987bb58fda0567022829c87080118fe2a63cf03a15d1e5e6549eee122307\"}",
+		"{\"seq\":\"1\",\"hash\":\"" H64 "\"}", "{\"seq\":1,\"hash\":\"" H64 "\"} x",
+		"{\"seq\":1 \"hash\":\"" H64 "\"}",
+	};
+	static const char good[] = "{\"seq\":1000,\"hash\":\"" H64 "\"}";
+	static const char good2[] = " { \"hash\" : \"" H64 "\" , \"seq\" : 0 }\n";
+	char err[96];
+	uint64_t seq = 0;
+	uint8_t hash[32], want[32];
+	(void)state;
+
+	for (int i = 0; i < 32; i++)
+		want[i] = (uint8_t)(hex_digit(H64[2 * i]) << 4 | hex_digit(H64[2 * i + 1]));
+	assert_int_equal(ledger_resp_parse_head(good, strlen(good), &seq, hash, err, sizeof(err)), 0);
+	assert_int_equal(seq, 1000);
+	assert_memory_equal(hash, want, 32);
+	assert_int_equal(ledger_resp_parse_head(good2, strlen(good2), &seq, hash, err, sizeof(err)), 0);
+	assert_int_equal(seq, 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		seq = 77;
+		if (ledger_resp_parse_head(bad[i], strlen(bad[i]), &seq, hash, err, sizeof(err)) != -EBADMSG)
+			fail_msg("accepted: %s", bad[i]);
+		assert_int_equal(seq, 77);
+		assert_true(!strncmp(err, "offset ", 7));
+	}
+}
+
 static void test_plain_http_refused(void **state)
 {
 	struct ledger_opts o = { .url = "http://127.0.0.1:9" };
@@ -248,11 +287,42 @@ static void test_plain_http_refused(void **state)
 	assert_int_equal(ledger_open(&l, &o, NULL), -EINVAL);
 }
 
+/* The receipt member: its text kept whole, newlines and the escapes a
+ * receipt needs decoded, anything else refused. */
+static void test_receipt_member(void **state)
+{
+	static const char ok[] =
+		"{\"accepted\":[1],\"duplicate\":[],\"rejected\":[],"
+		"\"receipt\":\"eco2-receipt/v1\\nkid 0102030405060708\\n1 0\\n\\nl\\u002fog\\n1\\n\\\"x\\\\\\n\\n\xe2\x80\x94 l abc=\\n\"}";
+	static const char *const bad[] = {
+		"{\"receipt\":\"a\\tb\"}",             /* a tab escape */
+		"{\"receipt\":\"a\\u2014b\"}",         /* non-ASCII by escape */
+		"{\"receipt\":\"a\\u0001b\"}",         /* a control character */
+		"{\"receipt\":\"a\nb\"}",               /* a raw newline */
+		"{\"receipt\":\"ab\"",                   /* unterminated */
+		"{\"receipt\":\"a\",\"receipt\":\"b\"}", /* twice */
+		"{\"receipt\":12}",
+	};
+	struct ledger_resp r;
+	char err[96];
+
+	(void)state;
+	assert_int_equal(ledger_resp_parse(ok, strlen(ok), 4, &r, err, sizeof(err)), 0);
+	assert_non_null(r.receipt);
+	assert_string_equal(r.receipt, "eco2-receipt/v1\nkid 0102030405060708\n1 0\n\nl/og\n1\n\"x\\\n\n\xe2\x80\x94 l abc=\n");
+	assert_int_equal(r.receipt_len, strlen(r.receipt));
+	ledger_resp_free(&r);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(ledger_resp_parse(bad[i], strlen(bad[i]), 4, &r, err, sizeof(err)), -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_receipt_member),
 		cmocka_unit_test(test_only_acknowledged_seqs_marked),
 		cmocka_unit_test(test_plain_http_refused),
+		cmocka_unit_test(test_head),
 		cmocka_unit_test(test_full_answer),
 		cmocka_unit_test(test_whitespace_order_escapes),
 		cmocka_unit_test(test_long_reason_truncated),

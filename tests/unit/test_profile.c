@@ -434,6 +434,178 @@ static void test_missing_file(void **state)
 	assert_non_null(strstr(messages, "cannot read: Is a directory"));
 }
 
+
+/* Answers built byte by byte from the published layouts (README.md),
+ * decoded through the shipped polled profiles. */
+static double poll_value(const profile_t *p, enum eco2_role role, const uint8_t *pdu, size_t len)
+{
+	const struct diag_field *f = NULL;
+	const struct diag_req *r = profile_poll_of(p, role, &f);
+	struct eco2_sample s[DIAG_MAX_FIELDS];
+	uint8_t nrc;
+	int n;
+
+	assert_non_null(r);
+	assert_int_equal(diag_classify(r, pdu, len, &nrc), DIAG_POSITIVE);
+	n = diag_decode(r, pdu, len, 1, s, DIAG_MAX_FIELDS);
+	for (int i = 0; i < n; i++)
+		if (s[i].role == role)
+			return s[i].value;
+	fail_msg("%s not decoded", profile_role_name(role));
+	return 0;
+}
+
+static void test_poll_profiles(void **state)
+{
+	(void)state;
+	profile_t *p = load_shipped("hyundai-ioniq5.profile");
+	const struct diag_req *r;
+	size_t n;
+	uint8_t bms[62] = { 0x62, 0x01, 0x01 }, clu[15] = { 0x62, 0xb0, 0x02 };
+
+	r = profile_polls(p, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(r[0].name, "cluster");
+	assert_int_equal(r[0].tx_id, 0x7c6);
+	assert_int_equal(r[0].rx_id, 0x7ce);
+	assert_false(r[0].ext);
+	assert_int_equal(r[1].answer_len, 62);
+	assert_int_equal(r[1].interval_ms[DIAG_DRIVING], 1000);
+	assert_int_equal(r[1].interval_ms[DIAG_CHARGING], 10000);
+	assert_int_equal(r[1].interval_ms[DIAG_PARKED], 0);
+	assert_null(profile_dbc(p));
+	assert_int_equal(profile_roles(p), (1u << ROLE_ODOMETER) | (1u << ROLE_PACK_VOLTAGE) |
+			 (1u << ROLE_PACK_CURRENT) | (1u << ROLE_DISCHARGE_TOTAL) |
+			 (1u << ROLE_REGEN_TOTAL) | (1u << ROLE_IGNITION));
+	/* odometer bytes 6..8 = 01 E2 40: 123456 km */
+	clu[3 + 6] = 0x01; clu[3 + 7] = 0xe2; clu[3 + 8] = 0x40;
+	assert_close(poll_value(p, ROLE_ODOMETER, clu, sizeof(clu)), 123456000.0);
+	/* a 24-bit counter wraps at 2^24 km */
+	assert_close(profile_odo_wrap_m(p), 16777216.0 * 1000);
+	/* current FF 38 = -200 -> -20.0 A; the BMS counts discharge positive */
+	bms[3 + 10] = 0xff; bms[3 + 11] = 0x38;
+	assert_close(poll_value(p, ROLE_PACK_CURRENT, bms, sizeof(bms)), -20.0);
+	bms[3 + 12] = 0x0e; bms[3 + 13] = 0xd8;          /* 3800 -> 380.0 V */
+	assert_close(poll_value(p, ROLE_PACK_VOLTAGE, bms, sizeof(bms)), 380.0);
+	bms[3 + 44] = 0x30; bms[3 + 45] = 0x39;          /* CED 12345 -> 1234.5 kWh */
+	assert_close(poll_value(p, ROLE_DISCHARGE_TOTAL, bms, sizeof(bms)), 1234500.0);
+	bms[3 + 41] = 0x10;                              /* CEC 16 -> 1.6 kWh */
+	assert_close(poll_value(p, ROLE_REGEN_TOTAL, bms, sizeof(bms)), 1600.0);
+	bms[3 + 50] = 0x04;
+	assert_close(poll_value(p, ROLE_IGNITION, bms, sizeof(bms)), 1.0);
+	profile_free(p);
+
+	/* The Kona's odometer sits three bytes later. */
+	p = load_shipped("hyundai-kona-ev-poll.profile");
+	memset(clu + 3, 0, sizeof(clu) - 3);
+	clu[3 + 9] = 0x00; clu[3 + 10] = 0x30; clu[3 + 11] = 0x39;
+	assert_close(poll_value(p, ROLE_ODOMETER, clu, sizeof(clu)), 12345000.0);
+	profile_free(p);
+
+	/* OBD-II: PID A6 0.1 km, PID 9A 1/64 V and 0.1 A - 3276.8 A */
+	p = load_shipped("obd2-ev.profile");
+	const uint8_t a6[] = { 0x41, 0xa6, 0x00, 0x01, 0xe2, 0x40 };
+	const uint8_t a9a[] = { 0x41, 0x9a, 0x00, 0x00, 0x60, 0x40, 0x80, 0xc8 };
+	assert_close(poll_value(p, ROLE_ODOMETER, a6, sizeof(a6)), 12345600.0);
+	assert_close(poll_value(p, ROLE_PACK_VOLTAGE, a9a, sizeof(a9a)), 385.0);
+	assert_close(poll_value(p, ROLE_PACK_CURRENT, a9a, sizeof(a9a)), 20.0);
+	assert_close(profile_odo_wrap_m(p), 4294967296.0 * 100);
+	profile_free(p);
+
+	/* J1939: the request carries PGN 65217 = C1 FE 00 to everybody from
+	 * the logger's address, in PGN 59904 at priority 6: 18EAFFFB. */
+	p = load_shipped("j1939-poll.profile");
+	r = profile_polls(p, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(r[0].kind, DIAG_J1939);
+	assert_int_equal(r[0].pgn, 65217);
+	assert_int_equal(r[0].req_len, 3);
+	assert_memory_equal(r[0].req, "\xc1\xfe\x00", 3);
+	assert_int_equal(r[0].tx_id, 0x18eafffb);
+	assert_true(r[0].ext);
+	assert_null(profile_poll_of(p, ROLE_ODOMETER, NULL));   /* decoded by [signals] */
+	profile_free(p);
+
+	/* Broadcast and polled together. */
+	p = load_shipped("reference-poll.profile");
+	r = profile_polls(p, &n);
+	assert_int_equal(n, 2);
+	assert_non_null(profile_signal(p, ROLE_IGNITION));
+	assert_non_null(profile_poll_of(p, ROLE_ODOMETER, NULL));
+	assert_int_equal(profile_roles(p), (1u << ROLE_COUNT) - 1);
+	profile_free(p);
+}
+
+static void test_poll_errors(void **state)
+{
+	(void)state;
+	const char *head = "[vehicle]\nname = x\n[poll.a]\necu = 7E0 7E8\nrequest = 01 A6\ndriving_s = 1\n";
+	char buf[1024];
+
+#define POLL_ERR(extra, needle) do { \
+		snprintf(buf, sizeof(buf), "%s%s", head, extra); \
+		expect_error(buf, needle); \
+	} while (0)
+	/* Only reads can be declared. */
+	expect_error("[vehicle]\n[poll.a]\necu = 7E0 7E8\nrequest = 2E F1 90 00\n",
+		     "t.profile:4: [poll.a] request: service 2E is not a read this agent may send");
+	expect_error("[vehicle]\n[poll.a]\necu = 7E0 7E8\nrequest = 10 03\n",
+		     "t.profile:4: [poll.a] request: service 10 is not a read");
+	expect_error("[vehicle]\n[poll.a]\necu = 7E0 7E8\nrequest = 22 01\n",
+		     "t.profile:4: [poll.a] request: service 22 takes 2 parameter bytes, not 1");
+	expect_error("[vehicle]\n[poll.a]\necu = 7E0 7E8\nrequest = zz\n",
+		     "t.profile:4: [poll.a] request: expected hex bytes");
+	POLL_ERR("odometer = 0:4 * 0.1\n", "t.profile:7: [poll.a] odometer: give the unit");
+	POLL_ERR("odometer = 0:4 * 0.1 V\n", "t.profile:7: [poll.a] odometer: unit 'V' is a voltage; odometer needs a distance");
+	POLL_ERR("odometer = 0:9 km\n", "t.profile:7: [poll.a] odometer: expected POS[:LEN|.BIT]");
+	POLL_ERR("odometer = 0.8\n", "t.profile:7: [poll.a] odometer: expected POS");
+	POLL_ERR("odometer = 0:4 km\nignition = 5.1 km\n", "t.profile:8: [poll.a] ignition: a state takes no unit");
+	POLL_ERR("odometer = 0:4 km\nodometer = 0:4 km\n", "t.profile:8: odometer: mapped twice (first on line 7)");
+	POLL_ERR("odometer = 0:4 km\nfoo = 1\n", "t.profile:8: [poll.a] foo: unknown key");
+	POLL_ERR("odometer = 0:4 km\ndriving_s = 2\n", "t.profile:8: [poll.a] driving_s: set twice");
+	POLL_ERR("odometer = 0:4 km\nparked_s = 0.001\n", "t.profile:8: [poll.a] parked_s: expected 0 (never) or 0.01 to 86400");
+	POLL_ERR("odometer = 0:4 km\nto = 00\n", "t.profile:8: [poll.a] to: only for a J1939 request");
+	POLL_ERR("odometer = 0:4 km\nanswer_bytes = 4\n", "[poll.a] answer_bytes: 4 is shorter than the 6 bytes the roles read");
+	POLL_ERR("odometer = 0:4 km\n[poll.b]\necu = 7E0 7E9\nrequest = 01 0D\ndriving_s = 1\nspeed = 0 km/h\n",
+		 "t.profile:9: [poll.b] ecu: ids 7E0/7E9 clash with [poll.a]");
+	POLL_ERR("odometer = 0:4 km\n[poll.b]\necu = 7E8 7E0\nrequest = 01 0D\ndriving_s = 1\nspeed = 0 km/h\n",
+		 "[poll.b] ecu: ids 7E8/7E0 clash with [poll.a]");
+	/* 10 ms between requests of two frames each: 27000 bit/s, 5.4 % */
+	expect_error("[vehicle]\n[poll.a]\necu = 7E0 7E8\nrequest = 01 A6\ndriving_s = 0.01\nodometer = 0:4 km\n",
+		     "t.profile: [poll]: polling takes up to 5.40 % of the 500000 bit/s bus while driving, over budget_pct = 1");
+	expect_error("[vehicle]\n[poll]\nbudget_pct = 2\n[poll.a]\necu = 7E0 7E8\nrequest = 01 A6\ndriving_s = 0.01\nodometer = 0:4 km\n",
+		     "t.profile:3: [poll]: polling takes up to 5.40 %");
+	expect_error("[vehicle]\n[poll.a]\necu = 7E0 7E0\nrequest = 01 A6\ndriving_s = 1\nodometer = 0:4 km\n",
+		     "t.profile:3: [poll.a] ecu: the answer id must differ");
+	expect_error("[vehicle]\n[poll.a]\necu = 7E0 18DAF100\nrequest = 01 A6\ndriving_s = 1\nodometer = 0:4 km\n",
+		     "t.profile:3: [poll.a] ecu: both ids 11-bit or both 29-bit");
+	expect_error("[vehicle]\n[poll.a]\nrequest = 01 A6\nodometer = 0:4 km\n",
+		     "t.profile:3: [poll.a] ecu: required");
+	expect_error("[vehicle]\n[poll.a]\necu = 7E0 7E8\nrequest = 01 A6\nodometer = 0:4 km\n",
+		     "t.profile:3: [poll.a] driving_s: required");
+	expect_error("[vehicle]\n[poll]\npadding = XYZ\n", "t.profile:3: [poll] padding: expected a byte in hex");
+	expect_error("[vehicle]\n[poll]\nbitrate = 5\n", "t.profile:3: [poll] bitrate: expected 10000 to 1000000");
+	expect_error("[vehicle]\n[poll]\nspeed = 1\n", "t.profile:3: [poll] speed: unknown key");
+	/* A role in [signals] and in a request; [signals] without a DBC. */
+	expect_error("[vehicle]\ndbc = reference.dbc\n[signals]\nodometer = VCU_Odometer.Odometer\n"
+		     "[poll.a]\necu = 7E0 7E8\nrequest = 01 A6\ndriving_s = 1\nodometer = 0:4 km\n",
+		     "t.profile:9: odometer: mapped twice (first on line 4)");
+	expect_error("[vehicle]\n[signals]\nignition = VCU_Status.Ignition\n"
+		     "[poll.a]\necu = 7E0 7E8\nrequest = 01 A6\ndriving_s = 1\nodometer = 0:4 km\n",
+		     "[vehicle]: dbc = FILE or j1939 = builtin is required for [signals]");
+	/* J1939: fields belong in [signals]; the PGN must be decoded there. */
+	expect_error("[vehicle]\nj1939 = builtin\n[signals]\nodometer = HRVD.HighResTotalVehicleDistance\n"
+		     "[poll.d]\nj1939 = 65248\ndriving_s = 1\n",
+		     "t.profile:6: [poll.d] j1939: no role in [signals] is read from PGN 65248");
+	expect_error("[vehicle]\nj1939 = builtin\n[signals]\nodometer = HRVD.HighResTotalVehicleDistance\n"
+		     "[poll.d]\nj1939 = 65217\ndriving_s = 1\nspeed = 0 km/h\n",
+		     "t.profile:6: [poll.d]: a J1939 request takes j1939, to and the intervals only");
+	expect_error("[vehicle]\nj1939 = builtin\n[signals]\nodometer = HRVD.HighResTotalVehicleDistance\n"
+		     "[poll.d]\nj1939 = 65217\nto = FE\ndriving_s = 1\n",
+		     "t.profile:7: [poll.d] to: expected a J1939 address");
+#undef POLL_ERR
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +619,8 @@ int main(void)
 		cmocka_unit_test_setup(test_errors, setup),
 		cmocka_unit_test_setup(test_overrides, setup),
 		cmocka_unit_test_setup(test_missing_file, setup),
+		cmocka_unit_test_setup(test_poll_profiles, setup),
+		cmocka_unit_test_setup(test_poll_errors, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

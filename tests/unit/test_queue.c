@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sodium.h>
 
 #include "upload/queue.c"
@@ -436,6 +437,198 @@ static void test_checkpoint_and_counters(void **state)
 	queue_close(q);
 }
 
+/* The quota bounds the records, never the checkpoint: with the records at
+ * the quota a checkpoint of 200 KB still goes in, and the records' share
+ * of the file stays within the quota. A checkpoint beyond what the writer
+ * said it would write (state_max_bytes) is held by the hard cap. */
+static void test_checkpoint_outside_quota(void **state)
+{
+	char *path = *state;
+	struct queue_opts o = { .max_bytes = (int64_t)128 * 1024, .state_max_bytes = 256 * 1024 };
+	struct maker m = { .size = 1000 };
+	uint8_t *big = calloc(1, 4u << 20);
+	int64_t quota_pages, pages, freel;
+	int ret = 0;
+	queue_t *q = NULL;
+
+	assert_non_null(big);
+	assert_int_equal(queue_open(&q, path, &o), 0);
+	while (!ret)
+		ret = queue_append(q, make, &m, NULL);
+	assert_int_equal(ret, -ENOSPC);
+	assert_true(q->quota_hit);
+	quota_pages = o.max_bytes / q->page_size;
+	for (size_t len = 1000; len <= 200000; len *= 2) {
+		memset(big, (int)len, len);
+		assert_int_equal(queue_checkpoint_put(q, big, len, (int64_t)len), 0);
+		assert_int_equal(queue_append(q, make, &m, NULL), -ENOSPC);
+		pages = sql_int(q, "PRAGMA page_count");
+		freel = sql_int(q, "PRAGMA freelist_count");
+		/* the file holds the records' quota and the checkpoint beside */
+		assert_true(pages - freel - q->state_pages <= quota_pages);
+		assert_true(q->state_pages >= (int64_t)(len / (size_t)q->page_size));
+	}
+	/* the checkpoint gone, the records still may not pass the quota */
+	assert_int_equal(queue_checkpoint_clear(q), 0);
+	ret = 0;
+	for (int i = 0; i < 200 && !ret; i++)
+		ret = queue_append(q, make, &m, NULL);
+	assert_int_equal(ret, -ENOSPC);
+	assert_true(sql_int(q, "PRAGMA page_count") - sql_int(q, "PRAGMA freelist_count") <=
+		    quota_pages + 1);
+	/* far beyond the writer's own bound: the hard cap refuses it */
+	assert_int_equal(queue_checkpoint_put(q, big, 4u << 20, 1), -ENOSPC);
+	queue_close(q);
+	free(big);
+}
+
+/* A refused checkpoint moves aside with its reason, the new one takes its
+ * place in the same transaction, and only the newest two are kept. */
+static void test_checkpoint_reject(void **state)
+{
+	char *path = *state;
+	queue_t *q = NULL;
+	void *blob = NULL;
+	size_t len = 0;
+	int64_t t = 0, when = 0;
+	uint64_t n = 0;
+	char why[64];
+
+	assert_int_equal(queue_open(&q, path, NULL), 0);
+	assert_int_equal(queue_checkpoint_rejected(q, &n, &when, why, sizeof(why)), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(queue_checkpoint_put(q, "forged", 6, 1000), 0);
+	assert_int_equal(queue_checkpoint_reject(q, "its tag does not verify", "fresh", 5, 2000), 0);
+	assert_int_equal(queue_checkpoint_get(q, &blob, &len, &t), 0);
+	assert_int_equal(len, 5);
+	assert_memory_equal(blob, "fresh", 5);
+	free(blob);
+	assert_int_equal(queue_checkpoint_rejected(q, &n, &when, why, sizeof(why)), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(why, "its tag does not verify");
+	assert_true(when > 0);
+	assert_int_equal(sql_int(q, "SELECT t FROM checkpoint_rejected"), 1000);
+	assert_int_equal(sql_int(q, "SELECT length(blob) FROM checkpoint_rejected"), 6);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(queue_checkpoint_reject(q, "again", NULL, 0, 0), 0);
+	assert_int_equal(queue_checkpoint_get(q, &blob, &len, &t), -ENOENT);
+	assert_int_equal(queue_checkpoint_rejected(q, &n, &when, why, sizeof(why)), 0);
+	assert_int_equal(n, 2);
+	queue_close(q);
+}
+
+/* Reconciling with a ledger head: marks follow the ledger, records the
+ * store pruned after an acknowledgement are counted as missing. */
+static void test_resync(void **state)
+{
+	char *path = *state;
+	struct maker m = { .size = 50 };
+	uint64_t seqs[10], re, ack, miss, seq;
+	uint8_t h[32], h2[32];
+	struct queue_stats st;
+	int64_t t;
+	queue_t *q = NULL;
+	size_t n;
+
+	assert_int_equal(queue_open(&q, path, NULL), 0);
+	assert_int_equal(queue_ledger_head_get(q, &seq, &t), -ENOENT);
+	assert_int_equal(queue_append_batch(q, make, &m, 10, &n), 0);
+	for (int i = 0; i < 10; i++)
+		seqs[i] = (uint64_t)i + 1;
+	assert_int_equal(queue_mark_uploaded(q, seqs, 10), 0);
+	/* a ledger restored to head 4: 5..10 go again */
+	assert_int_equal(queue_resync(q, 4, &re, &ack, &miss), 0);
+	assert_int_equal(re, 6);
+	assert_int_equal(ack, 0);
+	assert_int_equal(miss, 0);
+	assert_int_equal(queue_stats(q, &st), 0);
+	assert_int_equal(st.pending, 6);
+	assert_int_equal(st.oldest_pending_seq, 5);
+	/* a ledger ahead of the marks: up to 7 is uploaded */
+	assert_int_equal(queue_resync(q, 7, &re, &ack, &miss), 0);
+	assert_int_equal(re, 0);
+	assert_int_equal(ack, 3);
+	assert_int_equal(queue_stats(q, &st), 0);
+	assert_int_equal(st.pending, 3);
+	/* records 1..5 pruned, then a ledger restored to head 2 */
+	assert_int_equal(queue_mark_uploaded(q, seqs, 10), 0);
+	assert_int_equal(sqlite3_exec(q->db, "DELETE FROM records WHERE seq <= 5", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(queue_resync(q, 2, &re, &ack, &miss), 0);
+	assert_int_equal(miss, 3);
+	assert_int_equal(re, 5);
+	/* the stored hash of a record, and none for a pruned one */
+	assert_int_equal(queue_record_hash(q, 5, h), -ENOENT);
+	assert_int_equal(queue_record_hash(q, 10, h), 0);
+	assert_int_equal(queue_head(q, &seq, h2), 0);
+	assert_memory_equal(h, h2, 32);
+	/* the ledger's head as last read */
+	assert_int_equal(queue_ledger_head_put(q, 9, 12345), 0);
+	assert_int_equal(queue_ledger_head_get(q, &seq, &t), 0);
+	assert_int_equal(seq, 9);
+	assert_int_equal(t, 12345);
+	queue_close(q);
+}
+
+/* Only a regular file (or nothing yet) is a store; one that cannot be
+ * written is refused at open, not retried. */
+static void test_store_path(void **state)
+{
+	char *path = *state, p[600];
+	queue_t *q = NULL;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s.fifo", path);
+	assert_int_equal(mkfifo(p, 0600), 0);
+	assert_int_equal(queue_open(&q, p, NULL), -EINVAL);   /* at once: no blocking open */
+	unlink(p);
+	snprintf(p, sizeof(p), "%s.dir", path);
+	assert_int_equal(mkdir(p, 0700), 0);
+	assert_int_equal(queue_open(&q, p, NULL), -EISDIR);
+	rmdir(p);
+	assert_int_equal(queue_open(&q, "/dev/zero", NULL), -EINVAL);
+	assert_null(q);
+	/* immutable (chattr +i) where the file system and privileges allow */
+	assert_int_equal(queue_open(&q, path, NULL), 0);
+	queue_close(q);
+	q = NULL;
+	snprintf(p, sizeof(p), "chattr +i '%s' 2>/dev/null", path);
+	if (system(p) == 0) {
+		assert_int_equal(queue_open(&q, path, NULL), -EROFS);
+		snprintf(p, sizeof(p), "chattr -i '%s'", path);
+		assert_int_equal(system(p), 0);
+	} else {
+		print_message("# chattr +i refused here: the immutable case is not run\n");
+	}
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+/* The disk reserve: made at open, given back when asked, made whole again
+ * after the next stored record. */
+static void test_reserve(void **state)
+{
+	char *path = *state, rp[600];
+	struct queue_opts o = { .reserve_bytes = 64 * 1024 };
+	struct maker m = { .size = 10 };
+	struct stat st;
+	queue_t *q = NULL;
+
+	snprintf(rp, sizeof(rp), "%s-reserve", path);
+	assert_int_equal(queue_open(&q, path, &o), 0);
+	assert_int_equal(stat(rp, &st), 0);
+	assert_int_equal(st.st_size, 64 * 1024);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_true(reserve_release(q));
+	assert_int_equal(stat(rp, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_false(reserve_release(q));   /* nothing left to give */
+	assert_int_equal(queue_append(q, make, &m, NULL), 0);
+	assert_int_equal(stat(rp, &st), 0);
+	assert_int_equal(st.st_size, 64 * 1024);
+	queue_close(q);
+}
+
 static int walk_cb(uint64_t seq, const uint8_t *bytes, size_t len, void *ctx)
 {
 	uint64_t *next = ctx;
@@ -461,6 +654,65 @@ static void test_walk(void **state)
 	/* uploaded records are still exported; the callback's value stops it */
 	assert_int_equal(queue_walk(q, 4, walk_cb, &next), 42);
 	assert_int_equal(next, 8);
+	queue_close(q);
+}
+
+static int receipt_cb(const struct queue_receipt *r, void *ctx)
+{
+	char *out = ctx;
+	size_t n = strlen(out);
+
+	snprintf(out + n, 256 - n, "%llu-%llu@%llu:%.*s;", (unsigned long long)r->first_seq,
+		 (unsigned long long)r->last_seq, (unsigned long long)r->tree_size, (int)r->len, r->text);
+	return 0;
+}
+
+/* Receipts are kept in the transaction that marks their records, read
+ * back by seq, and go with the last record they prove when pruned; a
+ * version 1 store gains the table on its first writable open. */
+static void test_receipts(void **state)
+{
+	char *path = *state;
+	struct maker m = { .size = 10 };
+	queue_t *q = NULL;
+	uint64_t s12[2] = { 1, 2 }, s35[3] = { 3, 4, 5 };
+	struct queue_receipt r1 = { 1, 2, 7, "first", 5 }, r2 = { 3, 5, 10, "second", 6 };
+	char out[256] = "";
+	struct queue_stats st;
+	size_t n;
+
+	assert_int_equal(queue_open(&q, path, NULL), 0);
+	assert_int_equal(queue_append_batch(q, make, &m, 8, &n), 0);
+	assert_int_equal(queue_mark_uploaded_receipt(q, s12, 2, &r1), 0);
+	assert_int_equal(queue_mark_uploaded_receipt(q, s35, 3, &r2), 0);
+	assert_int_equal(queue_mark_uploaded_receipt(q, s35, 0, &r2), -EINVAL);
+	assert_int_equal(queue_stats(q, &st), 0);
+	assert_int_equal(st.uploaded, 5);
+	assert_int_equal(queue_receipts_walk(q, 1, receipt_cb, out), 0);
+	assert_string_equal(out, "1-2@7:first;3-5@10:second;");
+	out[0] = '\0';
+	assert_int_equal(queue_receipts_walk(q, 3, receipt_cb, out), 0);
+	assert_string_equal(out, "3-5@10:second;");
+	/* pruning the uploaded records 1..5 takes the receipt of 1..2; one
+	 * that also proves record 6, still stored, stays */
+	assert_int_equal(exec(q, "UPDATE receipts SET last_seq = 6 WHERE first_seq = 3"), 0);
+	assert_int_equal(prune_uploaded(q), 5);
+	out[0] = '\0';
+	assert_int_equal(queue_receipts_walk(q, 0, receipt_cb, out), 0);
+	assert_string_equal(out, "3-6@10:second;");
+	queue_close(q);
+	/* a version 1 store migrates */
+	assert_int_equal(queue_open(&q, path, NULL), 0);
+	assert_int_equal(exec(q, "DROP TABLE receipts; DROP TABLE checkpoint_rejected; "
+			      "ALTER TABLE agent_state DROP COLUMN ledger_seq; "
+			      "ALTER TABLE agent_state DROP COLUMN ledger_checked; "
+			      "PRAGMA user_version = 1"), 0);
+	queue_close(q);
+	assert_int_equal(queue_open(&q, path, NULL), 0);
+	assert_int_equal(sql_int(q, "PRAGMA user_version"), 2);
+	assert_int_equal(sql_int(q, "SELECT count(*) FROM receipts"), 0);
+	assert_int_equal(sql_int(q, "SELECT count(*) FROM checkpoint_rejected"), 0);
+	assert_int_equal(sql_int(q, "SELECT count(ledger_seq) FROM agent_state"), 0);
 	queue_close(q);
 }
 
@@ -513,8 +765,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_quota_full_and_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_and_counters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_outside_quota, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_reject, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reserve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_walk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_store_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_receipts, setup, teardown),
 	};
 
 	if (sodium_init() < 0)

@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "lib/log.h"
+#include "crypto/es256.h"
 #include "crypto/signer.h"
 
 static char dir[64];
@@ -139,6 +140,14 @@ static void round_trip(int alg)
 	msg[17] ^= 1;
 	sig[40] ^= 0x80;
 	assert_int_not_equal(verify(alg, pub, msg, sizeof(msg), sig), 0);
+	/* ES256: every signature in the one low-S form (s <= n/2); about
+	 * half of 32 unnormalised ones would be high. */
+	for (int i = 0; alg == COSE_ALG_ES256 && i < 32; i++) {
+		msg[0] = (uint8_t)i;
+		assert_int_equal(signer_sign(s, msg, sizeof(msg), sig), 0);
+		assert_int_equal(verify(alg, pub, msg, sizeof(msg), sig), 0);
+		assert_true(es256_s_is_low(sig));
+	}
 	signer_close(s);
 
 	/* Re-opening the file gives the same key. */
@@ -147,6 +156,122 @@ static void round_trip(int alg)
 	assert_int_equal(signer_pubkey(s, pub2), n);
 	assert_memory_equal(pub, pub2, n);
 	signer_close(s);
+}
+
+/* State tags (signer_tag): the file key's MAC recomputed here from its
+ * definition (crypto_kdf of the private key, HMAC-SHA256 of the tag
+ * digest); deterministic per message; any change refused; a signature
+ * over the tag digest accepted as the other kind, one over the raw
+ * message or by another key not. */
+static void tag_digest(const uint8_t *msg, size_t len, uint8_t d[32])
+{
+	static const char ctx[] = "eco2-agent state tag v1";
+	crypto_hash_sha256_state h;
+
+	crypto_hash_sha256_init(&h);
+	crypto_hash_sha256_update(&h, (const uint8_t *)ctx, sizeof(ctx) - 1);
+	crypto_hash_sha256_update(&h, msg, len);
+	crypto_hash_sha256_final(&h, d);
+}
+
+/* The private key's 32 bytes as the file holds them: the Ed25519 seed
+ * (PKCS#8 DER, last 32 bytes) or the P-256 scalar (mbedTLS parses it). */
+static void private_bytes(int alg, uint8_t out[32])
+{
+	mbedtls_pk_context pk;
+	FILE *f = fopen(path, "rb");
+	unsigned char pem[2048] = { 0 }, der[64];
+	size_t n, dn = 0;
+
+	assert_non_null(f);
+	n = fread(pem, 1, sizeof(pem) - 1, f);
+	fclose(f);
+	if (alg == COSE_ALG_EDDSA) {
+		const char *b = strstr((char *)pem, "\n") + 1, *e = strstr(b, "-----END");
+		char b64[128];
+		size_t k = 0;
+
+		for (const char *c = b; c < e; c++)
+			if (*c != '\n')
+				b64[k++] = *c;
+		assert_int_equal(mbedtls_base64_decode(der, sizeof(der), &dn, (unsigned char *)b64, k), 0);
+		assert_int_equal(dn, 48);
+		memcpy(out, der + 16, 32);
+		return;
+	}
+	mbedtls_pk_init(&pk);
+	assert_int_equal(mbedtls_pk_parse_key(&pk, pem, n + 1, NULL, 0), 0);
+	assert_int_equal(mbedtls_mpi_write_binary(&mbedtls_pk_ec(pk)->d, out, 32), 0);
+	mbedtls_pk_free(&pk);
+}
+
+static void state_tags(int alg, const char *other_uri)
+{
+	signer_t *s = NULL, *o = NULL;
+	uint8_t msg[1000], tag[SIGNER_TAG_MAX], tag2[SIGNER_TAG_MAX], want[33];
+	uint8_t master[32], key[32], d[32];
+	size_t len = 0, len2 = 0;
+
+	randombytes_buf(msg, sizeof(msg));
+	assert_int_equal(signer_keygen(uri, NULL, alg), 0);
+	assert_int_equal(signer_keygen(other_uri, NULL, alg), 0);
+	assert_int_equal(signer_open(&s, uri, NULL), 0);
+	assert_int_equal(signer_open(&o, other_uri, NULL), 0);
+	assert_non_null(strstr(signer_tag_scheme(s), "derived from the key file"));
+
+	assert_int_equal(signer_tag(s, msg, sizeof(msg), tag, &len), 0);
+	assert_int_equal(len, 33);
+	private_bytes(alg, master);
+	assert_int_equal(crypto_kdf_derive_from_key(key, 32, 1, "eco2stat", master), 0);
+	tag_digest(msg, sizeof(msg), d);
+	want[0] = SIGNER_TAG_HMAC;
+	crypto_auth_hmacsha256(want + 1, d, 32, key);
+	assert_memory_equal(tag, want, 33);
+	assert_int_equal(signer_tag(s, msg, sizeof(msg), tag2, &len2), 0);
+	assert_memory_equal(tag, tag2, 33);
+	assert_int_equal(signer_tag_check(s, msg, sizeof(msg), tag, len), 0);
+
+	/* any change: the message, the tag, its kind, its length, the key */
+	for (size_t i = 0; i < sizeof(msg); i += 37) {
+		msg[i] ^= 1;
+		assert_int_equal(signer_tag_check(s, msg, sizeof(msg), tag, len), -EBADMSG);
+		msg[i] ^= 1;
+	}
+	for (size_t i = 0; i < len; i++) {
+		tag[i] ^= 0x40;
+		assert_int_equal(signer_tag_check(s, msg, sizeof(msg), tag, len), -EBADMSG);
+		tag[i] ^= 0x40;
+	}
+	assert_int_equal(signer_tag_check(s, msg, sizeof(msg), tag, len - 1), -EBADMSG);
+	assert_int_equal(signer_tag_check(s, msg, sizeof(msg), tag, 0), -EBADMSG);
+	assert_int_equal(signer_tag_check(o, msg, sizeof(msg), tag, len), -EBADMSG);
+	assert_int_equal(signer_tag(s, msg, sizeof(msg) - 1, tag2, &len2), 0);
+	assert_memory_not_equal(tag, tag2, 33);
+
+	/* the signature kind: over the tag digest, by this key */
+	tag2[0] = SIGNER_TAG_SIG;
+	assert_int_equal(signer_sign(s, d, 32, tag2 + 1), 0);
+	assert_int_equal(signer_tag_check(s, msg, sizeof(msg), tag2, 65), 0);
+	assert_int_equal(signer_tag_check(s, msg, sizeof(msg), tag2, 33), -EBADMSG);
+	assert_int_equal(signer_sign(o, d, 32, tag2 + 1), 0);
+	assert_int_equal(signer_tag_check(s, msg, sizeof(msg), tag2, 65), -EBADMSG);
+	assert_int_equal(signer_sign(s, msg, sizeof(msg), tag2 + 1), 0);
+	assert_int_equal(signer_tag_check(s, msg, sizeof(msg), tag2, 65), -EBADMSG);
+	sodium_memzero(master, sizeof(master));
+	signer_close(s);
+	signer_close(o);
+}
+
+static void test_state_tags(void **state)
+{
+	char other[sizeof(dir) + 32];
+	(void)state;
+
+	snprintf(other, sizeof(other), "file:%s/other-ed.key", dir);
+	state_tags(COSE_ALG_EDDSA, other);
+	unlink(path);
+	snprintf(other, sizeof(other), "file:%s/other-p256.key", dir);
+	state_tags(COSE_ALG_ES256, other);
 }
 
 static void test_ed25519_round_trip(void **state)
@@ -349,6 +474,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_overwrite, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_inputs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spki_pem, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_tags, setup, teardown),
 		cmocka_unit_test(test_alg_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

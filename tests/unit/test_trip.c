@@ -19,6 +19,7 @@
 #define T0_NS 1700000000000000000ull   /* 2023-11-14T22:13:20Z */
 #define MAX_RECS 16
 #define ODO_START_M 12345678.9   /* where rig_init() puts the car */
+#define STUCK_DUP 2              /* duplicated frames: well below a stuck clock */
 
 struct rig {
 	trip_t *t;
@@ -577,6 +578,74 @@ static void test_impossible_values(void **state)
 	rig_free(&r);
 }
 
+/* Frames whose stamps do not advance: the odometer's ticks alone would
+ * make a distance with no energy at all. Recorded, and flagged. */
+static void test_clock_stuck(void **state)
+{
+	struct rig r;
+	double odo = ODO_START_M;
+	(void)state;
+
+	rig_init(&r, 10, 0);
+	put(&r, ROLE_IGNITION, 1);
+	for (int i = 0; i < 300; i++) {
+		odo += 10;
+		put(&r, ROLE_SPEED, 50);
+		put(&r, ROLE_ODOMETER, odo);
+		put(&r, ROLE_PACK_VOLTAGE, 400);
+		put(&r, ROLE_PACK_CURRENT, 50);
+	}
+	put(&r, ROLE_IGNITION, 0);
+	assert_int_equal(r.n, 1);
+	assert_true(r.recs[0].flags & ECO2_FLAG_CLOCK_STUCK);
+	assert_true(r.recs[0].distance_m > 0);      /* the ticks are still counted ... */
+	assert_int_equal(r.recs[0].discharge_wh, 0);  /* ... with no energy: hence the flag */
+	rig_free(&r);
+
+	/* one duplicated frame in a normal drive is no stuck clock */
+	rig_init(&r, 100, 0);
+	drive_away(&r);
+	for (int i = 0; i < STUCK_DUP; i++)
+		put(&r, ROLE_SPEED, r.speed_kmh);
+	run(&r, 5, 60, 8000);
+	pull_over(&r);
+	assert_int_equal(r.n, 1);
+	assert_false(r.recs[0].flags & ECO2_FLAG_CLOCK_STUCK);
+	rig_free(&r);
+}
+
+/* A trip whose every odometer reading was refused (each one behind the
+ * last), with no speed and no energy: nothing to count, but it happened
+ * and was anomalous: recorded with its flags, not dropped. An ignition
+ * cycle with nothing wrong and nothing driven is still no trip. */
+static void test_all_anomalous_trip(void **state)
+{
+	struct rig r;
+	(void)state;
+
+	rig_init(&r, 100, 0);
+	r.ign = 1;
+	for (int i = 0; i < 20; i++) {
+		r.odo_add_m -= 1000;   /* every reading a kilometre behind the last */
+		run(&r, 1, 0, 0);
+	}
+	r.ign = 0;
+	run(&r, 1, 0, 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.recs[0].distance_m, 0);
+	assert_int_equal(r.recs[0].discharge_wh, 0);
+	assert_true(r.recs[0].flags & ECO2_FLAG_ODO_ROLLBACK);
+	rig_free(&r);
+
+	rig_init(&r, 100, 0);
+	r.ign = 1;
+	run(&r, 5, 0, 0);
+	r.ign = 0;
+	run(&r, 1, 0, 0);
+	assert_int_equal(r.n, 0);
+	rig_free(&r);
+}
+
 static void test_gap_inside_trip(void **state)
 {
 	struct rig r;
@@ -761,6 +830,8 @@ int main(void)
 		cmocka_unit_test(test_clock_steps),
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_impossible_values),
+		cmocka_unit_test(test_clock_stuck),
+		cmocka_unit_test(test_all_anomalous_trip),
 		cmocka_unit_test(test_gap_inside_trip),
 		cmocka_unit_test(test_slow_signals),
 		cmocka_unit_test(test_checkpoint),

@@ -15,6 +15,7 @@
 #include <mbedtls/pem.h>
 #include <mbedtls/pk.h>
 
+#include "lib/bytes.h"
 #include "crypto/verify.h"
 #include "tests/unit/records_helper.h"
 
@@ -161,33 +162,6 @@ static void test_pem_keys(void **state)
 
 /* ---- co2 and one record --------------------------------------------------- */
 
-static void test_co2_check(void **state)
-{
-	struct tkey k;
-	struct eco2_record r;
-	int64_t g = 0;
-	(void)state;
-
-	tkey_ed25519(&k, 12);
-	trec_fill(&r, &k, 1, NULL, 0);
-	assert_int_equal(verify_co2(&r, &g), 0);
-	assert_true(g == r.co2_g);
-	r.co2_g = g + 1;
-	assert_int_equal(verify_co2(&r, &g), 0);      /* +-1 g tolerated */
-	r.co2_g = g - 1;
-	assert_int_equal(verify_co2(&r, &g), 0);
-	r.co2_g = g + 2;
-	assert_int_equal(verify_co2(&r, &g), -EDOM);
-	r.co2_g = INT64_MIN;                          /* no overflow in the comparison */
-	assert_int_equal(verify_co2(&r, &g), -EDOM);
-	trec_fill(&r, &k, 1, NULL, 0);
-	snprintf(r.method, sizeof(r.method), "eco2-ev-v2");
-	assert_int_equal(verify_co2(&r, &g), -ENOTSUP);
-	trec_fill(&r, &k, 1, NULL, 0);
-	r.charge_eff_permille = 0;
-	assert_int_equal(verify_co2(&r, &g), -EINVAL);
-}
-
 static void test_verify_record(void **state)
 {
 	struct tkey k, other;
@@ -235,7 +209,24 @@ static void test_verify_record(void **state)
 	r.co2_g += 10;
 	rec = trec_encode(&r, &k, &len);
 	assert_int_equal(verify_record(vk, rec, len, 2, prev, NULL, NULL, &why), -EDOM);
+	assert_non_null(strstr(why, "co2: co2_g"));
 	assert_non_null(strstr(why, "does not follow"));
+	free(rec);
+	r.co2_g -= 9;                                 /* one gram off: no tolerance */
+	rec = trec_encode(&r, &k, &len);
+	assert_int_equal(verify_record(vk, rec, len, 2, prev, NULL, NULL, &why), -EDOM);
+	free(rec);
+	/* any content rule, by its id: a trip that ends before it starts */
+	trec_fill(&r, &k, 2, prev, 0);
+	r.end_s = r.start_s - 60;
+	rec = trec_encode(&r, &k, &len);
+	assert_int_equal(verify_record(vk, rec, len, 2, prev, NULL, NULL, &why), -EDOM);
+	assert_non_null(strstr(why, "time.order: ends"));
+	free(rec);
+	trec_fill(&r, &k, 2, prev, 0);
+	snprintf(r.method, sizeof(r.method), "other-method");
+	rec = trec_encode(&r, &k, &len);
+	assert_int_equal(verify_record(vk, rec, len, 2, prev, NULL, NULL, &why), -ENOTSUP);
 	free(rec);
 
 	trec_fill(&r, &other, 2, prev, 0);
@@ -243,6 +234,84 @@ static void test_verify_record(void **state)
 	assert_int_equal(verify_record(vk, rec, len, 2, prev, NULL, NULL, &why), -EKEYREJECTED);
 	free(rec);
 	verify_key_free(vk);
+}
+
+/* ES256 records: the high-S form of a signature is refused in version 2
+ * and only reported in version 1; the ledger's rules between records. */
+static void test_high_s_and_follows(void **state)
+{
+	struct tkey k;
+	struct eco2_record r;
+	struct verify_item *it = malloc(sizeof(*it));
+	verify_key_t *vk;
+	int high = 0;
+	(void)state;
+
+	assert_non_null(it);
+	tkey_p256(&k);
+	assert_int_equal(verify_key_new(&vk, k.alg, k.pub, k.pub_len, "mbedtls"), 0);
+	k.high_s = true;
+	for (int i = 0; i < 40 && high < 2; i++) {
+		uint8_t *rec;
+		size_t len;
+
+		trec_fill(&r, &k, 1 + (uint64_t)i, NULL, 0);
+		if (high)
+			trec_v1(&r);
+		rec = trec_encode(&r, &k, &len);
+		if (es256_s_is_low(rec + len - 64)) {
+			free(rec);
+			continue;
+		}
+		verify_item_check(vk, rec, len, it);
+		assert_true(it->signed_ok);
+		if (!high) {
+			assert_int_equal(it->status, -EDOM);
+			assert_string_equal(it->code, "sig.low_s");
+			/* the same record with s' = n - s: low, and it verifies */
+			assert_int_equal(es256_normalize_s(rec + len - 64), 0);
+			verify_item_check(vk, rec, len, it);
+			assert_int_equal(it->status, 0);
+		} else {
+			assert_int_equal(it->status, 0);
+			assert_int_equal(it->rules.n_warn, 1);
+			assert_string_equal(it->rules.f[0].rule, "sig.low_s");
+		}
+		high++;
+		free(rec);
+	}
+	assert_int_equal(high, 2);
+	verify_key_free(vk);
+	tkey_free(&k);
+
+	/* verify_follows: a record against the stored one before it */
+	{
+		struct eco2_record p;
+		uint8_t *prec, *rec;
+		size_t plen, len;
+		char why[256];
+
+		tkey_ed25519(&k, 15);
+		assert_int_equal(verify_key_new(&vk, k.alg, k.pub, 32, NULL), 0);
+		trec_fill(&p, &k, 1, NULL, 0);
+		prec = trec_encode(&p, &k, &plen);
+		trec_fill(&r, &k, 2, NULL, 0);
+		rec = trec_encode(&r, &k, &len);
+		verify_item_check(vk, rec, len, it);
+		assert_int_equal(verify_follows(prec, plen, it, why, sizeof(why)), 0);
+		free(rec);
+		r.start_s = p.start_s;                /* overlaps seq 1 */
+		rec = trec_encode(&r, &k, &len);
+		verify_item_check(vk, rec, len, it);
+		assert_int_equal(it->status, 0);      /* fine on its own */
+		assert_int_equal(verify_follows(prec, plen, it, why, sizeof(why)), -EDOM);
+		assert_non_null(strstr(why, "chain.time: starts"));
+		assert_int_equal(verify_follows(prec, 5, it, why, sizeof(why)), -EINVAL);
+		free(rec);
+		free(prec);
+		verify_key_free(vk);
+	}
+	free(it);
 }
 
 /* ---- framing --------------------------------------------------------------- */
@@ -294,12 +363,30 @@ static void test_split(void **state)
 	all[offs[2]] = 0xd2;
 
 	/* record 3's payload length made huge: it ends at record 4's start */
+	uint8_t was = all[offs[2] + 18];
 	all[offs[2] + 18] = 0xff;
 	n = split_all(all, len, p, 16);
 	assert_int_equal(n, 5);
 	assert_int_equal(p[2].off, offs[2]);
 	assert_int_equal(p[2].len, offs[3] - offs[2]);
 	assert_int_equal(p[3].off, offs[3]);
+	all[offs[2] + 18] = was;
+
+	/* 100 bytes after the last record, some of them CBOR items of their
+	 * own: one tail item of all 100, so "N bytes after" is right */
+	{
+		uint8_t *more = realloc(all, len + 100);
+
+		assert_non_null(more);
+		all = more;
+	}
+	for (int i = 0; i < 100; i++)
+		all[len + i] = (uint8_t)(i < 5 ? 0x00 : 0x41);
+	n = split_all(all, len + 100, p, 16);
+	assert_int_equal(n, 6);
+	assert_int_equal(p[5].off, len);
+	assert_int_equal(p[5].len, 100);
+	assert_true(p[5].tail);
 	free(all);
 
 	/* nothing in, nothing out; pure garbage is one item */
@@ -313,18 +400,25 @@ static void test_split(void **state)
 /* ---- chains ------------------------------------------------------------------ */
 
 struct seen {
-	unsigned n;
+	unsigned n, warnings;
 	uint64_t seq[32];
-	char reason[32][256];
+	char code[32][24];
+	char reason[32][320];
 };
 
-static void collect(void *ctx, uint64_t seq, const char *reason)
+static void collect(void *ctx, const struct verify_event *ev)
 {
 	struct seen *s = ctx;
 
+	assert_non_null(ev->code);
+	if (ev->warning) {
+		s->warnings++;
+		return;
+	}
 	if (s->n < 32) {
-		s->seq[s->n] = seq;
-		snprintf(s->reason[s->n], sizeof(s->reason[0]), "%s", reason);
+		s->seq[s->n] = ev->seq;
+		snprintf(s->code[s->n], sizeof(s->code[0]), "%s", ev->code);
+		snprintf(s->reason[s->n], sizeof(s->reason[0]), "%s", ev->reason);
 	}
 	s->n++;
 }
@@ -435,6 +529,214 @@ static void test_chains(void **state)
 	verify_key_free(vk);
 }
 
+/* A chain of records seq first.. signed by k, record i changed by mod
+ * (before it is signed and chained), appended to *buf at *len; offs
+ * gets each record's offset (and the end). Returns the last hash. */
+typedef void chain_mod_fn(struct eco2_record *r, unsigned i);
+
+static void chain_add(struct tkey *k, uint64_t first, unsigned n, uint8_t prev[32],
+		      chain_mod_fn *mod, uint8_t **buf, size_t *len, size_t *offs)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct eco2_record r;
+		uint8_t *one;
+		size_t one_len;
+
+		trec_fill(&r, k, first + i, prev, 1);
+		if (first + i > 1000) {          /* far seqs: plausible times */
+			r.start_s = 1760000000 + (int64_t)i * 3600;
+			r.end_s = r.start_s + 1800;
+			r.odo_start_m = 12000000 + (int64_t)i * 25000;
+			r.odo_end_m = r.odo_start_m + (r.type == ECO2_REC_TRIP ? 23266 : 0);
+		}
+		if (mod)
+			mod(&r, i);
+		one = trec_encode(&r, k, &one_len);
+		*buf = realloc(*buf, *len + one_len);
+		assert_non_null(*buf);
+		memcpy(*buf + *len, one, one_len);
+		if (offs)
+			offs[i] = *len;
+		*len += one_len;
+		if (offs)
+			offs[i + 1] = *len;
+		cose_record_sha256(one, one_len, prev);
+		free(one);
+	}
+}
+
+/* Every item of buf through a chain, as eco2-verify feeds it. */
+static unsigned run_all(verify_key_t *vk, const uint8_t *buf, size_t len, struct seen *s)
+{
+	struct verify_splitter sp;
+	struct verify_item *it = malloc(sizeof(*it));
+	verify_chain_t *c;
+	size_t off, ilen;
+	bool tail;
+	unsigned good = 0;
+	unsigned long total;
+
+	assert_non_null(it);
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(verify_chain_new(&c, collect, s), 0);
+	verify_split_init(&sp, buf, len);
+	while (verify_split_next(&sp, &off, &ilen, &tail)) {
+		verify_item_check(vk, buf + off, ilen, it);
+		it->tail = tail;
+		good += verify_chain_push(c, it);
+	}
+	total = verify_chain_finish(c);       /* before s->n is read */
+	assert_int_equal(total, s->n);
+	verify_chain_free(c);
+	free(it);
+	return good;
+}
+
+static void mod_fork(struct eco2_record *r, unsigned i)
+{
+	(void)i;
+	r->end_s += 60;                          /* another record at seq 3 */
+}
+
+static void mod_overlap(struct eco2_record *r, unsigned i)
+{
+	if (i == 2)                              /* seq 3 starts inside seq 2 */
+		r->start_s -= 3000;
+}
+
+static void mod_twice(struct eco2_record *r, unsigned i)
+{
+	if (i == 4) {                            /* seq 5 claims seq 3's span */
+		r->odo_start_m -= 50000;
+		r->odo_end_m -= 50000;
+	}
+}
+
+static void test_chain_bookkeeping(void **state)
+{
+	struct tkey k;
+	verify_key_t *vk;
+	struct seen s;
+	uint8_t prev[32], prev2[32], *buf = NULL, *fork = NULL;
+	size_t len = 0, flen = 0, offs[128];
+	(void)state;
+
+	tkey_ed25519(&k, 17);
+	assert_int_equal(verify_key_new(&vk, k.alg, k.pub, 32, NULL), 0);
+
+	/* A fork: seq 3 signed twice with different content. */
+	memset(prev, 0, 32);
+	chain_add(&k, 1, 2, prev, NULL, &buf, &len, offs);
+	memcpy(prev2, prev, 32);
+	chain_add(&k, 3, 3, prev, NULL, &buf, &len, offs);
+	chain_add(&k, 3, 1, prev2, mod_fork, &fork, &flen, NULL);
+	{
+		uint8_t *more = realloc(buf, len + flen);
+
+		assert_non_null(more);
+		buf = more;
+	}
+	memcpy(buf + len, fork, flen);
+	assert_int_equal(run_all(vk, buf, len + flen, &s), 5);
+	assert_int_equal(s.n, 1);
+	assert_true(s.seq[0] == 3);
+	assert_string_equal(s.code[0], "chain.fork");
+	{
+		char a[33], b[33];
+		uint8_t h[32];
+
+		cose_record_sha256(buf + offs[0], offs[1] - offs[0], h);   /* seq 3 */
+		hex_encode(h, 16, a);
+		cose_record_sha256(fork, flen, h);
+		hex_encode(h, 16, b);
+		assert_non_null(strstr(s.reason[0], a));
+		assert_non_null(strstr(s.reason[0], b));
+	}
+	/* the same bytes again are a duplicate, not a fork */
+	memcpy(buf + len, buf + offs[0], offs[1] - offs[0]);
+	assert_int_equal(run_all(vk, buf, len + offs[1] - offs[0], &s), 5);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.code[0], "chain.duplicate");
+	free(buf);
+	free(fork);
+
+	/* 70 damaged records in a row, then genuine ones: each damaged one
+	 * is one problem at its place, and the 6 after them all count. */
+	buf = NULL;
+	len = 0;
+	memset(prev, 0, 32);
+	chain_add(&k, 1, 80, prev, NULL, &buf, &len, offs);
+	for (unsigned i = 4; i < 74; i++)
+		buf[offs[i + 1] - 5] ^= 0x20;    /* a signature byte of seq i+1 */
+	assert_int_equal(run_all(vk, buf, len, &s), 10);
+	assert_int_equal(s.n, 70);
+	for (unsigned i = 0; i < 32; i++) {
+		assert_true(s.seq[i] == 5 + i);
+		assert_string_equal(s.code[i], "signature");
+	}
+	/* 70 garbage items inserted between seq 4 and 5 fill no gap: every
+	 * record counts, every garbage item is one problem */
+	for (unsigned i = 4; i < 74; i++)
+		buf[offs[i + 1] - 5] ^= 0x20;
+	{
+		size_t glen = (size_t)70 * 40;
+		uint8_t *g = malloc(len + glen);
+
+		assert_non_null(g);
+		memcpy(g, buf, offs[4]);
+		for (size_t j = 0; j < 70; j++) {
+			memcpy(g + offs[4] + j * 40, buf, 10);   /* a record start, then junk */
+			memset(g + offs[4] + j * 40 + 10, 0x5a, 30);
+		}
+		memcpy(g + offs[4] + glen, buf + offs[4], len - offs[4]);
+		assert_int_equal(run_all(vk, g, len + glen, &s), 80);
+		assert_int_equal(s.n, 70);
+		free(g);
+	}
+	free(buf);
+
+	/* Two records at seq 2^64-1: the second is not counted. */
+	buf = NULL;
+	len = 0;
+	memset(prev, 0x33, 32);
+	chain_add(&k, UINT64_MAX - 1, 2, prev, NULL, &buf, &len, offs);
+	memcpy(prev2, prev, 32);
+	memset(prev, 0x44, 32);
+	chain_add(&k, UINT64_MAX, 1, prev, mod_fork, &buf, &len, offs + 2);
+	assert_int_equal(run_all(vk, buf, len, &s), 2);
+	assert_true(s.seq[s.n - 1] == 1 || s.seq[0] == UINT64_MAX);
+	{
+		bool fork_seen = false;
+
+		for (unsigned i = 0; i < s.n && i < 32; i++)
+			fork_seen |= s.seq[i] == UINT64_MAX && !strcmp(s.code[i], "chain.fork");
+		assert_true(fork_seen);
+	}
+	free(buf);
+
+	/* Rules between records, through the chain: one problem each, the
+	 * records around still count. */
+	buf = NULL;
+	len = 0;
+	memset(prev, 0, 32);
+	chain_add(&k, 1, 6, prev, mod_overlap, &buf, &len, offs);
+	assert_int_equal(run_all(vk, buf, len, &s), 5);
+	assert_int_equal(s.n, 1);
+	assert_true(s.seq[0] == 3);
+	assert_string_equal(s.code[0], "chain.time");
+	free(buf);
+	buf = NULL;
+	len = 0;
+	memset(prev, 0, 32);
+	chain_add(&k, 1, 6, prev, mod_twice, &buf, &len, offs);
+	assert_int_equal(run_all(vk, buf, len, &s), 5);
+	assert_int_equal(s.n, 1);
+	assert_true(s.seq[0] == 5);
+	assert_true(!strcmp(s.code[0], "chain.odo_twice") || !strcmp(s.code[0], "chain.odo_back"));
+	free(buf);
+	verify_key_free(vk);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,10 +744,11 @@ int main(void)
 		cmocka_unit_test(test_backends_listed),
 		cmocka_unit_test(test_backends_agree),
 		cmocka_unit_test(test_pem_keys),
-		cmocka_unit_test(test_co2_check),
 		cmocka_unit_test(test_verify_record),
+		cmocka_unit_test(test_high_s_and_follows),
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_chains),
+		cmocka_unit_test(test_chain_bookkeeping),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,7 @@
-/* Unit tests for crypto/x509.c: device certificates checked against a CA.
+/* Unit tests for crypto/x509.c: device certificates checked against a CA,
+ * through mbedTLS and (where built) OpenSSL's libcrypto, which must take
+ * the same decisions; validity at a given time, or the window for each
+ * record's time; Ed25519 certificates (libcrypto).
  *
  * The certificates are made at test time with the openssl CLI in a
  * temporary folder: a root CA, an intermediate, another root, and device
@@ -21,12 +24,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
 #include "crypto/x509.h"
 
 static char dir[64];
+static const char *lib;                  /* the library under test */
+static struct x509_info info;            /* what the last device_key said */
+static const char *const libs[] = { "mbedtls", "libcrypto" };
+#define N_LIBS (IS_ENABLED(CONFIG_VERIFY_LIBCRYPTO) ? 2 : 1)
+#define T2020_06 INT64_C(1590969600)     /* 2020-06-01 */
 
 /* The certificates. Dates are fixed and far apart: valid means
  * 2020..2099, expired 2020..2021, not yet valid 2090..2099. */
@@ -98,6 +107,7 @@ static const char gen_sh[] =
 	"openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out rsa.key\n"
 	"csr rsa.key rsa.csr rsa; issue rsa.csr rsa.pem ca v3_dev $FROM $TO\n"
 	/* the oracle: the raw P-256 point and the kid, as openssl sees them */
+	"openssl pkey -in ed.key -pubout -outform DER | tail -c 32 > ed.raw\n"
 	"for c in dev dev2; do\n"
 	"  openssl x509 -in $c.pem -pubkey -noout | openssl pkey -pubin -outform DER | tail -c 65 > $c.raw\n"
 	"  openssl dgst -sha256 -binary $c.raw | head -c 8 > $c.kid\n"
@@ -232,7 +242,7 @@ static int device_key(const char *cert, const char *ca, verify_key_t **k, char *
 	path_of(c, sizeof(c), cert);
 	path_of(a, sizeof(a), ca);
 	why[0] = 0;
-	return x509_device_key(c, a, k, why, why_len);
+	return x509_device_key(c, a, (int64_t)time(NULL), lib, k, &info, why, why_len);
 }
 
 static int subject_key(const char *cert, verify_key_t **k, char *why, size_t why_len)
@@ -266,11 +276,10 @@ static void expect_refused(int got_ret, int ret, verify_key_t *k, const char *wh
 
 /* ---- x509_device_key ------------------------------------------------------------- */
 
-static void test_device_good(void **state)
+static void device_good(void)
 {
 	verify_key_t *k = NULL;
 	char why[512];
-	(void)state;
 
 	assert_int_equal(device_key("dev.pem", "ca.pem", &k, why, sizeof(why)), 0);
 	check_key(k, "dev", true);
@@ -290,14 +299,31 @@ static void test_device_good(void **state)
 	assert_int_equal(device_key("chain.pem", "ca.pem", &k, why, sizeof(why)), 0);
 	check_key(k, "dev2", false);
 	verify_key_free(k);
+	assert_string_equal(info.library, lib);
+	assert_non_null(strstr(info.subject, "device2"));
+	assert_non_null(strstr(info.issuer, "Test Intermediate"));
+	assert_string_equal(info.key, "P-256");
+	assert_true(info.not_before_s == 1577836800);             /* 2020-01-01 */
 }
 
-static void test_device_refused(void **state)
+static void device_refused(void);
+
+static void test_device_good(void **state)
+{
+	(void)state;
+	for (int i = 0; i < N_LIBS; i++) {
+		lib = libs[i];
+		device_good();
+		device_refused();
+	}
+	lib = NULL;
+}
+
+static void device_refused(void)
 {
 	verify_key_t *k;
 	char why[512];
 	int ret;
-	(void)state;
 
 	static const struct {
 		const char *cert, *ca;
@@ -322,21 +348,83 @@ static void test_device_refused(void **state)
 	}
 }
 
-/* Ed25519: mbedTLS 2.28 cannot parse the certificate; x509.h says such
- * keys are checked with --pubkey instead. Whichever function is asked,
- * the answer is "cannot read or parse" (-EIO). */
+/* Validity at a time, or the window a record's time must lie in. The
+ * roots were made today (valid for 100 years); dev.pem is valid
+ * 2020..2099, expired.pem 2020..2021. */
+static void test_validity(void **state)
+{
+	verify_key_t *k = NULL;
+	char c[128], a[128], why[512];
+	int64_t now = (int64_t)time(NULL);
+	(void)state;
+
+	path_of(a, sizeof(a), "ca.pem");
+	for (int i = 0; i < N_LIBS; i++) {
+		path_of(c, sizeof(c), "expired.pem");
+		/* for records: accepted, with the window */
+		assert_int_equal(x509_device_key(c, a, X509_AT_RECORDS, libs[i], &k, &info, why,
+						 sizeof(why)), 0);
+		check_key(k, "dev", true);
+		verify_key_free(k);
+		assert_true(info.not_before_s == 1577836800 && info.not_after_s == 1609459200);
+		assert_true(info.chain_to_s == 1609459200);          /* the device's end */
+		assert_true(info.chain_from_s > now - 86400 && info.chain_from_s <= now);  /* the root's start */
+		/* at a time: in the window, or said which end */
+		assert_int_equal(x509_device_key(c, a, now, libs[i], &k, NULL, why, sizeof(why)),
+				 -EKEYREJECTED);
+		assert_non_null(strstr(why, "expired"));
+		assert_int_equal(x509_device_key(c, a, T2020_06, libs[i], &k, NULL, why, sizeof(why)),
+				 -EKEYREJECTED);
+		assert_non_null(strstr(why, "not yet valid"));       /* the root was not */
+		path_of(c, sizeof(c), "dev.pem");
+		assert_int_equal(x509_device_key(c, a, now + 86400, libs[i], &k, &info, why,
+						 sizeof(why)), 0);
+		verify_key_free(k);
+		assert_true(info.chain_to_s == 4102444799);           /* 2099-12-31T23:59:59Z */
+	}
+	/* a library that is not built, or not one */
+	assert_int_equal(x509_device_key(c, a, now, "gnutls", &k, NULL, why, sizeof(why)), -ENOTSUP);
+	assert_null(k);
+}
+
+/* Ed25519: mbedTLS 2.28 cannot parse the certificate ("cannot read or
+ * parse", -EIO); OpenSSL can, and gives the key openssl prints. */
 static void test_ed25519(void **state)
 {
 	verify_key_t *k = (verify_key_t *)&k;   /* must come back NULL */
+	uint8_t want[64], got[SIGNER_PUBKEY_MAX];
 	char why[512];
 	int ret;
 	(void)state;
 
+	lib = "mbedtls";
 	ret = device_key("ed.pem", "ca.pem", &k, why, sizeof(why));
 	expect_refused(ret, -EIO, k, why, "ed.pem", "parse");
+	lib = NULL;
+	ret = device_key("ed.pem", "ca.pem", &k, why, sizeof(why));
+	if (!IS_ENABLED(CONFIG_VERIFY_LIBCRYPTO)) {
+		expect_refused(ret, -EIO, k, why, "ed.pem", "CONFIG_VERIFY_LIBCRYPTO");
+		k = (verify_key_t *)&k;
+		ret = subject_key("ed.pem", &k, why, sizeof(why));
+		expect_refused(ret, -EIO, k, why, "ed.pem", "parse");
+		return;
+	}
+	if (ret)
+		fail_msg("ed.pem: %d %s", ret, why);
+	assert_int_equal(verify_key_alg(k), COSE_ALG_EDDSA);
+	assert_int_equal(slurp("ed.raw", want, sizeof(want)), 32);
+	assert_int_equal(verify_key_raw(k, got), 32);
+	assert_memory_equal(got, want, 32);
+	assert_string_equal(info.key, "Ed25519");
+	assert_string_equal(info.library, "libcrypto");
+	verify_key_free(k);
+	assert_int_equal(subject_key("ed.pem", &k, why, sizeof(why)), 0);
+	assert_int_equal(verify_key_alg(k), COSE_ALG_EDDSA);
+	verify_key_free(k);
+	/* the wrong CA, through OpenSSL */
 	k = (verify_key_t *)&k;
-	ret = subject_key("ed.pem", &k, why, sizeof(why));
-	expect_refused(ret, -EIO, k, why, "ed.pem", "parse");
+	ret = device_key("ed.pem", "other.pem", &k, why, sizeof(why));
+	expect_refused(ret, -EKEYREJECTED, k, why, "ed.pem", "issued");
 }
 
 static void test_unreadable(void **state)
@@ -383,7 +471,8 @@ static void test_short_why(void **state)
 		char c[128], a[128];
 		path_of(c, sizeof(c), "expired.pem");
 		path_of(a, sizeof(a), "ca.pem");
-		assert_int_equal(x509_device_key(c, a, &k, buf, len), -EKEYREJECTED);
+		assert_int_equal(x509_device_key(c, a, (int64_t)time(NULL), NULL, &k, NULL, buf, len),
+				 -EKEYREJECTED);
 		assert_null(k);
 		assert_int_equal(strlen(buf), len - 1);
 		memset(buf, 'Z', len);
@@ -432,7 +521,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_device_good),
-		cmocka_unit_test(test_device_refused),
+		cmocka_unit_test(test_validity),
 		cmocka_unit_test(test_ed25519),
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_short_why),

@@ -9,7 +9,9 @@
  * at or after EPOCH (UTC seconds) arrives, and exits without finishing
  * the open trip (a crash). --resume restores FILE first. Otherwise the end
  * of the log ends the open trip (trip_finish). Error frames become CAN
- * events: bus-off and error-passive set ECO2_FLAG_BUS_ERROR. */
+ * events: bus-off and error-passive set ECO2_FLAG_BUS_ERROR. A profile
+ * that polls: the answers a recorded polling session carries are decoded
+ * too, as eco2d --replay decodes them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -82,6 +84,7 @@ int main(int argc, char **argv)
 	struct trip_params tp;
 	profile_t *prof = NULL;
 	canlog_reader_t *rd = NULL;
+	diag_listener_t *answers = NULL;
 	trip_t *trip = NULL;
 	struct can_frame_rec f;
 	int c, ret = 1, have_cfg = 0;
@@ -150,6 +153,13 @@ int main(int argc, char **argv)
 		}
 		free(blob);
 	}
+	{
+		size_t n_polls;
+		const struct diag_req *reqs = profile_polls(prof, &n_polls);
+
+		if (n_polls && diag_listener_new(&answers, reqs, n_polls) < 0)
+			goto out;
+	}
 	if (canlog_open(&rd, argv[optind]) < 0)
 		goto out;
 	for (;;) {
@@ -185,6 +195,9 @@ int main(int argc, char **argv)
 		n = profile_decode(prof, &f, smp, ROLE_COUNT);
 		for (int i = 0; i < n; i++)
 			trip_sample(trip, &smp[i]);
+		n = answers ? diag_listener_frame(answers, &f, smp, ROLE_COUNT) : 0;
+		for (int i = 0; i < n; i++)
+			trip_sample(trip, &smp[i]);
 	}
 	if (canlog_bad_lines(rd))
 		fprintf(stderr, "trip-replay: %lu malformed lines\n", canlog_bad_lines(rd));
@@ -192,6 +205,7 @@ int main(int argc, char **argv)
 	ret = 0;
 out:
 	canlog_close(rd);
+	diag_listener_free(answers);
 	trip_free(trip);
 	profile_free(prof);
 	if (have_cfg)

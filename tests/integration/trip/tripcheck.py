@@ -33,6 +33,7 @@ FLAGS = {
     "data_gap": 1 << 3, "clock_jump": 1 << 4, "frames_dropped": 1 << 5,
     "bus_error": 1 << 6, "resumed": 1 << 7, "odo_wrap": 1 << 8,
     "no_energy": 1 << 9, "no_odometer": 1 << 10, "ended_early": 1 << 11,
+    "state_break": 1 << 12, "clock_stuck": 1 << 13,
 }
 
 
@@ -219,6 +220,24 @@ def faults():
         if flag == "clock_jump":
             dur = r["end_s"] - r["start_s"]
             tap.ok(abs(dur - 1800) <= 2, "%s: duration %d s stays the drive's 1800 s" % (what, dur))
+    # A log whose frames all carry the first frame's time: the odometer's
+    # ticks would make a distance with no energy. Recorded, flagged.
+    truth, log = sim(["--cycle", WLTC])
+    stuck = os.path.join(work, "stuck.log")
+    with open(log) as f, open(stuck, "w") as out:
+        first = None
+        for line in f:
+            stamp, rest = line.split(" ", 1)
+            first = first or stamp
+            out.write(first + " " + rest)
+    recs = replay(stuck)
+    # The odometer's distance stands (the vehicle's own count, within one
+    # step); nothing is integrated over no time: no energy is invented.
+    tap.ok(len(recs) >= 1 and all(r["flags"] & FLAGS["clock_stuck"] for r in recs)
+           and sum(r["distance_m"] for r in recs) <= truth["distance_m"] + 100
+           and all(r["distance_m"] >= 0 and r["discharge_wh"] == 0 and r["regen_wh"] == 0 for r in recs),
+           "frame times that never advance: flagged clock_stuck, the odometer's distance, no energy invented",
+           recs)
 
 
 def random_cycle(rng, path):

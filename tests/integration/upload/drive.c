@@ -3,6 +3,7 @@
  *
  *   upload-drive --db FILE --url https://HOST:PORT [--ca FILE] [--cert FILE
  *                --key FILE|pkcs11:URI [--key-pin PIN]] [--pinned-pubkey SPEC] [--proxy URL]
+ *                [--receipt-key VKEY|/PATH]
  *                [--batch-records N] [--batch-bytes N] [--backoff-base-ms N]
  *                [--backoff-max-s N] [--timeout-s N] [--max-failures N]
  *                [--max-seconds N] [--follow-ms N] [--debug] [--verbose]
@@ -105,7 +106,7 @@ static int num(const char *s, long *v)
 static void usage(FILE *f)
 {
 	fputs("usage: upload-drive --db FILE --url https://HOST:PORT [--ca FILE] [--cert FILE --key FILE|URI]\n"
-	      "         [--key-pin PIN]\n"
+	      "         [--key-pin PIN] [--receipt-key VKEY]\n"
 	      "         [--pinned-pubkey SPEC] [--proxy URL] [--batch-records N] [--batch-bytes N]\n"
 	      "         [--backoff-base-ms N] [--backoff-max-s N] [--timeout-s N]\n"
 	      "         [--max-failures N] [--max-seconds N] [--follow-ms N] [--debug] [--verbose]\n", f);
@@ -122,6 +123,7 @@ int main(int argc, char **argv)
 		{ "max-failures", 1, NULL, 'f' }, { "max-seconds", 1, NULL, 's' },
 		{ "follow-ms", 1, NULL, 'F' }, { "verbose", 0, NULL, 'v' },
 		{ "debug", 0, NULL, 'g' }, { "key-pin", 1, NULL, 'P' },
+		{ "receipt-key", 1, NULL, 'R' },
 		{ "help", 0, NULL, 'h' }, { 0 },
 	};
 	struct ledger_opts o = { 0 };
@@ -151,6 +153,7 @@ int main(int argc, char **argv)
 		case 'P': o.key_pin = optarg; break;
 		case 'p': o.pinned_pubkey = optarg; break;
 		case 'x': o.proxy = optarg; break;
+		case 'R': o.receipt_key = optarg; break;
 		case 'v': o.verbose = true; log_set_level(LOG_DEBUG); break;
 		case 'g': log_set_level(LOG_DEBUG); break;
 		case 'h': usage(stdout); return 0;

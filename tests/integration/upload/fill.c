@@ -51,7 +51,7 @@ static int make_signed(uint64_t seq, const uint8_t prev[QUEUE_HASH_LEN], struct 
 	r.start_s = 1767225600 + (int64_t)seq * 3600 + f->variant;
 	r.end_s = r.start_s + 1800;
 	r.distance_m = 10000 + (int64_t)(seq % 977) * 13;
-	r.odo_start_m = 1000000 + (int64_t)seq * 20000;
+	r.odo_start_m = 1000000 + (int64_t)seq * 25000;   /* spans never overlap */
 	r.odo_end_m = r.odo_start_m + r.distance_m;
 	r.discharge_wh = 1500 + (int64_t)(seq % 311);
 	r.regen_wh = 200 + (int64_t)(seq % 53);
@@ -60,6 +60,8 @@ static int make_signed(uint64_t seq, const uint8_t prev[QUEUE_HASH_LEN], struct 
 	r.grid_mg_per_kwh = f->co2.grid_mg_per_kwh;
 	r.charge_eff_permille = f->co2.charge_eff_permille;
 	r.td_loss_permille = f->co2.td_loss_permille;
+	r.odo_step_m = 100;
+	snprintf(r.software, sizeof(r.software), "upload-fill/1");
 	ret = co2_avoided_g(&f->co2, r.distance_m, r.discharge_wh, r.regen_wh, &r.co2_g);
 	if (ret)
 		return ret;

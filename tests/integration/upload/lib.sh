@@ -35,6 +35,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# log_key: the ledger's signing key $WORK/log.key (made once) and its
+# verifier key $WORK/log.vkey.
+log_key() {
+	[ -f "$WORK/log.key" ] && return 0
+	"$LEDGER" --keygen eco2.test/ledger --log-key "$WORK/log.key" >"$WORK/log.vkey"
+}
+
+# A certifier's certificate, to read what the ledger holds.
+READER=(--cert "$WORK/pki/reader.pem" --key "$WORK/pki/reader.key")
+
 # start_ledger NAME [--listen A:P] [extra args...]: starts eco2-ledger with
 # the test PKI, its database $WORK/NAME.db and log $WORK/NAME.log; sets
 # LEDGER_PID and PORT. Defaults: the good server certificate, a free port.
@@ -49,9 +59,11 @@ start_ledger() {
 		esac
 	done
 	: > "$WORK/$name.log"
+	log_key || return 1
 	"$LEDGER" --listen "$listen" --cert "$cert" --key "$WORK/pki/server.key" \
 		--client-ca "$WORK/pki/ca.pem" --device-ca "$WORK/pki/ca.pem" \
-		--db "$WORK/$name.db" "${args[@]}" 2>>"$WORK/$name.log" &
+		--reader-ca "$WORK/pki/reader-ca.pem" --reader "eco2 test certifier=*" \
+		--log-key "$WORK/log.key" --db "$WORK/$name.db" "${args[@]}" 2>>"$WORK/$name.log" &
 	LEDGER_PID=$!
 	LEDGER_PIDS+=("$LEDGER_PID")
 	PORT=

@@ -12,6 +12,11 @@
 #                          certificate: TLS client certificate and the
 #                          certificate registered with POST /v1/devices
 #   device2.key/.pem       another device, signed by the same CA
+#   reader-ca.pem/.key     a certifiers' CA (eco2-ledger --reader-ca)
+#   reader.pem/.key        a certifier's client certificate, CN=eco2 test certifier
+#   reader2.pem/.key       another certifier (CN=eco2 other certifier), same CA
+#   device-serverauth.pem  the device key certified for serverAuth only
+#   device-keyenc.pem      the device key certified for keyEncipherment only
 set -eu
 dir=$1
 alg=${2:-es256}
@@ -78,3 +83,26 @@ chmod 600 device2.key
 q openssl req -new -key device2.key -subj "/CN=another device" -out device2.csr
 q openssl x509 -req -in device2.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
 	-extfile device.ext -out device2.pem
+
+# A certifier's CA and certificate, for reading records (eco2-ledger --reader-ca)
+q openssl ecparam -name prime256v1 -genkey -noout -out reader-ca.key
+q openssl req -x509 -new -key reader-ca.key -subj "/CN=eco2 test certifiers CA" -days 30 -out reader-ca.pem \
+	-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+q openssl ecparam -name prime256v1 -genkey -noout -out reader.key
+chmod 600 reader.key
+q openssl req -new -key reader.key -subj "/CN=eco2 test certifier" -out reader.csr
+q openssl x509 -req -in reader.csr -CA reader-ca.pem -CAkey reader-ca.key -CAcreateserial -days 30 \
+	-extfile device.ext -out reader.pem
+q openssl ecparam -name prime256v1 -genkey -noout -out reader2.key
+chmod 600 reader2.key
+q openssl req -new -key reader2.key -subj "/CN=eco2 other certifier" -out reader2.csr
+q openssl x509 -req -in reader2.csr -CA reader-ca.pem -CAkey reader-ca.key -CAcreateserial -days 30 \
+	-extfile device.ext -out reader2.pem
+# The device's key in certificates a ledger must refuse: for TLS servers
+# only, and for key encipherment only
+printf 'extendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n' > serverauth.ext
+q openssl x509 -req -in device.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+	-extfile serverauth.ext -out device-serverauth.pem
+printf 'extendedKeyUsage=clientAuth\nkeyUsage=critical,keyEncipherment\n' > keyenc.ext
+q openssl x509 -req -in device.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+	-extfile keyenc.ext -out device-keyenc.pem
