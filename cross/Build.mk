@@ -108,12 +108,12 @@ LIBS := $(hu-curl) $(hu-tls-libs-$(HEADUNIT_TLS)) $(filter-out -lcurl,$(LIBS))
 # The other libraries only eco2-agent uses on a head unit are linked
 # statically too (HEADUNIT_STATIC=n: shared, and Debian's SQLite): only the
 # code called is loaded, in the program's own pages, with no relocations of
-# its own. So is libm (eco2d calls ldexp() alone; a mapped libm.so costs
-# 370 KiB resident for it). glibc stays shared, and so does OpenSSL (its
-# pkcs11 engine is a plug-in that loads the shared libcrypto: two copies in
-# one process would disagree).
+# its own. glibc stays shared, libm with it (its static archive's ifunc
+# resolvers need ld.so's internals), and so does OpenSSL (its pkcs11 engine
+# is a plug-in that loads the shared libcrypto: two copies in one process
+# would disagree).
 HEADUNIT_STATIC ?= y
-hu-static := sodium inih seccomp mbedtls mbedx509 mbedcrypto m
+hu-static := sodium inih seccomp mbedtls mbedx509 mbedcrypto
 ifeq ($(HEADUNIT_STATIC),y)
 LIBS := $(foreach l,$(LIBS),$(if $(filter -lsqlite3,$(l)),$(hu-sqlite),$(if $(filter $(patsubst -l%,%,$(l)),$(hu-static)),-l:lib$(patsubst -l%,%,$(l)).a,$(l))))
 endif

@@ -12,8 +12,8 @@
 #
 # eco2d's RSS, PSS and private memory (smaps_rollup) idle, replaying the
 # simulator's drive at 4 x 8,000 frames/s on vcan0..3 (canplayer) and
-# draining a backlog of DRAIN_N signed records to eco2-ledger on the
-# guest's loopback, each run under a cgroup v2 memory.max of eco2d.service's
+# draining a backlog of DRAIN_N signed records to eco2-ledger (ledger/) on
+# the guest's loopback, each run under a cgroup v2 memory.max of eco2d.service's
 # MemoryMax= (tests/bench/headunit/measure.sh says how). On the build
 # machine: stripped sizes, and instructions per frame with callgrind.
 #
@@ -64,6 +64,7 @@ for a in $ARCHES; do
 		mk build-$a-$tls HEADUNIT=y ARCH=$a HEADUNIT_TLS=$tls
 		bin[$a-$tls]=$S/build-headunit-$a-$tls/eco2d
 	done
+	bin[$a-eco2ctl]=$S/build-headunit-$a-mbedtls/eco2ctl
 	if [ $a = x86_64 ]; then
 		bin[$a-debian]=$B/eco2d
 		bin[$a-ledger]=$B/eco2-ledger
@@ -78,7 +79,7 @@ for a in $ARCHES; do
 			"$S/build-headunit-$a-debian/eco2d"
 		peer=$S/build-headunit-$a-peer
 		mkdir -p "$peer"
-		printf 'CONFIG_LEDGER_SERVER=y\nCONFIG_VERIFY_LIBCRYPTO=y\n' >"$W/peer.cfg"
+		printf 'CONFIG_LEDGER_SERVER=y\n# CONFIG_LEDGER_POSTGRES is not set\nCONFIG_VERIFY_LIBCRYPTO=y\n' >"$W/peer.cfg"
 		srctree=$S ARCH=$a $PY cross/kconfig-merge.py "$peer/.config" cross/configs/aarch64_defconfig \
 			"$W/peer.cfg" >"$W/peer-config.log" 2>&1 || die "peer configuration (see $W/peer-config.log)"
 		mk build-$a-peer ARCH=$a SYSROOT="$sr" O="$peer" "$peer/eco2-ledger"
@@ -113,8 +114,11 @@ TOKURI="pkcs11:token=eco2hu;object=dev;type=private?module-path=$MODULE&pin-sour
 		openssl x509 -req -in "$H/token.csr" -force_pubkey "$H/token-pub.pem" -CA ca.pem -CAkey ca.key \
 			-CAcreateserial -days 30 -extfile "$H/client.ext" -out token-device.pem
 ) >"$H/token-cert.log" 2>&1 || die "token certificate (see $H/token-cert.log)"
+"$B/eco2-ledger" --keygen eco2.test/headunit --log-key "$D/pki/log.key" >"$H/log.vkey" 2>&1 ||
+	die "eco2-ledger --keygen: $(cat "$H/log.vkey")"
 "$B/eco2-ledger" --listen 127.0.0.1:0 --cert "$D/pki/server.pem" --key "$D/pki/server.key" \
-	--client-ca "$D/pki/ca.pem" --device-ca "$D/pki/ca.pem" --db "$D/ledger.db" 2>"$H/ledger.log" &
+	--client-ca "$D/pki/ca.pem" --device-ca "$D/pki/ca.pem" --log-key "$D/pki/log.key" \
+	--db "$D/ledger.db" 2>"$H/ledger.log" &
 lp=$!
 port=
 for _ in $(seq 100); do
@@ -226,7 +230,7 @@ for a in $ARCHES; do
 	"$q/mkinitramfs.sh" -a $a -o "$G/tree.cpio.gz" -s "$S/tests/bench/headunit/measure.sh" \
 		-b "${bin[$a-debian]}=/usr/sbin/eco2d-debian" -b "${bin[$a-mbedtls]}=/usr/sbin/eco2d-mbedtls" \
 		-b "${bin[$a-openssl]}=/usr/sbin/eco2d-openssl" -b "${bin[$a-ledger]}=/usr/bin/eco2-ledger" \
-		-b "$canplayer=/usr/bin/canplayer" -b "$G/vcan-add" \
+		-b "${bin[$a-eco2ctl]}=/usr/bin/eco2ctl" -b "$canplayer=/usr/bin/canplayer" -b "$G/vcan-add" \
 		-b "$engine=/usr/lib/$tri/engines-3/pkcs11.so" -b "$root$MODULE=$MODULE" \
 		-f "$S/can/profiles=/bench/profiles" \
 		-e CONFIGS="${HU_CONFIGS:-debian mbedtls openssl}" -e IDLE_S="$IDLE_S" -e DRAIN_N="$DRAIN_N" \

@@ -82,8 +82,8 @@ lw=" $link "
 [ -n "$link" ] && [[ $lw == *" $tmp/o/headunit/prefix/lib/libcurl.a -l:libmbedtls.a -l:libmbedx509.a -l:libmbedcrypto.a "* ]] &&
 	[[ $lw == *" $tmp/o/headunit/prefix/lib/libsqlite3.a "* ]] &&
 	[[ $lw != *" -lcurl "* ]] && [[ $lw != *" -lsqlite3 "* ]] && [[ $lw != *" -lssl "* ]] &&
-	[[ $lw == *" -l:libsodium.a "* ]] && [[ $lw == *" -l:libm.a "* ]]
-tap $? "eco2d links the static libcurl (mbedTLS), SQLite, libsodium and libm; no system libcurl, SQLite or OpenSSL"
+	[[ $lw == *" -l:libsodium.a "* ]] && [[ $lw == *" -lm "* ]]
+tap $? "eco2d links the static libcurl (mbedTLS), SQLite and libsodium, glibc's libm shared; no system libcurl, SQLite or OpenSSL"
 dry "$tmp/openssl.log" HEADUNIT_TLS=openssl
 link=$(grep -E -- "-o $tmp/o/eco2d " "$tmp/openssl.log")
 [[ " $link " == *"libcurl.a -lssl -lcrypto "* ]] && grep -q 'build-curl.sh x86_64 openssl' "$tmp/openssl.log"

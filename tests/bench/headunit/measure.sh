@@ -52,9 +52,11 @@ lpid=
 port=
 start_ledger() {
 	cp /data/ledger.db /tmp/run/ledger.db
+	cp /data/pki/log.key /tmp/run/log.key
+	chmod 0600 /tmp/run/log.key
 	eco2-ledger --listen 127.0.0.1:0 --cert /data/pki/server.pem --key /data/pki/server.key \
-		--client-ca /data/pki/ca.pem --device-ca /data/pki/ca.pem --db /tmp/run/ledger.db \
-		2>/tmp/run/ledger.log &
+		--client-ca /data/pki/ca.pem --device-ca /data/pki/ca.pem --log-key /tmp/run/log.key \
+		--db /tmp/run/ledger.db 2>/tmp/run/ledger.log &
 	lpid=$!
 	port=
 	i=0
@@ -66,8 +68,9 @@ start_ledger() {
 	[ -n "$port" ] || { sed 's/^/# ledger: /' /tmp/run/ledger.log; return 1; }
 }
 stop_ledger() { kill $lpid 2>/dev/null; wait $lpid 2>/dev/null; }
+# records the store has seen acknowledged by the ledger (eco2ctl status)
 accepted() {
-	sed -n 's/.*POST \/v1\/records: \([0-9]*\) accepted.*/\1/p' /tmp/run/ledger.log |
+	eco2ctl -c /tmp/run/eco2d.conf status 2>/dev/null | sed -n 's/^uploaded: *\([0-9]*\) records.*/\1/p' |
 		awk '{ n += $1 } END { print n + 0 }'
 }
 
@@ -239,10 +242,12 @@ for c in $CONFIGS; do
 	t0=$(date +%s)
 	start_eco2d $c || { rc=1; stop_ledger; continue; }
 	i=0
-	while [ "$(accepted)" -lt "$DRAIN_N" ] && [ $i -lt $((DRAIN_MAX_S * 1000000 / SAMPLE_US)) ]; do
+	n=0
+	while [ "$n" -lt "$DRAIN_N" ] && [ $i -lt $((DRAIN_MAX_S * 1000000 / SAMPLE_US)) ]; do
 		sample $pid
 		usleep $SAMPLE_US
 		i=$((i + 1))
+		[ $((i % 4)) -ne 0 ] || n=$(accepted)
 	done
 	t1=$(date +%s)
 	sample $pid
