@@ -84,39 +84,39 @@ headunit:
 
 # ---- head-unit build: make [ARCH=arm64] HEADUNIT=y [HEADUNIT_TLS=openssl] ----
 # (the Makefile's head-unit block picks headunit_defconfig, O= and SYSROOT=).
-# libcurl and SQLite come from Debian's source packages, built by
-# cross/headunit/build-{curl,sqlite}.sh into $(O)/headunit/prefix, and are
-# linked statically: libcurl with the TLS library eco2d links anyway
-# (mbedTLS) or with OpenSSL's libssl and libcrypto; SQLite with its core
-# engine only. They are built before anything is compiled: the
-# configuration header waits for them.
+# libcurl, SQLite and mbedTLS come from Debian's source packages, built by
+# cross/headunit/build-{mbedtls,sqlite,curl}.sh into $(O)/headunit/prefix
+# with what eco2-agent uses only, and are linked statically: libcurl with
+# that mbedTLS or with OpenSSL's libssl and libcrypto (HEADUNIT_TLS). They
+# are built before anything is compiled (the configuration header waits
+# for them), and every mbedTLS header comes from that build.
 ifeq ($(HEADUNIT),y)
 hu-prefix := $(objtree)/headunit/prefix
 hu-curl := $(hu-prefix)/lib/libcurl.a
 hu-sqlite := $(hu-prefix)/lib/libsqlite3.a
-$(hu-curl): cross/headunit/build-curl.sh cross/headunit/debsrc.sh
+hu-mbedtls := $(hu-prefix)/lib/libmbedtls.a $(hu-prefix)/lib/libmbedx509.a $(hu-prefix)/lib/libmbedcrypto.a
+$(hu-curl): cross/headunit/build-curl.sh cross/headunit/debsrc.sh | $(hu-mbedtls)
 	$(Q)cross/headunit/build-curl.sh $(ARCH) $(HEADUNIT_TLS) $(HEADUNIT_CACHE) $(objtree)/headunit $(SYSROOT)
 	@touch $@
 $(hu-sqlite): cross/headunit/build-sqlite.sh cross/headunit/debsrc.sh
 	$(Q)cross/headunit/build-sqlite.sh $(ARCH) $(HEADUNIT_CACHE) $(objtree)/headunit $(SYSROOT)
 	@touch $@
-$(autoconf): | $(hu-curl) $(hu-sqlite)
-hu-tls-libs-mbedtls := -lmbedtls -lmbedx509 -lmbedcrypto
+$(hu-mbedtls) &: cross/headunit/build-mbedtls.sh cross/headunit/debsrc.sh
+	$(Q)cross/headunit/build-mbedtls.sh $(ARCH) $(HEADUNIT_CACHE) $(objtree)/headunit $(SYSROOT)
+	@touch $(hu-mbedtls)
+$(autoconf): | $(hu-curl) $(hu-sqlite) $(hu-mbedtls)
+hu-tls-libs-mbedtls :=
 hu-tls-libs-openssl := -lssl -lcrypto
 PKG_CFLAGS := -I$(hu-prefix)/include $(PKG_CFLAGS)
-LIBS := $(hu-curl) $(hu-tls-libs-$(HEADUNIT_TLS)) $(filter-out -lcurl,$(LIBS))
-# The other libraries only eco2-agent uses on a head unit are linked
-# statically too (HEADUNIT_STATIC=n: shared, and Debian's SQLite): only the
-# code called is loaded, in the program's own pages, with no relocations of
-# its own. glibc stays shared, libm with it (its static archive's ifunc
-# resolvers need ld.so's internals), and so does OpenSSL (its pkcs11 engine
-# is a plug-in that loads the shared libcrypto: two copies in one process
-# would disagree).
-HEADUNIT_STATIC ?= y
-hu-static := sodium inih seccomp mbedtls mbedx509 mbedcrypto
-ifeq ($(HEADUNIT_STATIC),y)
-LIBS := $(foreach l,$(LIBS),$(if $(filter -lsqlite3,$(l)),$(hu-sqlite),$(if $(filter $(patsubst -l%,%,$(l)),$(hu-static)),-l:lib$(patsubst -l%,%,$(l)).a,$(l))))
-endif
+# libsodium, inih and libseccomp are linked from Debian's static archives:
+# only the code called is loaded, in the program's own pages, with no
+# relocations of its own. glibc stays shared, libm with it (its static
+# archive's ifunc resolvers need ld.so's internals), and so does OpenSSL
+# (its pkcs11 engine is a plug-in that loads the shared libcrypto: two
+# copies in one process would disagree).
+hu-static := sodium inih seccomp
+hu-lib = $(if $(filter -lsqlite3,$(1)),$(hu-sqlite),$(if $(filter -lmbedtls -lmbedx509 -lmbedcrypto,$(1)),$(hu-prefix)/lib/lib$(patsubst -l%,%,$(1)).a,$(if $(filter $(patsubst -l%,%,$(1)),$(hu-static)),-l:lib$(patsubst -l%,%,$(1)).a,$(1))))
+LIBS := $(hu-curl) $(hu-tls-libs-$(HEADUNIT_TLS)) $(foreach l,$(filter-out -lcurl,$(LIBS)),$(call hu-lib,$(l)))
 .PHONY: headunit-libs
-headunit-libs: $(hu-curl) $(hu-sqlite)
+headunit-libs: $(hu-curl) $(hu-sqlite) $(hu-mbedtls)
 endif

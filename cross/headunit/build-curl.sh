@@ -18,6 +18,8 @@
 # Idempotent: the source is fetched and prepared once, configure runs again
 # only when its arguments change, make does the rest.
 set -euo pipefail
+# a make of their own: not the calling make's flags (no built-in rules) nor its jobs
+unset MAKEFLAGS MAKELEVEL MFLAGS MAKEOVERRIDES
 
 die() { echo "build-curl.sh: $*" >&2; exit 1; }
 say() { echo "  CURL    $*" >&2; }
@@ -101,6 +103,11 @@ FLAGS=(
 for t in openssl gnutls mbedtls wolfssl bearssl rustls nss; do
 	if [ $t = "$TLS" ]; then FLAGS+=(--with-$t); else FLAGS+=(--without-$t); fi
 done
+# mbedTLS: the head unit's own build (build-mbedtls.sh), in OUT/prefix
+if [ "$TLS" = mbedtls ]; then
+	[ -f "$OUT/prefix/lib/libmbedtls.a" ] || die "$OUT/prefix/lib/libmbedtls.a: run build-mbedtls.sh first"
+	FLAGS=("${FLAGS[@]/#--with-mbedtls/--with-mbedtls=$OUT/prefix}")
+fi
 [ "$TLS" = openssl ] && FLAGS+=(--without-ca-fallback)
 pcdirs=$SYSROOT/usr/lib/$TRIPLET/pkgconfig:$SYSROOT/usr/lib/pkgconfig:$SYSROOT/usr/share/pkgconfig
 ENV=(

@@ -16,6 +16,8 @@
 # by its own build (configure; make sqlite3.c, which needs tclsh) and is
 # the same for every target. SQLITE3_DEB_VERSION asks for an exact version.
 set -euo pipefail
+# a make of their own: not the calling make's flags (no built-in rules) nor its jobs
+unset MAKEFLAGS MAKELEVEL MFLAGS MAKEOVERRIDES
 die() { echo "build-sqlite.sh: $*" >&2; exit 1; }
 say() { echo "  SQLITE  $*" >&2; }
 [ $# -ge 3 ] && [ $# -le 4 ] || die "usage: build-sqlite.sh ARCH CACHE OUT [SYSROOT]"

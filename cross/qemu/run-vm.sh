@@ -87,7 +87,7 @@ timeout -k 5 "$limit" "${qemu[@]}" -accel "$accel" -m "$mem" -smp "$cpus" \
 	-nodefaults -display none -no-reboot -nic none \
 	-serial stdio -monitor none \
 	"${drive[@]}" -kernel "$kernel" -initrd "$initrd" -append "$cmdline" </dev/null 2>&1 |
-	tr -d '\r' | tee "$log" |
+	stdbuf -oL tr -d '\r' | tee "$log" |
 	awk -v all="$verbose" '
 		/^ECO2-VM-OUT-BEGIN$/ { skip = 1; next }
 		/^ECO2-VM-OUT-END$/ { skip = 0; next }

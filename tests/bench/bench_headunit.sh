@@ -33,6 +33,7 @@ IDLE_S=${IDLE_S:-5}
 REPLAY_S=${REPLAY_S:-10}
 RATE=8000                      # frames/s on each of 4 interfaces
 DRAIN_N=${DRAIN_N:-10000}
+BATCH=${HU_BATCH:-100}         # [upload] batch_records: a head unit's setting
 W=$B/headunit
 q=$S/cross/qemu
 unset MAKEFLAGS MAKELEVEL MFLAGS MAKEOVERRIDES SANITIZE
@@ -114,8 +115,8 @@ TOKURI="pkcs11:token=eco2hu;object=dev;type=private?module-path=$MODULE&pin-sour
 		openssl x509 -req -in "$H/token.csr" -force_pubkey "$H/token-pub.pem" -CA ca.pem -CAkey ca.key \
 			-CAcreateserial -days 30 -extfile "$H/client.ext" -out token-device.pem
 ) >"$H/token-cert.log" 2>&1 || die "token certificate (see $H/token-cert.log)"
-"$B/eco2-ledger" --keygen eco2.test/headunit --log-key "$D/pki/log.key" >"$H/log.vkey" 2>&1 ||
-	die "eco2-ledger --keygen: $(cat "$H/log.vkey")"
+"$B/eco2-ledger" --keygen eco2.test/headunit --log-key "$D/pki/log.key" >"$D/pki/log.vkey" 2>"$H/keygen.log" ||
+	die "eco2-ledger --keygen: $(cat "$H/keygen.log")"
 "$B/eco2-ledger" --listen 127.0.0.1:0 --cert "$D/pki/server.pem" --key "$D/pki/server.key" \
 	--client-ca "$D/pki/ca.pem" --device-ca "$D/pki/ca.pem" --log-key "$D/pki/log.key" \
 	--db "$D/ledger.db" 2>"$H/ledger.log" &
@@ -233,8 +234,8 @@ for a in $ARCHES; do
 		-b "${bin[$a-eco2ctl]}=/usr/bin/eco2ctl" -b "$canplayer=/usr/bin/canplayer" -b "$G/vcan-add" \
 		-b "$engine=/usr/lib/$tri/engines-3/pkcs11.so" -b "$root$MODULE=$MODULE" \
 		-f "$S/can/profiles=/bench/profiles" \
-		-e CONFIGS="${HU_CONFIGS:-debian mbedtls openssl}" -e IDLE_S="$IDLE_S" -e DRAIN_N="$DRAIN_N" \
-		-e DRAIN_MAX_S=900 -e SAMPLE_US=250000 -e MEMORY_MAX="$memory_max" \
+		-e CONFIGS="${HU_CONFIGS:-debian mbedtls openssl}" -e IDLE_S="$IDLE_S" -e DRAIN_N="$DRAIN_N" -e UPLOAD_BATCH="$BATCH" \
+		-e DRAIN_MAX_S=300 -e SAMPLE_US=250000 -e MEMORY_MAX="$memory_max" \
 		-e TRIPLET=$tri -e SOFTHSM_MODULE=$MODULE -c "$B/qemu-cache" "${rflag[@]}" \
 		>"$G/tree.log" 2>&1 || die "the $a programs' tree (see $G/tree.log)"
 	mkdir "$G/root"

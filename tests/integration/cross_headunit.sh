@@ -4,10 +4,10 @@
 # sqlite3 sources, and its measurements are make headunit / make bench):
 # debsrc.sh turns apt's deb entries (one-line and deb822, a disabled one
 # among them) into the deb-src entries it expects; headunit_defconfig
-# merges with every assignment kept; `make -n HEADUNIT=y` builds libcurl
-# and SQLite from the sources into the build folder before compiling and
-# links eco2d against them, mbedTLS or OpenSSL, with no system libcurl or
-# SQLite; the scripts parse.
+# merges with every assignment kept; `make -n HEADUNIT=y` builds mbedTLS,
+# libcurl and SQLite from the sources into the build folder before
+# compiling and links eco2d against them, with mbedTLS or OpenSSL for TLS
+# and no system libcurl, SQLite or mbedTLS; the scripts parse.
 set -u
 top=${ECO2_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -72,26 +72,26 @@ dry "$tmp/mbedtls.log"
 tap $? "make -n HEADUNIT=y eco2d (x86_64, mbedTLS)"
 c=$(grep -n 'build-curl.sh x86_64 mbedtls' "$tmp/mbedtls.log" | cut -d: -f1 | head -n 1)
 s=$(grep -n 'build-sqlite.sh x86_64' "$tmp/mbedtls.log" | cut -d: -f1 | head -n 1)
+m=$(grep -n 'build-mbedtls.sh x86_64' "$tmp/mbedtls.log" | cut -d: -f1 | head -n 1)
 first_cc=$(grep -n -- ' -c .*\.c -o ' "$tmp/mbedtls.log" | cut -d: -f1 | head -n 1)
-[ -n "$c" ] && [ -n "$s" ] && [ -n "$first_cc" ] && [ "$c" -lt "$first_cc" ] && [ "$s" -lt "$first_cc" ]
-tap $? "libcurl and SQLite are built from Debian's sources before the first compile (lines $c, $s < $first_cc)"
+[ -n "$c" ] && [ -n "$s" ] && [ -n "$m" ] && [ -n "$first_cc" ] && [ "$m" -lt "$c" ] &&
+	[ "$c" -lt "$first_cc" ] && [ "$s" -lt "$first_cc" ]
+tap $? "mbedTLS, then libcurl, and SQLite are built from Debian's sources before the first compile (lines $m, $c, $s < $first_cc)"
 grep -q -- "-I$tmp/o/headunit/prefix/include" "$tmp/mbedtls.log"
-tap $? "compiles use the headers of the libcurl and SQLite built"
+tap $? "compiles use the headers of the libraries built (mbedTLS's config.h among them)"
 link=$(grep -E -- "-o $tmp/o/eco2d " "$tmp/mbedtls.log")
 lw=" $link "
-[ -n "$link" ] && [[ $lw == *" $tmp/o/headunit/prefix/lib/libcurl.a -l:libmbedtls.a -l:libmbedx509.a -l:libmbedcrypto.a "* ]] &&
-	[[ $lw == *" $tmp/o/headunit/prefix/lib/libsqlite3.a "* ]] &&
+p=$tmp/o/headunit/prefix/lib
+[ -n "$link" ] && [[ $lw == *" $p/libcurl.a "* ]] && [[ $lw == *" $p/libsqlite3.a "* ]] &&
+	[[ $lw == *" $p/libmbedtls.a $p/libmbedx509.a $p/libmbedcrypto.a "* ]] &&
 	[[ $lw != *" -lcurl "* ]] && [[ $lw != *" -lsqlite3 "* ]] && [[ $lw != *" -lssl "* ]] &&
+	[[ $lw != *" -lmbedtls "* ]] && [[ $lw != *"libmbedtls.a "*"-lmbedtls"* ]] &&
 	[[ $lw == *" -l:libsodium.a "* ]] && [[ $lw == *" -lm "* ]]
-tap $? "eco2d links the static libcurl (mbedTLS), SQLite and libsodium, glibc's libm shared; no system libcurl, SQLite or OpenSSL"
+tap $? "eco2d links the static libcurl, SQLite and mbedTLS built and Debian's libsodium archive, glibc's libm shared; no system libcurl, SQLite, mbedTLS or OpenSSL"
 dry "$tmp/openssl.log" HEADUNIT_TLS=openssl
 link=$(grep -E -- "-o $tmp/o/eco2d " "$tmp/openssl.log")
 [[ " $link " == *"libcurl.a -lssl -lcrypto "* ]] && grep -q 'build-curl.sh x86_64 openssl' "$tmp/openssl.log"
 tap $? "HEADUNIT_TLS=openssl: libcurl with OpenSSL, linked with the shared libssl and libcrypto"
-dry "$tmp/shared.log" HEADUNIT_STATIC=n
-link=$(grep -E -- "-o $tmp/o/eco2d " "$tmp/shared.log")
-[[ " $link " == *" -lsqlite3 "* ]] && [[ " $link " != *"libsqlite3.a"* ]] && [[ " $link " == *" -lsodium "* ]]
-tap $? "HEADUNIT_STATIC=n: the other libraries shared"
 make -n --no-print-directory O="$tmp/plain" "$tmp/plain/eco2d" >"$tmp/plain.log" 2>&1
 link=$(grep -E -- "-o $tmp/plain/eco2d " "$tmp/plain.log")
 ! grep -q 'build-curl.sh\|build-sqlite.sh' "$tmp/plain.log" && [[ " $link " == *" -lcurl "* ]]

@@ -11,7 +11,9 @@
 #           dealt out in turn, all of them frames eco2d's kernel filters let
 #           through), records signed and uploaded as trips end
 #   drain   a fresh store holding $DRAIN_N signed records, uploaded to
-#           eco2-ledger on 127.0.0.1 in this same guest
+#           eco2-ledger on 127.0.0.1 in this same guest in batches of
+#           $UPLOAD_BATCH, each marked uploaded once the ledger's signed
+#           receipt for it is verified ([ledger] receipt_key)
 #
 # Each eco2d runs in a cgroup v2 child whose memory.max is $MEMORY_MAX
 # (eco2d.service's MemoryMax=); memory.peak and memory.events are read when
@@ -68,9 +70,12 @@ start_ledger() {
 	[ -n "$port" ] || { sed 's/^/# ledger: /' /tmp/run/ledger.log; return 1; }
 }
 stop_ledger() { kill $lpid 2>/dev/null; wait $lpid 2>/dev/null; }
-# records the store has seen acknowledged by the ledger (eco2ctl status)
+# records the store has seen acknowledged by the ledger (eco2ctl status,
+# with a configuration that names the store and nothing to connect to)
 accepted() {
-	eco2ctl -c /tmp/run/eco2d.conf status 2>/dev/null | sed -n 's/^uploaded: *\([0-9]*\) records.*/\1/p' |
+	printf '[can]\nprofile = /bench/profiles/reference.profile\n[key]\nuri = file:/tmp/run/device.key\n[store]\npath = %s\n[ledger]\nenabled = false\n' \
+		"$(sed -n 's/^path = //p' /tmp/run/eco2d.conf)" >/tmp/run/status.conf
+	eco2ctl -c /tmp/run/status.conf status 2>/dev/null | sed -n 's/^uploaded: *\([0-9]*\) records.*/\1/p' |
 		awk '{ n += $1 } END { print n + 0 }'
 }
 
@@ -100,10 +105,12 @@ start_eco2d() { # CONFIG: eco2d-CONFIG in the current cgroup, ready when its soc
 	done
 	kill -0 $pid 2>/dev/null || { sed 's/^/# eco2d: /' /tmp/run/eco2d.log; return 1; }
 }
-stop_eco2d() {
+stop_eco2d() { # CONFIG STATE: the last lines of both logs stay in /tmp/out
 	kill -TERM $pid
 	wait $pid
 	st=$?
+	tail -n 100 /tmp/run/eco2d.log >$out/$1-$2-eco2d.log
+	tail -n 100 /tmp/run/ledger.log >$out/$1-$2-ledger.log
 	[ $st -eq 0 ] || { log "eco2d-$1 exited $st"; sed 's/^/# eco2d: /' /tmp/run/eco2d.log | tail -n 5; }
 	return $st
 }
@@ -134,8 +141,10 @@ ca = /data/pki/ca.pem
 cert = $cert
 key = $tlskey
 $pin
+receipt_key = /data/pki/log.vkey
 [upload]
 interval_s = 1
+batch_records = $UPLOAD_BATCH
 [log]
 level = info
 EOF
@@ -225,7 +234,7 @@ for c in $CONFIGS; do
 		usleep $SAMPLE_US
 		i=$((i + 1))
 	done
-	stop_eco2d $c || rc=1
+	stop_eco2d $c replay || rc=1
 	frames=$(sed -n 's/.*wakeups in .* s, \([0-9]*\) frames.*/\1/p' /tmp/run/eco2d.log | tail -n 1)
 	sent=$(cat /data/replay-vcan*.log | wc -l)
 	result $c replay "frames_sent=$sent frames_received=${frames:-?} replay_s=$((t1 - t0)) canplayer_rc=$cp_rc" \
@@ -256,7 +265,7 @@ for c in $CONFIGS; do
 		END { for (k in r) if (r[k] > 0) printf "%6d %6d %6d %s\n", r[k], p[k], d[k], k }' \
 		/proc/$pid/smaps | sort -rn >$out/$c-maps.txt
 	n=$(accepted)
-	stop_eco2d $c || rc=1
+	stop_eco2d $c drain || rc=1
 	[ "$n" -ge "$DRAIN_N" ] || { log "eco2d-$c: only $n of $DRAIN_N records drained in $((t1 - t0)) s"; rc=1; }
 	result $c drain "records=$n drain_s=$((t1 - t0))" $(cg_report)
 	stop_ledger
