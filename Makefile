@@ -55,6 +55,29 @@ else
   $(error ARCH=$(ARCH): expected x86_64, arm64 or armhf)
 endif
 
+# ---- head-unit build (cross/README.md) -------------------------------------
+# HEADUNIT=y: cross/configs/headunit_defconfig, linked against a libcurl
+# built from Debian's source package with one TLS back end
+# (HEADUNIT_TLS=mbedtls, the default, or openssl; cross/Build.mk), into
+# build-headunit-ARCH-TLS/. A cross target builds against a Debian sysroot
+# made once by cross/mksysroot.sh (SYSROOT= names another, a vendor SDK's).
+ifeq ($(HEADUNIT),y)
+  HEADUNIT_TLS ?= mbedtls
+  HEADUNIT_CACHE ?= $(CURDIR)/build-headunit-cache
+  DEFCONFIG := headunit_defconfig
+  O ?= build-headunit-$(ARCH)-$(HEADUNIT_TLS)
+  ifneq ($(CROSS_COMPILE),)
+    SYSROOT ?= $(HEADUNIT_CACHE)/sysroot-$(DEB_ARCH)
+    ifeq ($(SYSROOT),$(HEADUNIT_CACHE)/sysroot-$(DEB_ARCH))
+      ifeq ($(wildcard $(SYSROOT)/.eco2-sysroot),)
+        $(info   SYSROOT $(SYSROOT) (cross/mksysroot.sh $(DEB_ARCH), once))
+        $(shell mkdir -p $(HEADUNIT_CACHE) && cross/mksysroot.sh $(DEB_ARCH) $(SYSROOT) libssl-dev \
+          >$(SYSROOT).log 2>&1 && touch $(SYSROOT)/.eco2-sysroot)
+      endif
+    endif
+  endif
+endif
+
 ifneq ($(SANITIZE),)
   O ?= build-san
 else ifneq ($(CROSS_COMPILE),)

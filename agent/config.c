@@ -18,6 +18,7 @@
 #include "lib/file.h"
 #include "lib/ini_lines.h"
 #include "lib/log.h"
+#include "upload/ledger_tls.h"
 
 enum conf_type {
 	CONF_STR,     /* free text, at most max bytes (0: TEXT_MAX) */
@@ -115,6 +116,14 @@ static void conf_error(struct parse_state *st, unsigned line, const char *sectio
 		log_err("%s:%u: [%s] %s: %s", st->name, line, sec, k, why);
 	else
 		log_err("%s: [%s] %s: %s", st->name, sec, k, why);
+}
+
+static unsigned option_line(const struct parse_state *st, const char *section, const char *key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++)
+		if (!strcmp(options[i].section, section) && !strcmp(options[i].key, key))
+			return st->set_line[i];
+	return 0;
 }
 
 static char *resolve_path(const struct parse_state *st, const char *value)
@@ -365,6 +374,13 @@ static int conf_parse(struct parse_state *st)
 
 	if (cfg->ledger_enabled && !cfg->ledger_url && IS_ENABLED(CONFIG_UPLOAD))
 		conf_error(st, 0, "ledger", "url", "required when [ledger] enabled = true");
+	/* A key this libcurl cannot load would fail every upload. */
+	if (cfg->ledger_enabled && IS_ENABLED(CONFIG_UPLOAD)) {
+		char why[200];
+
+		if (ledger_tls_check_key(cfg->ledger_key, why, sizeof(why)))
+			conf_error(st, option_line(st, "ledger", "key"), "ledger", "key", why);
+	}
 
 	free(cfg->lines);
 	cfg->lines = malloc(sizeof(st->set_line));

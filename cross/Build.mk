@@ -3,6 +3,8 @@
 #   make ARCH=arm64|armhf [SYSROOT=dir] [O=...]   cross build (Debian toolchains)
 #   make check-cross ARCH=arm64|armhf             unit tests under qemu-user
 #   make size-report                              stripped sizes per architecture
+#   make [ARCH=arm64] HEADUNIT=y                   the head-unit build (cross/README.md)
+#   make headunit                                  ... built and measured in qemu guests
 
 # time_t/off_t past 2038 on every target (armhf above all).
 tests-y += test_time64
@@ -16,6 +18,7 @@ itests-y += tests/integration/cross_units.sh
 itests-y += tests/integration/cross_sysroot.sh
 itests-y += tests/integration/install_layout.sh
 itests-y += tests/integration/cross_recipes_lint.sh
+itests-y += tests/integration/cross_headunit.sh
 
 # ---- unit tests on the target architecture, under qemu-user ------------------
 # The interpreter and libc come from the cross libc (-L /usr/<triplet>, as
@@ -74,3 +77,48 @@ print-install-progs:
 .PHONY: size-report
 size-report:
 	$(Q)cross/size-report.sh
+
+# The head-unit builds of x86_64 and arm64, measured in qemu guests of
+# 256 MiB (also part of make bench; tests/bench/bench_headunit.sh).
+.PHONY: headunit
+headunit:
+	$(Q)bash tests/bench/bench_headunit.sh
+
+# ---- head-unit build: make [ARCH=arm64] HEADUNIT=y [HEADUNIT_TLS=openssl] ----
+# (the Makefile's head-unit block picks headunit_defconfig, O= and SYSROOT=).
+# libcurl, SQLite and mbedTLS come from Debian's source packages, built by
+# cross/headunit/build-{mbedtls,sqlite,curl}.sh into $(O)/headunit/prefix
+# with what eco2-agent uses only, and are linked statically: libcurl with
+# that mbedTLS or with OpenSSL's libssl and libcrypto (HEADUNIT_TLS). They
+# are built before anything is compiled (the configuration header waits
+# for them), and every mbedTLS header comes from that build.
+ifeq ($(HEADUNIT),y)
+hu-prefix := $(objtree)/headunit/prefix
+hu-curl := $(hu-prefix)/lib/libcurl.a
+hu-sqlite := $(hu-prefix)/lib/libsqlite3.a
+hu-mbedtls := $(hu-prefix)/lib/libmbedtls.a $(hu-prefix)/lib/libmbedx509.a $(hu-prefix)/lib/libmbedcrypto.a
+$(hu-curl): cross/headunit/build-curl.sh cross/headunit/debsrc.sh | $(hu-mbedtls)
+	$(Q)cross/headunit/build-curl.sh $(ARCH) $(HEADUNIT_TLS) $(HEADUNIT_CACHE) $(objtree)/headunit $(SYSROOT)
+	@touch $@
+$(hu-sqlite): cross/headunit/build-sqlite.sh cross/headunit/debsrc.sh
+	$(Q)cross/headunit/build-sqlite.sh $(ARCH) $(HEADUNIT_CACHE) $(objtree)/headunit $(SYSROOT)
+	@touch $@
+$(hu-mbedtls) &: cross/headunit/build-mbedtls.sh cross/headunit/debsrc.sh
+	$(Q)cross/headunit/build-mbedtls.sh $(ARCH) $(HEADUNIT_CACHE) $(objtree)/headunit $(SYSROOT)
+	@touch $(hu-mbedtls)
+$(autoconf): | $(hu-curl) $(hu-sqlite) $(hu-mbedtls)
+hu-tls-libs-mbedtls :=
+hu-tls-libs-openssl := -lssl -lcrypto
+PKG_CFLAGS := -I$(hu-prefix)/include $(PKG_CFLAGS)
+# libsodium, inih and libseccomp are linked from Debian's static archives:
+# only the code called is loaded, in the program's own pages, with no
+# relocations of its own. glibc stays shared, libm with it (its static
+# archive's ifunc resolvers need ld.so's internals), and so does OpenSSL
+# (its pkcs11 engine is a plug-in that loads the shared libcrypto: two
+# copies in one process would disagree).
+hu-static := sodium inih seccomp
+hu-lib = $(if $(filter -lsqlite3,$(1)),$(hu-sqlite),$(if $(filter -lmbedtls -lmbedx509 -lmbedcrypto,$(1)),$(hu-prefix)/lib/lib$(patsubst -l%,%,$(1)).a,$(if $(filter $(patsubst -l%,%,$(1)),$(hu-static)),-l:lib$(patsubst -l%,%,$(1)).a,$(1))))
+LIBS := $(hu-curl) $(hu-tls-libs-$(HEADUNIT_TLS)) $(foreach l,$(filter-out -lcurl,$(LIBS)),$(call hu-lib,$(l)))
+.PHONY: headunit-libs
+headunit-libs: $(hu-curl) $(hu-sqlite) $(hu-mbedtls)
+endif

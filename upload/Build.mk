@@ -33,3 +33,8 @@ itests-y += tests/integration/upload_pkcs11.sh
 itests-y += tests/integration/upload_tls_gnutls.sh
 itests-y += tests/integration/upload_reconcile.sh
 endif
+
+# ledger_tls: what this libcurl's TLS back end can do ([ledger] key checks)
+lib-$(CONFIG_UPLOAD) += upload/ledger_tls.o
+tests-$(CONFIG_UPLOAD) += test_ledger_tls
+test_ledger_tls-objs := tests/unit/test_ledger_tls.o

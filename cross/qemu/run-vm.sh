@@ -3,7 +3,7 @@
 # relay the test script's output to stdout and exit with its status.
 #
 #   run-vm.sh -k KERNEL -i INITRD [-a x86_64|arm64|armhf] [-t SECONDS] [-m MiB]
-#             [-A "kernel args"] [-O OUTDIR] [-l LOG] [-v]
+#             [-c CPUS] [-d DISK] [-A "kernel args"] [-O OUTDIR] [-l LOG] [-v]
 #
 #   -a  x86_64: qemu-system-x86_64 -M q35 -cpu max -accel tcg;
 #       arm64: qemu-system-aarch64 -M virt -cpu cortex-a57 -accel tcg;
@@ -12,6 +12,9 @@
 #       default because nested KVM is unreliable on CI machines)
 #   -t  hard limit for the whole boot-run-poweroff (default 180 s)
 #   -m  guest memory (default 512 MiB)
+#   -c  virtual CPUs (default 1)
+#   -d  a raw disk image attached read-only as a virtio disk (the guest's
+#       /dev/vda once it loads virtio_pci and virtio_blk)
 #   -A  extra kernel command line (the script can read /proc/cmdline)
 #   -O  folder that receives the files the script left in /eco2/out
 #   -l  full serial console log (default: a temporary file)
@@ -23,14 +26,16 @@
 set -euo pipefail
 
 usage() { sed -n '5,7p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 1; }
-arch=x86_64 kernel= initrd= limit=180 mem=512 append= outdir= log= verbose=0
-while getopts "a:k:i:t:m:A:O:l:v" opt; do
+arch=x86_64 kernel= initrd= limit=180 mem=512 cpus=1 disk= append= outdir= log= verbose=0
+while getopts "a:k:i:t:m:c:d:A:O:l:v" opt; do
 	case $opt in
 	a) arch=$OPTARG ;;
 	k) kernel=$OPTARG ;;
 	i) initrd=$OPTARG ;;
 	t) limit=$OPTARG ;;
 	m) mem=$OPTARG ;;
+	c) cpus=$OPTARG ;;
+	d) disk=$OPTARG ;;
 	A) append=$OPTARG ;;
 	O) outdir=$OPTARG ;;
 	l) log=$OPTARG ;;
@@ -74,12 +79,15 @@ trap '[ -z "$tmplog" ] || rm -f "$tmplog"' EXIT
 # panic=-1 + -no-reboot: a panic ends qemu at once instead of hanging
 # until the time limit.
 cmdline="console=$console panic=-1 quiet loglevel=3 rdinit=/init $append"
+drive=()
+[ -z "$disk" ] || drive=(-drive "file=$disk,if=none,id=disk0,format=raw,readonly=on"
+	-device virtio-blk-pci,drive=disk0)
 set +e
-timeout -k 5 "$limit" "${qemu[@]}" -accel "$accel" -m "$mem" -smp 1 \
+timeout -k 5 "$limit" "${qemu[@]}" -accel "$accel" -m "$mem" -smp "$cpus" \
 	-nodefaults -display none -no-reboot -nic none \
 	-serial stdio -monitor none \
-	-kernel "$kernel" -initrd "$initrd" -append "$cmdline" </dev/null 2>&1 |
-	tr -d '\r' | tee "$log" |
+	"${drive[@]}" -kernel "$kernel" -initrd "$initrd" -append "$cmdline" </dev/null 2>&1 |
+	stdbuf -oL tr -d '\r' | tee "$log" |
 	awk -v all="$verbose" '
 		/^ECO2-VM-OUT-BEGIN$/ { skip = 1; next }
 		/^ECO2-VM-OUT-END$/ { skip = 0; next }

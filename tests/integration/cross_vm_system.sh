@@ -22,8 +22,8 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 q=$top/cross/qemu
 guest=$top/tests/integration/cross/system_guest.sh
 unset MAKEFLAGS MAKELEVEL MFLAGS MAKEOVERRIDES
-GUEST_TAPS=10
-HOST_TAPS=4
+GUEST_TAPS=12
+HOST_TAPS=5
 
 for t in cpio readelf dpkg-deb apt-get; do
 	command -v "$t" >/dev/null 2>&1 || { echo "skip: $t not installed"; exit 77; }
@@ -38,6 +38,10 @@ skip_arch() {
 	local i
 	for i in $(seq $((2 + GUEST_TAPS + HOST_TAPS))); do n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; done
 }
+
+# The memory limit of the systemd unit, applied in the guest as systemd
+# would (a cgroup v2 memory.max).
+memory_max=$(sed -n 's/^MemoryMax=//p' "$top/agent/eco2d.service")
 
 # A short drive, paced in real time (with --speedup the kernel timestamps
 # compress time, and every integral, distance between odometer ticks aside,
@@ -102,11 +106,13 @@ run_arch() { # run_arch x86_64|arm64
 		$cc ${sysroot:+--sysroot="$sysroot"} -std=gnu11 -O2 -Wall -Wextra -D_FILE_OFFSET_BITS=64 \
 			-D_TIME_BITS=64 -o "$work/set-clock" "$q/set-clock.c"
 	tap $? "$arch: vcan-add and set-clock build"
+	[ -n "$memory_max" ]
+	tap $? "$arch: agent/eco2d.service sets MemoryMax= (${memory_max:-none}), tested in the guest"
 	"$q/mkinitramfs.sh" -a $arch -o "$work/initrd.cpio.gz" -s "$guest" \
 		-K "$MODULES" -m can-raw -m vcan \
 		-b "$bin/eco2d" -b "$bin/eco2ctl" -b "$bin/eco2-sim" -b "$work/vcan-add" -b "$work/set-clock" \
 		-f "$top/can/profiles=/eco2/profiles" -f "$cycle=/eco2/cycle.csv" \
-		-e TAP_BASE=$((n + 1)) -e SPEEDUP=1 -e VM_EPOCH=$epoch -e HOST_EPOCH="$(date +%s)" -c "$cache" ${sysroot:+-R "$sysroot"} \
+		-e TAP_BASE=$((n + 1)) -e MEMORY_MAX="${memory_max:-max}" -e SPEEDUP=1 -e VM_EPOCH=$epoch -e HOST_EPOCH="$(date +%s)" -c "$cache" ${sysroot:+-R "$sysroot"} \
 		>"$work/mkinitramfs.log" 2>&1
 	tap $? "$arch: initramfs with eco2d, eco2ctl, eco2-sim and their libraries ($KVER${sysroot:+, libraries from a Debian sysroot})"
 	"$q/run-vm.sh" -a $arch -k "$KERNEL" -i "$work/initrd.cpio.gz" -t 240 -m 512 \

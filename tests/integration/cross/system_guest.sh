@@ -66,7 +66,13 @@ tap $? "eco2ctl pubkey"
 eco2d -c $conf --check-config >$out/check-config.log 2>&1
 tap $? "eco2d --check-config"
 
-eco2d -c $conf >$out/eco2d.log 2>&1 &
+# eco2d.service's MemoryMax=, as systemd applies it: a cgroup v2 child
+# whose memory.max is that value, eco2d started inside it.
+cg=/sys/fs/cgroup/eco2d
+mount -t cgroup2 none /sys/fs/cgroup && echo +memory >/sys/fs/cgroup/cgroup.subtree_control &&
+	mkdir $cg && echo "$MEMORY_MAX" >$cg/memory.max
+tap $? "cgroup v2 $cg with memory.max $(cat $cg/memory.max 2>/dev/null) (MemoryMax=$MEMORY_MAX)"
+sh -c 'echo $$ >'$cg'/cgroup.procs && exec eco2d -c '$conf >$out/eco2d.log 2>&1 &
 pid=$!
 # eco2d is ready once its CAN_RAW socket is registered on vcan0 (with
 # kernel filters it is listed in rcvlist_fil/_sff, not rcvlist_all).
@@ -89,6 +95,9 @@ kill -TERM $pid
 wait $pid
 st=$?
 tap $st "eco2d stopped on SIGTERM with status 0 (got $st)"
+kills=$(sed -n 's/^oom_kill //p' $cg/memory.events)
+[ "$kills" = 0 ] && [ -n "$(cat $cg/memory.peak)" ]
+tap $? "eco2d under memory.max $MEMORY_MAX: not OOM-killed (oom_kill $kills; memory.events: $(tr '\n' ' ' <$cg/memory.events)); memory.peak $(($(cat $cg/memory.peak) / 1024)) KiB"
 eco2ctl -c $conf export >$out/records.cbor 2>$out/export.log
 tap $? "eco2ctl export"
 [ -s $out/records.cbor ]
