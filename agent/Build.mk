@@ -6,7 +6,8 @@ lib-y += agent/config.o
 tests-y += test_config
 test_config-objs := tests/unit/test_config.o
 fuzz-y += fuzz_config
-fuzz_config-srcs := tests/fuzz/fuzz_config.c agent/config.c crypto/co2.c crypto/pkcs11_uri.c
+fuzz_config-srcs := tests/fuzz/fuzz_config.c agent/config.c crypto/co2.c crypto/pkcs11_uri.c \
+                    upload/ledger_tls.c
 
 # params: the configuration turned into module options
 lib-y += agent/params.o
