@@ -740,6 +740,12 @@ static int source_open(agent_t *a)
 		/* A profile that polls: the poller, which also runs the
 		 * broadcast part, on the first interface. */
 		(void)profile_polls(a->profile, &n_polls);
+		if (n_polls && !IS_ENABLED(CONFIG_CAN_POLL)) {
+			log_err("%s: [can] profile: it asks ECUs ([poll.*]), and this eco2d is built without the poller (CONFIG_CAN_POLL)",
+				a->cfg.path);
+			ret = -ENOTSUP;
+			goto out;
+		}
 		drv = n_polls ? &can_source_poller : &can_source_socketcan;
 	}
 	ret = can_source_open(&a->src, drv, &so);

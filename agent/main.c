@@ -38,6 +38,7 @@ static int check_config(const char *path)
 {
 	struct eco2_config cfg;
 	profile_t *p = NULL;
+	size_t n_polls = 0;
 	int ret, files;
 
 	ret = config_load(&cfg, path);
@@ -47,6 +48,12 @@ static int check_config(const char *path)
 		files = cfg.lines ? config_check_files(&cfg) : 0;
 		if (!ret && !files)
 			ret = profile_load(&p, cfg.can_profile);
+		if (!ret && !files && !IS_ENABLED(CONFIG_CAN_POLL) && cfg.can_interfaces &&
+		    (profile_polls(p, &n_polls), n_polls)) {
+			fprintf(stderr, "%s: [can] profile: %s asks ECUs ([poll.*]), and this eco2d is built without the poller (CONFIG_CAN_POLL)\n",
+				path, cfg.can_profile);
+			ret = -ENOTSUP;
+		}
 		if (!ret)
 			ret = files;
 	}

@@ -75,10 +75,10 @@ tests-y += test_source
 test_source-objs := tests/unit/test_source.o
 
 # source_isotp: the poller (eco2d asks ECUs over CAN_ISOTP and CAN_J1939)
-lib-$(CONFIG_CAN_SOCKETCAN) += can/source_isotp.o
-tests-$(CONFIG_CAN_SOCKETCAN) += test_source_isotp
+lib-$(CONFIG_CAN_POLL) += can/source_isotp.o
+tests-$(CONFIG_CAN_POLL) += test_source_isotp
 test_source_isotp-objs := tests/unit/test_source_isotp.o
-itests-$(CONFIG_CAN_SOCKETCAN) += tests/integration/poll_vcan.sh
+itests-$(CONFIG_CAN_POLL) += tests/integration/poll_vcan.sh tests/integration/poll_kconfig.sh
 itests-y += tests/integration/poll_profiles.sh
 
 # socketcan: live input from SocketCAN raw sockets

@@ -4,7 +4,8 @@
 # brackets). Builds each target with its defconfig in OUTDIR/size-<arch>
 # (default build-size-*) with `make -k`, so one program that does not build
 # for a target shows as "failed" instead of hiding the others. armhf uses
-# the multiarch libraries when installed, else a sysroot from mksysroot.sh.
+# the multiarch libraries when installed, else a sysroot from mksysroot.sh
+# (arm64 as well).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$top}
@@ -34,12 +35,12 @@ for arch in "${arches[@]}"; do
 	case $arch in
 	x86_64) strip=strip ;;
 	arm64) strip=aarch64-linux-gnu-strip ;;
-	armhf) strip=arm-linux-gnueabihf-strip
-		if ! has_libs armhf; then
-			"$top/cross/mksysroot.sh" armhf "$out/build-size-armhf-sysroot" >/dev/null 2>&1 &&
-				extra=(SYSROOT="$out/build-size-armhf-sysroot")
-		fi ;;
+	armhf) strip=arm-linux-gnueabihf-strip ;;
 	esac
+	if [ "$arch" != x86_64 ] && ! has_libs "$arch"; then
+		"$top/cross/mksysroot.sh" "$arch" "$out/build-size-$arch-sysroot" >/dev/null 2>&1 &&
+			extra=(SYSROOT="$out/build-size-$arch-sysroot")
+	fi
 	if ! command -v "$strip" >/dev/null; then
 		for p in $all_progs; do size[$arch,$p]="no toolchain"; done
 		continue
