@@ -14,7 +14,6 @@
  * --list prints the profile's roles instead: where each comes from and its
  * VSS name, so fleet tooling can map our profiles without reading them. */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,23 +22,17 @@
 #include "lib/log.h"
 #include "can/canlog.h"
 #include "can/diag.h"
+#include "can/physfmt.h"
 #include "can/profile.h"
 #include "can/vss.h"
 
+/* A value as JSON: the shortest decimal that reads back as it. */
 static void put_num(FILE *out, double x)
 {
-	char buf[40];
+	char buf[PHYSFMT_ROOM];
+	const char *end = physfmt_double(x, buf);
 
-	if (!isfinite(x)) {
-		fputs("null", out);
-		return;
-	}
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(buf, sizeof(buf), "%.*g", prec, x);
-		if (prec == 17 || strtod(buf, NULL) == x)
-			break;
-	}
-	fputs(buf, out);
+	fwrite(buf, 1, (size_t)(end - buf), out);
 }
 
 static const char *canonical_unit(enum eco2_role r)

@@ -67,6 +67,8 @@ struct ledger {
 	/* Receipts: the ledger's log key ([ledger] receipt_key). */
 	bool have_key;
 	struct tlog_vkey receipt_key;
+
+	bool no_client_cert;        /* no [ledger] cert: the ledger refuses uploads */
 };
 
 static int64_t mono_ms(void)
@@ -187,6 +189,7 @@ static int setup_easy(ledger_t *l, const struct ledger_opts *o)
 		SETOPT(CURLOPT_CAINFO, o->ca);
 	if (o->pinned_pubkey)
 		SETOPT(CURLOPT_PINNEDPUBLICKEY, o->pinned_pubkey);
+	l->no_client_cert = !o->cert;
 	if (o->cert) {
 		SETOPT(CURLOPT_SSLCERT, o->cert);
 		SETOPT(CURLOPT_SSLCERTTYPE, "PEM");
@@ -660,8 +663,15 @@ static void transfer_done(ledger_t *l, CURLcode res)
 	curl_easy_getinfo(l->easy, CURLINFO_RESPONSE_CODE, &code);
 	l->st.last_http_status = code;
 	if (res != CURLE_OK) {
-		set_error(l, "%s%s%s%s; nothing marked uploaded", curl_easy_strerror(res),
-			  l->errbuf[0] ? " (" : "", l->errbuf, l->errbuf[0] ? ")" : "");
+		/* The ledger refuses a body sent without a client certificate
+		 * before reading it (HTTP 403); a client still sending may see
+		 * the connection reset instead of the answer. */
+		bool cut = res == CURLE_SEND_ERROR || res == CURLE_RECV_ERROR || res == CURLE_GOT_NOTHING;
+
+		set_error(l, "%s%s%s%s; nothing marked uploaded%s", curl_easy_strerror(res),
+			  l->errbuf[0] ? " (" : "", l->errbuf, l->errbuf[0] ? ")" : "",
+			  cut && l->no_client_cert ?
+			  "; no client certificate is configured ([ledger] cert), and the ledger takes records only over mutual TLS" : "");
 		start_backoff(l, -1);
 		return;
 	}
