@@ -110,3 +110,5 @@ fuzz_receipt-srcs := tests/fuzz/fuzz_receipt.c crypto/receipt.c crypto/tlog.c cr
 
 # ledger_check: receipts against an export, witnessing (eco2-verify)
 lib-y += crypto/ledger_check.o
+tests-y += test_ledger_check
+test_ledger_check-objs := tests/unit/test_ledger_check.o
