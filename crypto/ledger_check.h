@@ -8,7 +8,9 @@
  *     entry's inclusion proof leads from the exported record of that seq
  *     (its exact bytes) to the signed root: the ledger holds that record;
  *   - the export holds every seq from 1 up to the latest receipted one: a
- *     withheld record, the last one included, is named;
+ *     receipted record withheld, and any seq past the export's last up to
+ *     the latest receipted one, is named here; a gap between two exported
+ *     records is the chain check's (verify_chain_push: "missing");
  *   - the checkpoints agree with each other: two of one size have one
  *     root, and with --ledger URL consistency proofs fetched from the
  *     ledger (RFC 9162 §2.1.4) link each to the next and to the checkpoint
