@@ -97,13 +97,13 @@ hu-prefix := $(objtree)/headunit/prefix
 hu-curl := $(hu-prefix)/lib/libcurl.a
 hu-sqlite := $(hu-prefix)/lib/libsqlite3.a
 hu-mbedtls := $(hu-prefix)/lib/libmbedtls.a $(hu-prefix)/lib/libmbedx509.a $(hu-prefix)/lib/libmbedcrypto.a
-$(hu-curl): cross/headunit/build-curl.sh cross/headunit/debsrc.sh | $(hu-mbedtls)
+$(hu-curl): cross/headunit/build-curl.sh cross/headunit/debsrc.sh cross/headunit/target.sh | $(hu-mbedtls)
 	$(Q)cross/headunit/build-curl.sh $(ARCH) $(HEADUNIT_TLS) $(HEADUNIT_CACHE) $(objtree)/headunit $(SYSROOT)
 	@touch $@
-$(hu-sqlite): cross/headunit/build-sqlite.sh cross/headunit/debsrc.sh
+$(hu-sqlite): cross/headunit/build-sqlite.sh cross/headunit/debsrc.sh cross/headunit/target.sh
 	$(Q)cross/headunit/build-sqlite.sh $(ARCH) $(HEADUNIT_CACHE) $(objtree)/headunit $(SYSROOT)
 	@touch $@
-$(hu-mbedtls) &: cross/headunit/build-mbedtls.sh cross/headunit/debsrc.sh
+$(hu-mbedtls) &: cross/headunit/build-mbedtls.sh cross/headunit/debsrc.sh cross/headunit/target.sh
 	$(Q)cross/headunit/build-mbedtls.sh $(ARCH) $(HEADUNIT_CACHE) $(objtree)/headunit $(SYSROOT)
 	@touch $(hu-mbedtls)
 $(autoconf): | $(hu-curl) $(hu-sqlite) $(hu-mbedtls)

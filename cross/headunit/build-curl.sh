@@ -26,30 +26,21 @@ say() { echo "  CURL    $*" >&2; }
 
 [ $# -ge 4 ] && [ $# -le 5 ] || die "usage: build-curl.sh ARCH TLS CACHE OUT [SYSROOT]"
 ARCH=$1 TLS=$2
-mkdir -p "$3" "$4"
-CACHE=$(cd "$3" && pwd) OUT=$(cd "$4" && pwd)
-SYSROOT=${5:-}
-[ -z "$SYSROOT" ] || SYSROOT=$(cd "$SYSROOT" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/target.sh"
+target_dirs "$3" "$4" "${5:-}"
 JOBS=${JOBS:-2}
 
-case $ARCH in
-x86_64) TRIPLET=x86_64-linux-gnu ;;
-arm64) TRIPLET=aarch64-linux-gnu ;;
-armhf) TRIPLET=arm-linux-gnueabihf ;;
-*) die "ARCH=$ARCH: expected x86_64, arm64 or armhf" ;;
-esac
 case $TLS in
 mbedtls | openssl) ;;
 *) die "TLS=$TLS: expected mbedtls or openssl" ;;
 esac
-build_triplet=$(gcc -dumpmachine)
-if [ "$TRIPLET" = "$build_triplet" ]; then CC_=gcc HOSTOPTS=(); else
-	CC_=$TRIPLET-gcc HOSTOPTS=(--build="$build_triplet" --host="$TRIPLET"); fi
-command -v "$CC_" >/dev/null || die "$CC_ not installed (debian-packages.txt)"
+target_arch "$ARCH"
+HOSTOPTS=()
+[ "$TRIPLET" = "$BUILD_TRIPLET" ] || HOSTOPTS=(--build="$BUILD_TRIPLET" --host="$TRIPLET")
 for t in autoreconf automake libtoolize; do
 	command -v $t >/dev/null || die "$t not installed (autoconf automake libtool: debian-packages.txt)"
 done
-here=$(cd "$(dirname "$0")" && pwd)
 
 # ---- 1. the source package ----------------------------------------------------
 # Debian's series ends with 90_gnutls.patch and 99_nss.patch, which rename

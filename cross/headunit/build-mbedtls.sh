@@ -24,19 +24,10 @@ die() { echo "build-mbedtls.sh: $*" >&2; exit 1; }
 say() { echo "  MBEDTLS $*" >&2; }
 [ $# -ge 3 ] && [ $# -le 4 ] || die "usage: build-mbedtls.sh ARCH CACHE OUT [SYSROOT]"
 ARCH=$1
-mkdir -p "$2" "$3"
-CACHE=$(cd "$2" && pwd) OUT=$(cd "$3" && pwd)
-SYSROOT=${4:-}
-[ -z "$SYSROOT" ] || SYSROOT=$(cd "$SYSROOT" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-case $ARCH in
-x86_64) TRIPLET=x86_64-linux-gnu ;;
-arm64) TRIPLET=aarch64-linux-gnu ;;
-armhf) TRIPLET=arm-linux-gnueabihf ;;
-*) die "ARCH=$ARCH: expected x86_64, arm64 or armhf" ;;
-esac
-if [ "$TRIPLET" = "$(gcc -dumpmachine)" ]; then CC_=gcc AR_=ar; else CC_=$TRIPLET-gcc AR_=$TRIPLET-ar; fi
-command -v "$CC_" >/dev/null || die "$CC_ not installed (debian-packages.txt)"
+. "$here/target.sh"
+target_dirs "$2" "$3" "${4:-}"
+target_arch "$ARCH"
 PY=${PYTHON:-python3}
 
 SRC=$("$here/debsrc.sh" mbedtls "$CACHE")
