@@ -526,9 +526,8 @@ err:
 static int keygen(const struct lcheck_opts *o)
 {
 	struct tlog_skey k;
-	struct tlog_vkey v;
-	char text[TLOG_SKEY_MAX + 2], vk[TLOG_VKEY_MAX];
-	int n, fd, ret = 2;
+	char vk[TLOG_VKEY_MAX];
+	int ret = 2;
 
 	if (!o->witness_skey) {
 		log_err("--witness-keygen NAME needs --witness-skey FILE to write the key to");
@@ -538,23 +537,10 @@ static int keygen(const struct lcheck_opts *o)
 		log_err("--witness-keygen %s: a name without white space or '+'", o->witness_keygen);
 		return 2;
 	}
-	tlog_skey_public(&k, &v);
-	n = tlog_skey_format(&k, text, sizeof(text) - 1);
-	if (n < 0 || tlog_vkey_format(&v, vk, sizeof(vk)) < 0)
-		goto out;
-	text[n++] = '\n';
-	fd = open(o->witness_skey, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, text, (size_t)n) != n || fsync(fd)) {
-		log_err("%s: %s", o->witness_skey, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		goto out;
+	if (!tlog_skey_save_new(&k, o->witness_skey, vk, sizeof(vk))) {
+		printf("%s\n", vk);
+		ret = 0;
 	}
-	close(fd);
-	printf("%s\n", vk);
-	ret = 0;
-out:
-	sodium_memzero(text, sizeof(text));
 	tlog_skey_wipe(&k);
 	return ret;
 }

@@ -1,10 +1,13 @@
 /* tlog — C2SP signed notes, checkpoints, cosignatures (Ed25519). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sodium.h>
 
 #include "lib/bytes.h"
+#include "lib/log.h"
 #include "crypto/tlog.h"
 
 static const char em_dash[] = "\xe2\x80\x94 ";   /* U+2014 and a space */
@@ -264,6 +267,38 @@ int tlog_skey_generate(const char *name, uint8_t type, struct tlog_skey *out)
 	crypto_sign_keypair(out->pub, out->sk);
 	out->id = tlog_key_id(name, len, type, out->pub);
 	return 0;
+}
+
+int tlog_skey_save_new(const struct tlog_skey *k, const char *path, char *vk, size_t cap)
+{
+	struct tlog_vkey v;
+	char text[TLOG_SKEY_MAX + 2];
+	int n, fd, ret = 0;
+
+	tlog_skey_public(k, &v);
+	n = tlog_skey_format(k, text, sizeof(text) - 1);
+	if (n < 0 || tlog_vkey_format(&v, vk, cap) < 0) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	text[n++] = '\n';
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret = -errno;
+		log_err("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (write(fd, text, (size_t)n) != n || fsync(fd)) {
+		ret = errno ? -errno : -EIO;
+		log_err("%s: %s", path, strerror(-ret));
+		close(fd);
+		unlink(path);
+		goto out;
+	}
+	close(fd);
+out:
+	sodium_memzero(text, sizeof(text));
+	return ret;
 }
 
 void tlog_skey_public(const struct tlog_skey *k, struct tlog_vkey *out)

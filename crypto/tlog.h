@@ -76,6 +76,10 @@ int tlog_skey_format(const struct tlog_skey *k, char *buf, size_t cap) __must_ch
 int tlog_skey_generate(const char *name, uint8_t type, struct tlog_skey *out) __must_check;
 void tlog_skey_public(const struct tlog_skey *k, struct tlog_vkey *out);
 void tlog_skey_wipe(struct tlog_skey *k);
+/* Write k's text to a new file at path (0600; refused if path exists; a
+ * partly written file removed) and its verifier key's text into vk[cap]:
+ * 0, or -errno after logging why. */
+int tlog_skey_save_new(const struct tlog_skey *k, const char *path, char *vk, size_t cap) __must_check;
 
 /* ---- signing ------------------------------------------------------------- */
 

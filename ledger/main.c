@@ -101,9 +101,8 @@ static int parse_uint(const char *opt, const char *v, unsigned long max, unsigne
 static int keygen(const char *name, const char *path)
 {
 	struct tlog_skey k;
-	struct tlog_vkey v;
-	char sk[TLOG_SKEY_MAX + 2], vk[TLOG_VKEY_MAX];
-	int fd, n, ret = 1;
+	char vk[TLOG_VKEY_MAX];
+	int ret = 1;
 
 	if (!path) {
 		log_err("--keygen needs --log-key FILE to write the key to");
@@ -113,27 +112,10 @@ static int keygen(const char *name, const char *path)
 		log_err("--keygen %s: a key name is non-empty, without white space or '+'", name);
 		return 2;
 	}
-	tlog_skey_public(&k, &v);
-	n = tlog_skey_format(&k, sk, sizeof(sk) - 1);
-	if (n < 0 || tlog_vkey_format(&v, vk, sizeof(vk)) < 0)
-		goto out;
-	sk[n++] = '\n';
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		log_err("%s: %s", path, strerror(errno));
-		goto out;
+	if (!tlog_skey_save_new(&k, path, vk, sizeof(vk))) {
+		printf("%s\n", vk);
+		ret = 0;
 	}
-	if (write(fd, sk, (size_t)n) != n || fsync(fd)) {
-		log_err("%s: %s", path, strerror(errno));
-		close(fd);
-		unlink(path);
-		goto out;
-	}
-	close(fd);
-	printf("%s\n", vk);
-	ret = 0;
-out:
-	sodium_memzero(sk, sizeof(sk));
 	tlog_skey_wipe(&k);
 	return ret;
 }
